@@ -1,0 +1,3 @@
+from tweetsent.cli import run
+
+run()

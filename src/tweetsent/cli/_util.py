@@ -1,0 +1,148 @@
+"""Shared pieces of the command-line interface: data options, logging, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tweetsent.config import FORMATS, DataConfig
+from tweetsent.data import PRESETS
+
+SUPPRESS = argparse.SUPPRESS
+DATA_KEYS = (
+    "preset",
+    "text_col",
+    "label_col",
+    "format",
+    "header",
+    "encoding",
+    "drop_labels",
+    "drop_multilabel",
+)
+
+
+def preset_help() -> str:
+    return "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+
+
+def add_data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> None:
+    """The data options every command shares; unset options fall back to the preset or run."""
+    group = parser.add_argument_group("data options")
+    group.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=SUPPRESS,
+        help=f"a known data set: {preset_help()}",
+    )
+    group.add_argument(
+        "--text-col",
+        default=SUPPRESS,
+        help="name of the text column (for a file without header: its 0-based position)",
+    )
+    if labels:
+        group.add_argument("--label-col", default=SUPPRESS, help="name of the label column")
+    group.add_argument(
+        "--format", choices=FORMATS, default=SUPPRESS, help="file format (default: from the suffix)"
+    )
+    group.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=SUPPRESS,
+        help="whether the first row names the columns (default: yes)",
+    )
+    group.add_argument(
+        "--encoding",
+        default=SUPPRESS,
+        help="text encoding (default: UTF-8, falling back to cp1252 with a warning)",
+    )
+    if labels:
+        group.add_argument(
+            "--drop-labels",
+            nargs="+",
+            action="extend",
+            default=SUPPRESS,
+            metavar="LABEL",
+            help="drop rows with these labels (e.g. nocode)",
+        )
+        group.add_argument(
+            "--drop-multilabel",
+            default=SUPPRESS,
+            metavar="SEP",
+            help="drop rows whose label contains SEP (e.g. '|')",
+        )
+
+
+def data_overrides(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in DATA_KEYS if hasattr(args, k)}
+
+
+def data_config_from_args(args: argparse.Namespace, base: DataConfig | None = None) -> DataConfig:
+    """Options given on the command line; if none, the ``base`` (e.g. the run's own) config."""
+    given = data_overrides(args)
+    if not given and base is not None:
+        return base
+    return DataConfig(**given)
+
+
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("tweetsent")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    # transformers' own warnings (e.g. "newly initialized head") are expected when fine-tuning.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def format_table(rows: list[list], headers: list[str]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    body = [
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    ]
+    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+
+def metrics_summary(metrics: dict) -> str:
+    keys = [
+        k
+        for k in ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+        if k in metrics
+    ]
+    top = format_table([[k, f"{metrics[k]:.4f}"] for k in keys], ["metric", "value"])
+    per_class = format_table(
+        [
+            [
+                label,
+                f"{r['precision']:.3f}",
+                f"{r['recall']:.3f}",
+                f"{r['f1']:.3f}",
+                r["support"],
+                r["accuracy"],
+            ]
+            for label, r in metrics["per_class"].items()
+        ],
+        ["class", "precision", "recall", "f1", "support", "accuracy"],
+    )
+    return f"{top}\n\n{per_class}"

@@ -1,0 +1,74 @@
+"""``tweetsent inspect``: class balance and token lengths of a labelled file."""
+
+from __future__ import annotations
+
+import json
+
+from tweetsent.cli._util import (
+    SUPPRESS,
+    add_data_args,
+    atomic_write_text,
+    data_config_from_args,
+    format_table,
+)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "inspect",
+        help="show class balance and token lengths of a file",
+        description="Show the class distribution and token-length "
+        "statistics of a labelled file, with a suggested --max-length.",
+    )
+    p.add_argument("data", help="CSV / TSV / JSON Lines / Parquet file")
+    add_data_args(p)
+    p.add_argument(
+        "--model",
+        default=SUPPRESS,
+        help="tokenizer to count tokens with "
+        "(Hugging Face id or directory; default: the embedded MiniLM)",
+    )
+    p.add_argument("--limit", type=int, default=SUPPRESS, help="only the first N usable rows")
+    p.add_argument(
+        "--plot",
+        default=SUPPRESS,
+        metavar="FILE.png",
+        help="save a PNG of the class distribution and token lengths",
+    )
+    p.add_argument(
+        "--json", default=SUPPRESS, metavar="FILE", help="also write the figures as JSON"
+    )
+    p.set_defaults(func=inspect_cli)
+
+
+def inspect_cli(args) -> int:
+    from tweetsent.inspection import inspect_data, plot_inspection
+
+    result = inspect_data(
+        args.data,
+        data_config_from_args(args),
+        model=getattr(args, "model", None),
+        limit=getattr(args, "limit", None),
+    )
+    dist = result.distribution
+    print(f"{args.data}: {len(result.data)} usable rows, {len(dist)} classes")
+    for reason, n in result.data.dropped.items():
+        print(f"  skipped {n} row(s): {reason}")
+    print()
+    print(
+        format_table(
+            [[r.label, r.count, f"{r.percent:.1f}%"] for r in dist.itertuples()],
+            ["label", "count", "share"],
+        )
+    )
+    s = result.length_stats
+    print(f"\ntokens per text: mean {s['mean']:.1f}, p95 {s['p95']:.0f}, max {s['max']}")
+    print(f"suggested --max-length {result.suggested_max_length}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    if hasattr(args, "plot"):
+        plot_inspection(result, args.plot)
+        print(f"plot written to {args.plot}")
+    if hasattr(args, "json"):
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    return 0

@@ -1,0 +1,146 @@
+"""``tweetsent train``: fine-tune a model on a labelled file and write a run directory."""
+
+from __future__ import annotations
+
+from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
+from tweetsent.config import METRICS, PRECISIONS, TrainConfig
+
+D = TrainConfig()  # defaults, shown in --help
+
+# command-line flag -> TrainConfig field
+TRAIN_FLAGS = {
+    "model": "model",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "max_length": "max_length",
+    "val_size": "val_size",
+    "val_file": "val_file",
+    "seed": "seed",
+    "limit": "limit",
+    "warmup_ratio": "warmup_ratio",
+    "weight_decay": "weight_decay",
+    "metric_for_best": "metric_for_best",
+    "precision": "precision",
+    "allow_pickle": "allow_pickle",
+}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="fine-tune a classifier and write a run directory",
+        description="Fine-tune a BERT-family encoder on a labelled file: stratified split, "
+        "AdamW with linear warm-up, evaluation every epoch, the best epoch kept. Flags override "
+        "values from --config.",
+    )
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=SUPPRESS,
+        help="training file (optional with --config that names one)",
+    )
+    add_data_args(p)
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument(
+        "--config",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="a run's config.json to repeat (flags given here override it)",
+    )
+    g = p.add_argument_group("model and training")
+    g.add_argument(
+        "--model",
+        default=SUPPRESS,
+        metavar="NAME_OR_DIR",
+        help="Hugging Face id or local directory (default: the embedded MiniLM-L6)",
+    )
+    g.add_argument("--epochs", type=int, default=SUPPRESS, help=f"default {D.epochs}")
+    g.add_argument("--batch-size", type=int, default=SUPPRESS, help=f"default {D.batch_size}")
+    g.add_argument("--lr", type=float, default=SUPPRESS, help=f"peak learning rate, default {D.lr}")
+    g.add_argument(
+        "--max-length",
+        type=int,
+        default=SUPPRESS,
+        help=f"truncate texts to N tokens, default {D.max_length}",
+    )
+    g.add_argument(
+        "--warmup-ratio",
+        type=float,
+        default=SUPPRESS,
+        help=f"share of steps for linear warm-up, default {D.warmup_ratio}",
+    )
+    g.add_argument(
+        "--weight-decay",
+        type=float,
+        default=SUPPRESS,
+        help=f"AdamW weight decay (not on biases/LayerNorm), default {D.weight_decay}",
+    )
+    g.add_argument(
+        "--metric-for-best",
+        choices=METRICS,
+        default=SUPPRESS,
+        help=f"metric that picks the best epoch, default {D.metric_for_best}",
+    )
+    g.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=SUPPRESS,
+        help="auto: bf16 autocast where the hardware has it natively, else fp32",
+    )
+    g.add_argument("--seed", type=int, default=SUPPRESS, help=f"default {D.seed}")
+    g.add_argument("--limit", type=int, default=SUPPRESS, help="use only the first N usable rows")
+    g.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        default=SUPPRESS,
+        help="allow loading pickle (.bin) weights; only for models you trust",
+    )
+    v = g.add_mutually_exclusive_group()
+    v.add_argument(
+        "--val-size",
+        type=float,
+        default=SUPPRESS,
+        help=f"validation share for the stratified split, default {D.val_size}",
+    )
+    v.add_argument("--val-file", default=SUPPRESS, help="separate validation file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=train_cli)
+
+
+def config_from_args(args) -> TrainConfig:
+    values = TrainConfig.load(args.config).to_dict() if hasattr(args, "config") else {}
+    if hasattr(args, "data"):
+        values["data_path"] = args.data
+    for flag, key in TRAIN_FLAGS.items():
+        if hasattr(args, flag):
+            values[key] = getattr(args, flag)
+    if hasattr(args, "val_file"):
+        values["val_size"] = D.val_size
+    data = dict(values.get("data") or {})
+    overrides = data_overrides(args)
+    if "preset" in overrides and overrides["preset"] != data.get("preset"):
+        data = {}  # a new preset replaces the settings the old one had filled in
+    data.update(overrides)
+    values["data"] = data
+    return TrainConfig.from_dict(values)
+
+
+def train_cli(args) -> int:
+    from tweetsent.cli._util import metrics_summary
+    from tweetsent.training import train
+
+    config = config_from_args(args)
+    result = train(config, args.out, overwrite=args.overwrite, progress=not args.no_progress)
+    m = result.metrics
+    print(f"best epoch {m['best_epoch']} of {config.epochs} (by {m['metric_for_best']})")
+    print(metrics_summary(m["validation"]))
+    print(
+        f"\n{m['train_tweets_per_second']:.1f} tweets/s over {m['train_seconds']:.0f} s; "
+        f"run written to {result.run_dir}"
+    )
+    return 0
+
+
+__all__ = ["add_parser", "config_from_args", "train_cli"]

@@ -1,0 +1,129 @@
+"""Typed, validated configuration for data loading and training.
+
+Both dataclasses validate themselves on construction and round-trip through JSON, so a run
+directory's ``config.json`` repeats the run: ``tweetsent train --config RUN_DIR/config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tweetsent.errors import ConfigError
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+METRICS = ("f1_weighted", "f1_macro", "f1_micro", "accuracy", "mcc", "loss")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@dataclass
+class DataConfig:
+    """How to read a labelled table and clean its labels."""
+
+    preset: str | None = None
+    text_col: str | None = None
+    label_col: str | None = None
+    format: str | None = None  # csv | tsv | jsonl | parquet; None: from the file suffix
+    header: bool | None = None  # None: the preset's choice, else True
+    columns: list[str] | None = None  # names for a header-less file
+    encoding: str | None = None  # None: UTF-8, with a cp1252 fallback and a warning
+    drop_labels: list[str] = field(default_factory=list)
+    drop_multilabel: str | None = None  # drop rows whose label contains this separator
+    label_names: dict[str, str] = field(default_factory=dict)  # raw label -> readable name
+
+    def __post_init__(self) -> None:
+        if self.format is not None and self.format not in FORMATS:
+            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.drop_multilabel == "":
+            raise ConfigError("drop_multilabel must be a non-empty separator such as '|'")
+        self.drop_labels = list(self.drop_labels or [])
+        self.label_names = {str(k): str(v) for k, v in (self.label_names or {}).items()}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved as ``config.json`` in the run directory."""
+
+    data_path: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: str | None = None  # Hugging Face id or local directory; None: the embedded MiniLM
+    epochs: int = 8
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    lr: float = 1e-4
+    max_length: int = 128
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    val_size: float = 0.15
+    val_file: str | None = None
+    seed: int = 17
+    limit: int | None = None
+    metric_for_best: str = "f1_weighted"
+    precision: str = "auto"  # auto: bf16 autocast where the CPU/GPU has native bf16, else fp32
+    allow_pickle: bool = False  # load .bin (pickle) weights; off: safetensors only
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, dict):
+            self.data = DataConfig(**self.data)
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("eval_batch_size", self.eval_batch_size)
+        _positive_int("max_length", self.max_length)
+        if self.max_length > 512:
+            raise ConfigError(f"max_length must be at most 512, got {self.max_length}")
+        if not (isinstance(self.lr, int | float) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.max_grad_norm <= 0:
+            raise ConfigError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+        if self.val_file is None and not 0 < self.val_size < 1:
+            raise ConfigError(f"val_size must be between 0 and 1 (exclusive), got {self.val_size}")
+        if self.limit is not None:
+            _positive_int("limit", self.limit)
+        if self.metric_for_best not in METRICS:
+            raise ConfigError(
+                f"metric_for_best must be one of {', '.join(METRICS)}, got {self.metric_for_best!r}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown configuration key(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: not a readable JSON config ({exc})") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: a config file must hold a JSON object")
+        return cls.from_dict(values)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")

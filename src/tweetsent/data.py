@@ -1,0 +1,377 @@
+"""Reading labelled tweet tables: formats, presets, label cleaning and the stratified split."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import io
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tweetsent.config import FORMATS, DataConfig
+from tweetsent.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    settings: dict
+
+
+PRESETS: dict[str, Preset] = {
+    "smile": Preset(
+        "SMILE Twitter Emotion: CSV, no header (id,text,category); drops 'nocode' and "
+        "multi-label rows such as 'happy|sad'",
+        dict(
+            format="csv",
+            header=False,
+            columns=["id", "text", "category"],
+            text_col="text",
+            label_col="category",
+            drop_labels=["nocode"],
+            drop_multilabel="|",
+        ),
+    ),
+    "covid": Preset(
+        "Coronavirus tweets NLP: CSV with header, OriginalTweet / Sentiment, ISO-8859-1",
+        dict(
+            format="csv",
+            header=True,
+            text_col="OriginalTweet",
+            label_col="Sentiment",
+            encoding="ISO-8859-1",
+        ),
+    ),
+    "climate": Preset(
+        "Twitter climate-change sentiment: CSV with header, message / sentiment "
+        "(-1 anti, 0 neutral, 1 pro, 2 news)",
+        dict(
+            format="csv",
+            header=True,
+            text_col="message",
+            label_col="sentiment",
+            label_names={"-1": "anti", "0": "neutral", "1": "pro", "2": "news"},
+        ),
+    ),
+    "cola": Preset(
+        "CoLA: TSV, no header (source, label, notes, sentence); 0 unacceptable, 1 acceptable",
+        dict(
+            format="tsv",
+            header=False,
+            columns=["source", "label", "notes", "sentence"],
+            text_col="sentence",
+            label_col="label",
+            label_names={"0": "unacceptable", "1": "acceptable"},
+        ),
+    ),
+}
+
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def resolve_data_config(cfg: DataConfig) -> DataConfig:
+    """Fill the fields a preset defines and the user left unset; explicit settings win."""
+    if cfg.preset is None:
+        return cfg
+    if cfg.preset not in PRESETS:
+        raise ConfigError(
+            f"unknown preset {cfg.preset!r}; choose one of {', '.join(PRESETS)}"
+            + _suggest(cfg.preset, PRESETS)
+        )
+    values = dataclasses.asdict(cfg)
+    for key, value in PRESETS[cfg.preset].settings.items():
+        if values.get(key) in (None, [], {}):
+            values[key] = value
+    return DataConfig(**values)
+
+
+@dataclass
+class LabelledData:
+    """Texts with their string labels, and how many rows cleaning dropped and why."""
+
+    texts: list[str]
+    labels: list[str]
+    source: str = ""
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def label_set(self) -> list[str]:
+        return sorted(set(self.labels))
+
+    def distribution(self) -> pd.DataFrame:
+        """Class counts and percentages, largest class first."""
+        counts = Counter(self.labels)
+        frame = pd.DataFrame(
+            sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), columns=["label", "count"]
+        )
+        frame["percent"] = 100.0 * frame["count"] / max(len(self.labels), 1)
+        return frame
+
+    def subset(self, indices) -> LabelledData:
+        return LabelledData(
+            [self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source, {}
+        )
+
+
+def detect_format(path: Path, cfg: DataConfig) -> str:
+    if cfg.format:
+        return cfg.format
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        logger.warning("%s: unknown suffix %r, reading it as CSV", path, path.suffix)
+        return "csv"
+    return fmt
+
+
+def check_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a data file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
+    return path
+
+
+def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:
+    """Decode a text file, refusing binary data and falling back sanely from bad UTF-8."""
+    # A UTF-8 byte-order mark can sit in front of files that are otherwise latin-1 (COVID data).
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM) :]
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except LookupError:
+            raise ConfigError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path}: cannot be decoded as {encoding} (byte {exc.start}); "
+                "pass the right --encoding"
+            ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Files scraped from Windows tools are mostly cp1252; latin-1 decodes any byte left over.
+        try:
+            text = raw.decode("cp1252")
+            used = "cp1252"
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+            used = "latin-1"
+        logger.warning(
+            "%s: not valid UTF-8 (byte %d), read as %s; pass --encoding to choose",
+            path,
+            exc.start,
+            used,
+        )
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r")
+    if controls > 0.01 * min(len(text), 65536):
+        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
+    return text
+
+
+def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
+    """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
+    cfg = resolve_data_config(cfg)
+    path = check_file(path)
+    fmt = detect_format(path, cfg)
+    header = True if cfg.header is None else cfg.header
+    if fmt == "parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for corrupt files
+            raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+    else:
+        text = decode_bytes(path.read_bytes(), path, cfg.encoding)
+        if fmt == "jsonl":
+            frame = _read_jsonl(text, path)
+        else:
+            frame = _read_delimited(text, path, fmt, header, cfg.columns)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep="\t" if fmt == "tsv" else ",",
+            header=0 if header else None,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            # CoLA-style TSVs hold bare quote characters inside sentences.
+            quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
+            on_bad_lines="error",
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: no rows or columns") from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise DataError(f"{path}: malformed {fmt.upper()} ({_first_line(exc)})") from None
+    if not header and columns:
+        if len(columns) != frame.shape[1]:
+            raise DataError(
+                f"{path}: expected {len(columns)} columns ({', '.join(columns)}), "
+                f"found {frame.shape[1]}"
+            )
+        frame.columns = columns
+    return frame
+
+
+def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
+    except ValueError as exc:
+        raise DataError(f"{path}: malformed JSON Lines ({_first_line(exc)})") from None
+    # JSON numbers become floats once a column has a null; labels must stay "1", not "1.0".
+    return frame.apply(lambda col: col.map(_json_value_to_str))
+
+
+def _json_value_to_str(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return float("nan")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def require_column(frame: pd.DataFrame, column: str | None, role: str, path) -> str:
+    if column is None:
+        raise ConfigError(
+            f"{path}: no {role} column chosen; pass --preset or --{role}-col "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    if column not in frame.columns:
+        raise DataError(
+            f"{path}: no column {column!r}{_suggest(column, frame.columns)} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    return column
+
+
+def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None) -> LabelledData:
+    """Load texts and labels, dropping unusable rows and counting each reason."""
+    cfg = resolve_data_config(cfg)
+    frame = read_table(path, cfg)
+    text_col = require_column(frame, cfg.text_col, "text", path)
+    label_col = require_column(frame, cfg.label_col, "label", path)
+    texts = frame[text_col]
+    labels = frame[label_col].map(lambda v: v.strip() if isinstance(v, str) else v)
+    labels = labels.map(lambda v: cfg.label_names.get(v, v) if isinstance(v, str) else v)
+
+    keep = pd.Series(True, index=frame.index)
+    dropped: dict[str, int] = {}
+
+    def drop(reason: str, mask: pd.Series) -> None:
+        mask = mask & keep
+        if mask.any():
+            dropped[reason] = int(mask.sum())
+            keep[mask] = False
+
+    drop("empty text", texts.isna() | (texts.fillna("").str.strip() == ""))
+    drop("missing label", labels.isna() | (labels.fillna("") == ""))
+    if cfg.drop_multilabel:
+        drop("multi-label", labels.fillna("").str.contains(cfg.drop_multilabel, regex=False))
+    if cfg.drop_labels:
+        drop("dropped label", labels.isin(cfg.drop_labels))
+    for reason, count in dropped.items():
+        logger.debug("%s: skipped %d row(s): %s", path, count, reason)
+
+    data = LabelledData(texts[keep].tolist(), labels[keep].tolist(), str(path), dropped)
+    if len(data) == 0:
+        why = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "the file has no data rows"
+        raise DataError(f"{path}: no usable rows after cleaning ({why})")
+    if limit is not None and limit < len(data):
+        data = data.subset(range(limit))
+        data.dropped = dropped
+    return data
+
+
+def load_texts(path: str | Path, cfg: DataConfig) -> list[str]:
+    """Load the text column only (for prediction); empty texts are kept as ''."""
+    cfg = resolve_data_config(cfg)
+    frame = read_table(path, cfg)
+    text_col = cfg.text_col
+    if text_col is None and frame.shape[1] == 1:
+        text_col = frame.columns[0]
+    text_col = require_column(frame, text_col, "text", path)
+    return frame[text_col].fillna("").astype(str).tolist()
+
+
+def stratified_split(
+    data: LabelledData, val_size: float, seed: int
+) -> tuple[LabelledData, LabelledData]:
+    """Split keeping class proportions, as ``train_test_split(..., stratify=labels)`` does."""
+    from sklearn.model_selection import train_test_split
+
+    counts = Counter(data.labels)
+    if len(counts) < 2:
+        raise DataError(
+            f"{data.source}: only one class ({next(iter(counts))!r}); "
+            "a classifier needs at least two"
+        )
+    small = sorted((n, label) for label, n in counts.items() if n < 2)
+    if small:
+        n, label = small[0]
+        raise DataError(
+            f"{data.source}: class {label!r} has only {n} row; a stratified split needs at "
+            f"least 2 per class (drop it with --drop-labels {label!r} or add rows)"
+        )
+    n_val = int(-(-val_size * len(data) // 1))  # ceil, as scikit-learn does
+    if n_val < len(counts) or len(data) - n_val < len(counts):
+        raise DataError(
+            f"{data.source}: {len(data)} rows cannot be split {1 - val_size:.0%}/{val_size:.0%} "
+            f"with every one of the {len(counts)} classes on both sides; change --val-size"
+        )
+    train_idx, val_idx = train_test_split(
+        list(range(len(data))), test_size=val_size, random_state=seed, stratify=data.labels
+    )
+    return data.subset(train_idx), data.subset(val_idx)
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=3, cutoff=0.5)
+    if not close:
+        # Case-only differences (sentiment vs Sentiment) score low with difflib.
+        close = [str(o) for o in options if str(o).lower() == str(word).lower()]
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+__all__ = [
+    "FORMATS",
+    "PRESETS",
+    "LabelledData",
+    "load_labelled",
+    "load_texts",
+    "read_table",
+    "resolve_data_config",
+    "stratified_split",
+]

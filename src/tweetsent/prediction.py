@@ -1,0 +1,206 @@
+"""The predictor: raw tweets in, label names and probabilities out.
+
+``TweetClassifier`` is what the CLI, the Python API and the HTTP service all call. Inference
+engines (PyTorch here; exported ONNX models in :mod:`tweetsent.export`) only map padded token
+arrays to logits; tokenising, batching and labels live here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.errors import ConfigError, ModelError
+from tweetsent.hardware import device_type, resolve_precision
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+class TorchEngine:
+    """Runs a ``transformers`` sequence classifier, with bf16 autocast where it is native."""
+
+    name = "torch"
+
+    def __init__(self, model, precision: str = "auto"):
+        import torch
+
+        self.precision = resolve_precision(precision)
+        self.device = torch.device(device_type())
+        self.model = model.to(self.device).eval()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
+        autocast = (
+            torch.autocast(self.device.type, dtype=torch.bfloat16)
+            if self.precision == "bf16"
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            logits = self.model(**inputs).logits
+        return logits.float().cpu().numpy()
+
+
+class TweetClassifier:
+    """A fine-tuned tweet classifier with a scikit-learn-shaped interface.
+
+    >>> clf = TweetClassifier.load("runs/smile")             # doctest: +SKIP
+    >>> clf.predict(["what a lovely museum!"])                # doctest: +SKIP
+    ['happy']
+    """
+
+    def __init__(
+        self,
+        engine,
+        tokenizer,
+        labels: Sequence[str],
+        *,
+        max_length: int = 128,
+        batch_size: int = 64,
+        config: TrainConfig | None = None,
+    ):
+        if batch_size <= 0:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size}")
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.config = config
+        # DistilBERT / RoBERTa take no token_type_ids; feed each model only what it declares.
+        self._input_names = set(getattr(engine, "input_names", None) or tokenizer.model_input_names)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.name
+
+    @property
+    def data_config(self) -> DataConfig | None:
+        return self.config.data if self.config else None
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        backend: str = "auto",
+        batch_size: int = 64,
+        precision: str = "auto",
+        allow_pickle: bool = False,
+    ) -> TweetClassifier:
+        """Load from a run directory (``RUN_DIR`` or ``RUN_DIR/model``) or any saved model dir.
+
+        ``backend``: ``torch``; ``onnx`` (needs ``tweetsent export``); ``auto`` takes the
+        exported ONNX model when there is one, else torch.
+        """
+        from tweetsent.modeling import load_classifier, load_tokenizer
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        path = Path(path)
+        if not path.exists():
+            raise ModelError(f"{path}: run or model directory not found")
+        run_dir = path if (path / "model").is_dir() else None
+        model_dir = path / "model" if run_dir else path
+        config = None
+        config_file = (run_dir or path.parent) / "config.json"
+        if run_dir and config_file.is_file():
+            config = TrainConfig.load(config_file)
+        max_length = config.max_length if config else 128
+
+        if backend in ("onnx", "auto"):
+            from tweetsent.export import find_onnx_model, load_onnx_engine
+
+            onnx_file = find_onnx_model(run_dir or path)
+            if onnx_file is not None:
+                engine = load_onnx_engine(onnx_file)
+                tokenizer = load_tokenizer(str(onnx_file.parent))
+                return cls(
+                    engine,
+                    tokenizer,
+                    engine.labels,
+                    max_length=max_length,
+                    batch_size=batch_size,
+                    config=config,
+                )
+            if backend == "onnx":
+                raise ModelError(
+                    f"{path}: no exported ONNX model; run: tweetsent export {path} --format onnx"
+                )
+
+        model = load_classifier(model_dir, allow_pickle=allow_pickle)
+        tokenizer = load_tokenizer(str(model_dir))
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        return cls(
+            TorchEngine(model, precision),
+            tokenizer,
+            labels,
+            max_length=max_length,
+            batch_size=batch_size,
+            config=config,
+        )
+
+    def predict_proba(self, texts: str | Iterable[str]) -> np.ndarray:
+        """Probabilities, one row per text, columns in ``self.labels`` order."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if not texts:
+            return probabilities
+        encoded = self.tokenizer(
+            [self._clean(t) for t in texts],
+            truncation=True,
+            max_length=self.max_length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
+        # Sorting by length before batching keeps padding, and so wasted work, near zero; this
+        # is why we batch here rather than through transformers.pipeline.
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        pad_id = self.tokenizer.pad_token_id or 0
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = _pad([encoded[i] for i in rows], pad_id)
+            logits = self.engine({k: v for k, v in batch.items() if k in self._input_names})
+            probabilities[rows] = _softmax(logits)
+        return probabilities
+
+    def predict(self, texts: str | Iterable[str]) -> list[str] | str:
+        """Label names; a single string in gives a single label out."""
+        single = isinstance(texts, str)
+        proba = self.predict_proba([texts] if single else texts)
+        labels = [self.labels[i] for i in proba.argmax(axis=1)]
+        return labels[0] if single else labels
+
+    def _clean(self, text) -> str:
+        if text is None or (isinstance(text, float) and text != text):
+            return ""
+        return str(text)
+
+
+def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
+    width = max(len(s) for s in sequences)
+    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    attention = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, ids in enumerate(sequences):
+        input_ids[row, : len(ids)] = ids
+        attention[row, : len(ids)] = 1
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "token_type_ids": np.zeros_like(input_ids),
+    }
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)

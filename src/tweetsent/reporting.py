@@ -1,0 +1,187 @@
+"""Plots and the Markdown report written into a run directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tweetsent.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+PLOTS = {
+    "train_loss.png": "Training loss per step",
+    "validation.png": "Validation loss and F1 per epoch",
+    "learning_rate.png": "Learning rate per step",
+    "confusion_matrix.png": "Confusion matrix (validation, best epoch)",
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+
+
+def write_plots(metrics: dict, out_dir: Path) -> None:
+    plt = _pyplot()
+    steps = metrics["train_steps"]
+    history = metrics["history"]
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([s["step"] for s in steps], [s["loss"] for s in steps], lw=0.8)
+    ax.set(xlabel="step", ylabel="loss", title="Training loss")
+    ax.grid(alpha=0.3)
+    _save(fig, out_dir / "train_loss.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    epochs = [h["epoch"] for h in history]
+    ax.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation loss")
+    ax.plot(epochs, [h["train_loss"] for h in history], "o--", label="training loss")
+    ax.set(xlabel="epoch", ylabel="loss", title="Loss and F1 per epoch")
+    ax2 = ax.twinx()
+    ax2.plot(
+        epochs,
+        [h.get("f1_weighted") for h in history],
+        "s-",
+        color="tab:green",
+        label="F1 weighted",
+    )
+    ax2.plot(
+        epochs, [h.get("f1_macro") for h in history], "s--", color="tab:olive", label="F1 macro"
+    )
+    ax2.set(ylabel="F1", ylim=(0, 1))
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center right", fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, out_dir / "validation.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.0))
+    ax.plot([s["step"] for s in steps], [s["learning_rate"] for s in steps])
+    ax.set(xlabel="step", ylabel="learning rate", title="Learning-rate schedule")
+    ax.grid(alpha=0.3)
+    _save(fig, out_dir / "learning_rate.png")
+    plt.close(fig)
+
+    write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
+
+
+def write_confusion_matrix(validation: dict, path: Path) -> None:
+    plt = _pyplot()
+    labels = validation["labels"]
+    matrix = validation["confusion_matrix"]
+    size = max(4.0, 0.7 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    top = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                color="white" if value > top / 2 else "black",
+                fontsize=9,
+            )
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    _save(fig, path)
+    plt.close(fig)
+
+
+def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
+    """``report.md``: data summary, settings, metrics, the per-class table and the plots."""
+    v = metrics["validation"]
+    data = metrics["data"]
+    lines = [
+        "# tweetsent training report",
+        "",
+        "## Data",
+        f"- source: `{data['source']}`",
+        f"- training rows: {data['train_rows']}, validation rows: {data['validation_rows']}",
+    ]
+    if data["dropped"]:
+        lines.append(
+            "- dropped while cleaning: "
+            + ", ".join(f"{n} {why}" for why, n in data["dropped"].items())
+        )
+    lines += ["", "| label | train | % | validation |", "|---|---:|---:|---:|"]
+    val_counts = {r["label"]: r["count"] for r in data["validation_distribution"]}
+    for row in data["train_distribution"]:
+        lines.append(
+            f"| {row['label']} | {row['count']} | {row['percent']:.1f} | "
+            f"{val_counts.get(row['label'], 0)} |"
+        )
+    lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
+    settings = config.to_dict()
+    settings.pop("data")
+    settings["model"] = metrics["model"]
+    settings["precision"] = metrics["precision"]
+    for key, value in settings.items():
+        lines.append(f"| {key} | `{value}` |")
+    lines += [
+        "",
+        f"## Validation metrics (best epoch {metrics['best_epoch']} "
+        f"by {metrics['metric_for_best']})",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+    ]
+    for key in ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc"):
+        lines.append(f"| {key} | {v[key]:.4f} |")
+    lines += [
+        "",
+        "| class | precision | recall | f1 | support | accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in v["per_class"].items():
+        lines.append(
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
+        )
+    lines += [
+        "",
+        "## Epochs",
+        "",
+        "| epoch | train loss | val loss | accuracy | f1 weighted | f1 macro | seconds |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for h in metrics["history"]:
+        lines.append(
+            f"| {h['epoch']} | {_num(h['train_loss'])} | {_num(h['val_loss'])} | "
+            f"{_num(h.get('accuracy'))} | {_num(h.get('f1_weighted'))} | "
+            f"{_num(h.get('f1_macro'))} | {h['seconds']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Training took {metrics['train_seconds']:.0f} s "
+        f"({metrics['train_tweets_per_second']:.1f} tweets/s).",
+        "",
+        "## Plots",
+        "",
+    ]
+    for name, title in PLOTS.items():
+        lines.append(f"![{title}]({name})")
+        lines.append("")
+    tmp = out_dir / "report.md.tmp"
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(out_dir / "report.md")
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.4f}"

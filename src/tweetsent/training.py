@@ -1,0 +1,255 @@
+"""Fine-tuning: data → stratified split → ``transformers.Trainer`` → a complete run directory.
+
+The run is staged in ``RUN_DIR.partial`` and renamed into place only when everything is
+written, so no reader ever sees a half-written run directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tweetsent.config import TrainConfig
+from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
+from tweetsent.errors import ConfigError, DataError, TweetsentError
+from tweetsent.evaluation import classification_metrics, cross_entropy, format_per_class
+from tweetsent.hardware import device_type, resolve_precision
+
+logger = logging.getLogger(__name__)
+
+SCALAR_METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict
+    config: TrainConfig
+
+
+def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
+    """Load, clean and split the data exactly as a training run does."""
+    if not config.data_path:
+        raise ConfigError("no training data given (pass DATA or data_path in --config)")
+    data_config = resolve_data_config(config.data)
+    data = load_labelled(config.data_path, data_config, limit=config.limit)
+    if config.val_file:
+        train_data = data
+        val = load_labelled(config.val_file, data_config)
+        if len(set(train_data.labels)) < 2:
+            raise DataError(f"{config.data_path}: only one class; a classifier needs two")
+        unknown = sorted(set(val.labels) - set(train_data.labels))
+        if unknown:
+            raise DataError(
+                f"{config.val_file}: label(s) absent from the training data: {', '.join(unknown)}"
+            )
+        return train_data, val
+    return stratified_split(data, config.val_size, config.seed)
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Fine-tune ``config.model`` on ``config.data_path`` and write a run directory.
+
+    >>> cfg = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))  # doctest: +SKIP
+    >>> train(cfg, "runs/smile").metrics["validation"]["f1_weighted"]              # doctest: +SKIP
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"{out}: run directory already exists; pass --overwrite to replace it")
+    config.data = resolve_data_config(config.data)
+    train_data, val_data = prepare_data(config)
+
+    staging = out.with_name(out.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        metrics = _fit(config, train_data, val_data, staging, progress=progress)
+        from tweetsent.reporting import write_plots, write_report
+
+        write_plots(metrics, staging)
+        write_report(metrics, config, staging)
+        _swap_into_place(staging, out)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("run written to %s", out)
+    return TrainResult(out, metrics, config)
+
+
+def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool) -> dict:
+    import torch
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+
+    from tweetsent.modeling import build_classifier, load_tokenizer, resolve_model
+    from tweetsent.training_callbacks import EpochHistory, TqdmProgress
+
+    labels = train_data.label_set
+    label2id = {label: i for i, label in enumerate(labels)}
+    model_name = resolve_model(config.model)
+    precision = resolve_precision(config.precision)
+    logger.info(
+        "training %s on %d tweets, validating on %d; %d classes; %s on %s",
+        model_name,
+        len(train_data),
+        len(val_data),
+        len(labels),
+        precision,
+        device_type(),
+    )
+    set_seed(config.seed)
+    tokenizer = load_tokenizer(model_name)
+    model = build_classifier(model_name, labels, allow_pickle=config.allow_pickle)
+    train_set = _tokenize(tokenizer, train_data, label2id, config.max_length)
+    val_set = _tokenize(tokenizer, val_data, label2id, config.max_length)
+
+    def compute_metrics(prediction) -> dict:
+        logits = prediction.predictions
+        y_pred = logits.argmax(axis=-1)
+        full = classification_metrics(prediction.label_ids, y_pred, labels)
+        return {k: full[k] for k in SCALAR_METRICS}
+
+    greater = config.metric_for_best != "loss"
+    args = TrainingArguments(
+        output_dir=str(staging / "checkpoints"),
+        num_train_epochs=config.epochs,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
+        weight_decay=config.weight_decay,  # Trainer exempts biases and LayerNorm weights
+        max_grad_norm=config.max_grad_norm,
+        lr_scheduler_type="linear",
+        optim="adamw_torch",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model=config.metric_for_best,
+        greater_is_better=greater,
+        logging_strategy="steps",
+        logging_steps=1,
+        bf16=precision == "bf16",
+        use_cpu=device_type() == "cpu",
+        seed=config.seed,
+        data_seed=config.seed,
+        # Similar lengths in a batch: per-batch padding then wastes almost nothing.
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    history = EpochHistory()
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=[history, TqdmProgress(enabled=progress)],
+    )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+
+    # The best epoch's model is loaded back; score it once more in full detail.
+    output = trainer.predict(val_set)
+    logits = output.predictions
+    proba = torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), -1).numpy()
+    y_true = [label2id[label] for label in val_data.labels]
+    validation = classification_metrics(y_true, proba.argmax(axis=1), labels)
+    validation["loss"] = cross_entropy(proba, y_true)
+    best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
+    logger.info("best epoch %d: %s", best_epoch, format_per_class(validation))
+
+    model_dir = staging / "model"
+    # save_pretrained, not trainer.save_model: no pickled training_args.bin beside the weights.
+    trainer.model.save_pretrained(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    config.save(staging / "config.json")
+
+    metrics = {
+        "best_epoch": best_epoch,
+        "metric_for_best": config.metric_for_best,
+        "validation": validation,
+        "history": history.epochs,
+        "train_steps": history.steps,
+        "labels": labels,
+        "model": model_name,
+        "precision": precision,
+        "data": {
+            "source": str(config.data_path),
+            "train_rows": len(train_data),
+            "validation_rows": len(val_data),
+            "dropped": train_data.dropped,
+            "train_distribution": train_data.distribution().to_dict(orient="records"),
+            "validation_distribution": val_data.distribution().to_dict(orient="records"),
+        },
+        "train_seconds": seconds,
+        "train_tweets_per_second": len(train_data) * config.epochs / seconds,
+    }
+    _write_json(staging / "metrics.json", metrics)
+    return metrics
+
+
+def _tokenize(tokenizer, data: LabelledData, label2id: dict, max_length: int):
+    from datasets import Dataset
+
+    encoded = tokenizer(data.texts, truncation=True, max_length=max_length)
+    columns = dict(encoded)
+    columns["labels"] = [label2id[label] for label in data.labels]
+    columns["length"] = [len(ids) for ids in encoded["input_ids"]]
+    return Dataset.from_dict(columns)
+
+
+def _best_epoch(epochs: list[dict], metric: str, greater: bool) -> int:
+    key = "val_loss" if metric == "loss" else metric
+    scored = [(e[key], -e["epoch"]) if greater else (-e[key], -e["epoch"]) for e in epochs]
+    # The first epoch that reaches the best score wins, as in Trainer's own selection.
+    return epochs[scored.index(max(scored))]["epoch"] if epochs else 0
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    import json
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+__all__ = ["TrainResult", "prepare_data", "train", "TweetsentError"]

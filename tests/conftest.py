@@ -1,0 +1,137 @@
+"""Shared fixtures: real data paths, a tiny random BERT, and one tiny trained run.
+
+The tiny model is a randomly initialised 2-layer BERT that uses the embedded MiniLM's real
+WordPiece tokenizer, so every code path (tokenising, training, saving, loading) is the real one
+while a training run takes seconds on two cores.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SMILE = SHARED_DATA / "smile-annotations-final.csv"
+COVID = SHARED_DATA / "Corona_NLP_test.csv"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SMILE.exists():
+        skip = pytest.mark.skip(reason=f"shared data not found at {SHARED_DATA}")
+        for item in items:
+            if "needs_shared_data" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def smile_path() -> Path:
+    if not SMILE.exists():
+        pytest.skip(f"shared data not found at {SMILE}")
+    return SMILE
+
+
+@pytest.fixture(scope="session")
+def covid_path() -> Path:
+    if not COVID.exists():
+        pytest.skip(f"shared data not found at {COVID}")
+    return COVID
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory) -> Path:
+    """A directory holding a tiny random BERT encoder and the real uncased WordPiece tokenizer."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from tweetsent.modeling import default_model_path
+
+    out = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(default_model_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_csv(tmp_path_factory) -> Path:
+    """A small, easy, balanced 3-class CSV with a header (text,label)."""
+    import pandas as pd
+
+    words = {
+        "happy": ["love", "great", "wonderful", "amazing", "lovely", "fantastic"],
+        "angry": ["hate", "awful", "furious", "terrible", "disgusting", "horrible"],
+        "neutral": ["museum", "opens", "tuesday", "exhibition", "ticket", "schedule"],
+    }
+    rows = []
+    for label, vocab in words.items():
+        for i in range(30):
+            rows.append({"text": f"{vocab[i % 6]} {vocab[(i + 1) % 6]} day {i}", "label": label})
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _tiny_run(tmp_path_factory, tiny_backbone, small_csv) -> Path:
+    from tweetsent.config import DataConfig, TrainConfig
+    from tweetsent.training import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    config = TrainConfig(
+        data_path=str(small_csv),
+        data=DataConfig(text_col="text", label_col="label"),
+        model=str(tiny_backbone),
+        epochs=2,
+        batch_size=8,
+        lr=1e-3,
+        max_length=32,
+        precision="fp32",
+    )
+    train(config, out, progress=False)
+    return out
+
+
+@pytest.fixture
+def tiny_run(_tiny_run, tmp_path) -> Path:
+    """A copy of one tiny trained run directory, so a test may change it freely."""
+    import shutil
+
+    dest = tmp_path / "run"
+    shutil.copytree(_tiny_run, dest)
+    return dest
+
+
+@pytest.fixture
+def tiny_config(tiny_backbone, small_csv):
+    """A fast TrainConfig for the tiny model; each test gets its own copy."""
+    from tweetsent.config import DataConfig, TrainConfig
+
+    return copy.deepcopy(
+        TrainConfig(
+            data_path=str(small_csv),
+            data=DataConfig(text_col="text", label_col="label"),
+            model=str(tiny_backbone),
+            epochs=1,
+            batch_size=8,
+            lr=1e-3,
+            max_length=32,
+            precision="fp32",
+        )
+    )
