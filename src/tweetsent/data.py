@@ -205,6 +205,7 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+        frame = _values_to_str(frame)
     else:
         text = decode_bytes(path.read_bytes(), path, cfg.encoding)
         if fmt == "jsonl":
@@ -247,11 +248,16 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
         frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
     except ValueError as exc:
         raise DataError(f"{path}: malformed JSON Lines ({_first_line(exc)})") from None
-    # JSON numbers become floats once a column has a null; labels must stay "1", not "1.0".
-    return frame.apply(lambda col: col.map(_json_value_to_str))
+    return _values_to_str(frame)
 
 
-def _json_value_to_str(value):
+def _values_to_str(frame: pd.DataFrame) -> pd.DataFrame:
+    # Typed formats give numbers; an integer column with a null becomes float, and a label
+    # must stay "1", not "1.0". Every other reader yields strings, so these do too.
+    return frame.apply(lambda col: col.map(_value_to_str))
+
+
+def _value_to_str(value):
     if value is None or (isinstance(value, float) and value != value):
         return float("nan")
     if isinstance(value, float) and value.is_integer():

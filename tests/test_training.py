@@ -1,0 +1,98 @@
+"""Training end to end on the tiny random BERT: what a run directory holds."""
+
+import json
+
+import pytest
+
+from tweetsent.config import TrainConfig
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.training import prepare_data, train
+
+RUN_FILES = ["config.json", "metrics.json", "report.md", "train_loss.png", "validation.png",
+             "learning_rate.png", "confusion_matrix.png", "model/config.json",
+             "model/model.safetensors", "model/tokenizer.json"]
+
+
+def test_run_directory_holds_everything(_tiny_run):
+    for name in RUN_FILES:
+        assert (_tiny_run / name).is_file(), name
+    assert not (_tiny_run / "checkpoints").exists()
+    assert not (_tiny_run / "model" / "training_args.bin").exists()  # no pickles in the model
+    assert not _tiny_run.with_name(_tiny_run.name + ".partial").exists()
+
+
+def test_metrics_json_has_the_documented_keys(_tiny_run):
+    metrics = json.loads((_tiny_run / "metrics.json").read_text())
+    assert metrics["best_epoch"] in (1, 2)
+    v = metrics["validation"]
+    for key in ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "per_class",
+                "confusion_matrix", "labels"):
+        assert key in v
+    assert v["labels"] == ["angry", "happy", "neutral"]
+    assert sum(map(sum, v["confusion_matrix"])) == metrics["data"]["validation_rows"] == 14
+    assert len(metrics["history"]) == 2
+    for entry in metrics["history"]:
+        for key in ("epoch", "train_loss", "val_loss", "f1_weighted", "learning_rate", "seconds"):
+            assert entry[key] is not None
+    best = metrics["history"][metrics["best_epoch"] - 1]
+    assert best["f1_weighted"] == max(h["f1_weighted"] for h in metrics["history"])
+    # The saved model is the best epoch's: its full re-evaluation agrees with the history.
+    assert v["f1_weighted"] == pytest.approx(best["f1_weighted"], abs=1e-6)
+    steps = metrics["train_steps"]
+    assert steps[0]["learning_rate"] < max(s["learning_rate"] for s in steps)  # warm-up
+
+
+def test_model_config_carries_the_labels(_tiny_run):
+    config = json.loads((_tiny_run / "model" / "config.json").read_text())
+    assert config["id2label"] == {"0": "angry", "1": "happy", "2": "neutral"}
+
+
+def test_report_mentions_metrics_and_plots(_tiny_run):
+    report = (_tiny_run / "report.md").read_text()
+    assert "f1_weighted" in report and "![Confusion matrix" in report
+    assert "| happy |" in report
+
+
+def test_training_learns_the_easy_task(tmp_path, tiny_config):
+    tiny_config.epochs, tiny_config.lr, tiny_config.warmup_ratio = 4, 5e-3, 0.0
+    result = train(tiny_config, tmp_path / "run", progress=False)
+    assert result.metrics["validation"]["accuracy"] > 0.6  # chance is 1/3
+
+
+def test_same_seed_same_result(tmp_path, tiny_config):
+    a = train(tiny_config, tmp_path / "a", progress=False).metrics
+    b = train(tiny_config, tmp_path / "b", progress=False).metrics
+    assert a["history"][0]["val_loss"] == pytest.approx(b["history"][0]["val_loss"], rel=1e-5)
+
+
+def test_existing_run_dir_is_refused_unless_overwrite(tmp_path, tiny_config):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="--overwrite"):
+        train(tiny_config, out, progress=False)
+    assert (out / "keep.txt").read_text() == "mine"
+    train(tiny_config, out, overwrite=True, progress=False)
+    assert not (out / "keep.txt").exists()
+    assert (out / "metrics.json").is_file()
+
+
+def test_bad_data_leaves_no_partial_directory(tmp_path, tiny_config):
+    bad = tmp_path / "one_class.csv"
+    bad.write_text("text,label\n" + "".join(f"t{i},same\n" for i in range(10)))
+    tiny_config.data_path = str(bad)
+    with pytest.raises(DataError, match="only one class"):
+        train(tiny_config, tmp_path / "run", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one_class.csv"]
+
+
+def test_val_file_replaces_the_split(tmp_path, tiny_config, small_csv):
+    tiny_config.val_file = str(small_csv)
+    train_data, val = prepare_data(tiny_config)
+    assert len(train_data) == len(val) == 90
+
+
+def test_config_json_repeats_the_run(_tiny_run):
+    config = TrainConfig.load(_tiny_run / "config.json")
+    assert config.epochs == 2 and config.data.text_col == "text"
+    assert config.data_path.endswith("small.csv")
