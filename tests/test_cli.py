@@ -19,9 +19,28 @@ def run_cli(capsys, *argv):
 def test_train_evaluate_predict_round_trip(tmp_path, capsys, tiny_backbone, small_csv):
     run = tmp_path / "run"
     code, out, err = run_cli(
-        capsys, "train", small_csv, "--text-col", "text", "--label-col", "label", "--out", run,
-        "--model", tiny_backbone, "--epochs", 1, "--batch-size", 8, "--lr", "1e-3",
-        "--max-length", 32, "--precision", "fp32", "--no-progress",
+        capsys,
+        "train",
+        small_csv,
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        run,
+        "--model",
+        tiny_backbone,
+        "--epochs",
+        1,
+        "--batch-size",
+        8,
+        "--lr",
+        "1e-3",
+        "--max-length",
+        32,
+        "--precision",
+        "fp32",
+        "--no-progress",
     )
     assert code == 0, err
     assert "best epoch 1 of 1" in out and "f1_weighted" in out
@@ -36,8 +55,9 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys, tiny_backbone, smal
     lines = out.strip().splitlines()
     assert len(lines) == 2 and lines[0].split("\t")[0] in {"angry", "happy", "neutral"}
 
-    code, out, _ = run_cli(capsys, "predict", run, "--input", small_csv,
-                           "--output", tmp_path / "p.csv")
+    code, out, _ = run_cli(
+        capsys, "predict", run, "--input", small_csv, "--output", tmp_path / "p.csv"
+    )
     assert code == 0
     with open(tmp_path / "p.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -47,19 +67,38 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys, tiny_backbone, smal
 
 def test_config_file_repeats_a_run_and_flags_override(tmp_path, capsys, _tiny_run):
     out_dir = tmp_path / "again"
-    code, out, err = run_cli(capsys, "train", "--config", _tiny_run / "config.json",
-                             "--out", out_dir, "--epochs", 1, "--no-progress")
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        "--config",
+        _tiny_run / "config.json",
+        "--out",
+        out_dir,
+        "--epochs",
+        1,
+        "--no-progress",
+    )
     assert code == 0, err
     repeated = json.loads((out_dir / "config.json").read_text())
     original = json.loads((_tiny_run / "config.json").read_text())
     assert repeated["epochs"] == 1
     assert {k: v for k, v in repeated.items() if k != "epochs"} == {
-        k: v for k, v in original.items() if k != "epochs"}
+        k: v for k, v in original.items() if k != "epochs"
+    }
 
 
 def test_inspect_prints_distribution_and_saves_plot(tmp_path, capsys, small_csv):
-    code, out, _ = run_cli(capsys, "inspect", small_csv, "--text-col", "text", "--label-col",
-                           "label", "--plot", tmp_path / "i.png")
+    code, out, _ = run_cli(
+        capsys,
+        "inspect",
+        small_csv,
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--plot",
+        tmp_path / "i.png",
+    )
     assert code == 0
     assert "happy" in out and "33.3%" in out and "suggested --max-length" in out
     assert (tmp_path / "i.png").read_bytes()[:4] == b"\x89PNG"
@@ -70,14 +109,66 @@ def test_inspect_prints_distribution_and_saves_plot(tmp_path, capsys, small_csv)
     [
         (["inspect", "{tmp}/missing.csv", "--preset", "smile"], "missing.csv: file not found"),
         (["inspect", "{csv}", "--text-col", "txt", "--label-col", "label"], "did you mean 'text'"),
-        (["train", "{csv}", "--text-col", "text", "--label-col", "label", "--out", "{tmp}/r",
-          "--epochs", "0"], "epochs must be a positive integer"),
-        (["train", "{csv}", "--text-col", "text", "--label-col", "label", "--out", "{tmp}/r",
-          "--val-size", "1.5"], "val_size"),
-        (["train", "{csv}", "--text-col", "text", "--label-col", "label", "--out", "{tmp}",
-          "--epochs", "1"], "already exists"),
-        (["train", "{csv}", "--text-col", "text", "--label-col", "label", "--out", "{tmp}/r",
-          "--model", "{tmp}/no-model"], "model directory not found"),
+        (
+            [
+                "train",
+                "{csv}",
+                "--text-col",
+                "text",
+                "--label-col",
+                "label",
+                "--out",
+                "{tmp}/r",
+                "--epochs",
+                "0",
+            ],
+            "epochs must be a positive integer",
+        ),
+        (
+            [
+                "train",
+                "{csv}",
+                "--text-col",
+                "text",
+                "--label-col",
+                "label",
+                "--out",
+                "{tmp}/r",
+                "--val-size",
+                "1.5",
+            ],
+            "val_size",
+        ),
+        (
+            [
+                "train",
+                "{csv}",
+                "--text-col",
+                "text",
+                "--label-col",
+                "label",
+                "--out",
+                "{tmp}",
+                "--epochs",
+                "1",
+            ],
+            "already exists",
+        ),
+        (
+            [
+                "train",
+                "{csv}",
+                "--text-col",
+                "text",
+                "--label-col",
+                "label",
+                "--out",
+                "{tmp}/r",
+                "--model",
+                "{tmp}/no-model",
+            ],
+            "model directory not found",
+        ),
         (["predict", "{tmp}/no-run", "hello"], "not found"),
         (["evaluate", "{tmp}/no-run", "{csv}"], "not found"),
     ],
@@ -101,7 +192,8 @@ def test_unknown_preset_is_a_usage_error(capsys):
 
 
 def test_python_dash_m_works():
-    result = subprocess.run([sys.executable, "-m", "tweetsent", "--help"], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tweetsent", "--help"], capture_output=True, text=True, check=True
+    )
     for command in ("inspect", "train", "evaluate", "predict"):
         assert command in result.stdout

@@ -42,10 +42,18 @@ def test_smile_preset_drops_nocode_and_multilabel_and_keeps_embedded_newlines(tm
 
 def test_generic_options_reproduce_the_preset(tmp_path):
     path = write(tmp_path / "smile.csv", SMILE_LIKE)
-    generic = DataConfig(header=False, columns=None, text_col="1", label_col="2",
-                         drop_labels=["nocode"], drop_multilabel="|")
-    assert load_labelled(path, generic).labels == load_labelled(
-        path, DataConfig(preset="smile")).labels
+    generic = DataConfig(
+        header=False,
+        columns=None,
+        text_col="1",
+        label_col="2",
+        drop_labels=["nocode"],
+        drop_multilabel="|",
+    )
+    assert (
+        load_labelled(path, generic).labels
+        == load_labelled(path, DataConfig(preset="smile")).labels
+    )
 
 
 def test_covid_preset_reads_latin1_with_bom(tmp_path):
@@ -113,8 +121,10 @@ def test_rows_without_text_or_label_are_skipped_and_counted(tmp_path):
 def test_limit_takes_the_first_usable_rows(tmp_path):
     path = write(tmp_path / "smile.csv", SMILE_LIKE)
     data = load_labelled(path, DataConfig(preset="smile"), limit=2)
-    assert data.texts == ["Dorian Gray with Rainbow Scarf #LoveWins",
-                          "It was entralling,\nsaid the artist!"]
+    assert data.texts == [
+        "Dorian Gray with Rainbow Scarf #LoveWins",
+        "It was entralling,\nsaid the artist!",
+    ]
 
 
 def test_wrong_column_suggests_the_closest(tmp_path):
@@ -171,16 +181,27 @@ def test_smile_splits_exactly_as_the_tutorial(smile_path):
     train, val = stratified_split(data, 0.15, 17)
     assert (len(train), len(val)) == (1258, 223)
     val_counts = pd.Series(val.labels).value_counts().to_dict()
-    assert val_counts == {"happy": 171, "not-relevant": 32, "angry": 9, "surprise": 5, "sad": 5,
-                          "disgust": 1}
+    assert val_counts == {
+        "happy": 171,
+        "not-relevant": 32,
+        "angry": 9,
+        "surprise": 5,
+        "sad": 5,
+        "disgust": 1,
+    }
 
 
 @pytest.mark.needs_shared_data
 def test_covid_file_loads_with_its_preset(covid_path):
     data = load_labelled(covid_path, DataConfig(preset="covid"))
     assert len(data) == 3798
-    assert data.label_set == ["Extremely Negative", "Extremely Positive", "Negative", "Neutral",
-                              "Positive"]
+    assert data.label_set == [
+        "Extremely Negative",
+        "Extremely Positive",
+        "Negative",
+        "Neutral",
+        "Positive",
+    ]
 
 
 def test_split_refuses_a_class_too_small_naming_it():

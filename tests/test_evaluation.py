@@ -28,8 +28,14 @@ def test_metrics_match_hand_computed_values():
 
 def test_classes_absent_from_the_data_still_get_a_row():
     m = classification_metrics([0, 0], [0, 0], ["x", "y"])
-    assert m["per_class"]["y"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0,
-                                   "correct": 0, "accuracy": "0/0"}
+    assert m["per_class"]["y"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 0,
+        "correct": 0,
+        "accuracy": "0/0",
+    }
 
 
 def test_cross_entropy():

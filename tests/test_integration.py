@@ -12,8 +12,21 @@ pytestmark = pytest.mark.needs_shared_data
 
 def test_minilm_learns_smile_subset(tmp_path, smile_path, capsys):
     run = tmp_path / "smile"
-    code = main(["train", str(smile_path), "--preset", "smile", "--out", str(run),
-                 "--limit", "400", "--epochs", "2", "--no-progress"])
+    code = main(
+        [
+            "train",
+            str(smile_path),
+            "--preset",
+            "smile",
+            "--out",
+            str(run),
+            "--limit",
+            "400",
+            "--epochs",
+            "2",
+            "--no-progress",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["data"]["train_rows"] + metrics["data"]["validation_rows"] == 400
@@ -26,8 +39,10 @@ def test_minilm_learns_smile_subset(tmp_path, smile_path, capsys):
 @pytest.mark.slow
 def test_full_smile_default_run_meets_the_target(tmp_path, smile_path, capsys):
     run = tmp_path / "smile"
-    assert main(["train", str(smile_path), "--preset", "smile", "--out", str(run),
-                 "--no-progress"]) == 0
+    assert (
+        main(["train", str(smile_path), "--preset", "smile", "--out", str(run), "--no-progress"])
+        == 0
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["data"]["train_rows"] == 1258 and metrics["data"]["validation_rows"] == 223
     assert metrics["validation"]["f1_weighted"] >= 0.84

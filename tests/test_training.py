@@ -8,9 +8,18 @@ from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.training import prepare_data, train
 
-RUN_FILES = ["config.json", "metrics.json", "report.md", "train_loss.png", "validation.png",
-             "learning_rate.png", "confusion_matrix.png", "model/config.json",
-             "model/model.safetensors", "model/tokenizer.json"]
+RUN_FILES = [
+    "config.json",
+    "metrics.json",
+    "report.md",
+    "train_loss.png",
+    "validation.png",
+    "learning_rate.png",
+    "confusion_matrix.png",
+    "model/config.json",
+    "model/model.safetensors",
+    "model/tokenizer.json",
+]
 
 
 def test_run_directory_holds_everything(_tiny_run):
@@ -25,8 +34,17 @@ def test_metrics_json_has_the_documented_keys(_tiny_run):
     metrics = json.loads((_tiny_run / "metrics.json").read_text())
     assert metrics["best_epoch"] in (1, 2)
     v = metrics["validation"]
-    for key in ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "per_class",
-                "confusion_matrix", "labels"):
+    for key in (
+        "loss",
+        "accuracy",
+        "f1_weighted",
+        "f1_macro",
+        "f1_micro",
+        "mcc",
+        "per_class",
+        "confusion_matrix",
+        "labels",
+    ):
         assert key in v
     assert v["labels"] == ["angry", "happy", "neutral"]
     assert sum(map(sum, v["confusion_matrix"])) == metrics["data"]["validation_rows"] == 14

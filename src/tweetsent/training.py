@@ -179,7 +179,9 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
     output = trainer.predict(val_set)
     logits = output.predictions
     proba = torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), -1).numpy()
-    y_true = [label2id[label] for label in val_data.labels]
+    # With group_by_length, Trainer also length-groups (shuffles) evaluation rows: take the
+    # labels from its output, which stay aligned with the predictions, not from val_data.
+    y_true = np.asarray(output.label_ids, dtype=int)
     validation = classification_metrics(y_true, proba.argmax(axis=1), labels)
     validation["loss"] = cross_entropy(proba, y_true)
     best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
