@@ -16,7 +16,7 @@ from tweetsent.errors import ConfigError
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 METRICS = ("f1_weighted", "f1_macro", "f1_micro", "accuracy", "mcc", "loss")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
 @dataclass
@@ -64,6 +64,7 @@ class TrainConfig:
     limit: int | None = None
     metric_for_best: str = "f1_weighted"
     precision: str = "auto"  # auto: bf16 autocast where the CPU/GPU has native bf16, else fp32
+    save_steps: int | None = None  # also checkpoint every N optimizer steps (None: epoch ends)
     allow_pickle: bool = False  # load .bin (pickle) weights; off: safetensors only
 
     def __post_init__(self) -> None:
@@ -87,6 +88,8 @@ class TrainConfig:
             raise ConfigError(f"val_size must be between 0 and 1 (exclusive), got {self.val_size}")
         if self.limit is not None:
             _positive_int("limit", self.limit)
+        if self.save_steps is not None:
+            _positive_int("save_steps", self.save_steps)
         if self.metric_for_best not in METRICS:
             raise ConfigError(
                 f"metric_for_best must be one of {', '.join(METRICS)}, got {self.metric_for_best!r}"

@@ -29,10 +29,26 @@ def device_type() -> str:
 
 
 def resolve_precision(precision: str) -> str:
-    """Map ``auto`` to ``bf16`` where the device computes it natively, else ``fp32``."""
+    """Map ``auto`` to ``bf16`` where the device computes it natively, else ``fp32``.
+
+    An explicit choice the device cannot run is a ``ConfigError``: fp16 mixed precision needs a
+    CUDA GPU (its loss scaling is GPU-only in PyTorch); bf16 runs on any CPU, natively or not.
+    """
+    import torch
+
+    if precision == "fp16" and device_type() != "cuda":
+        from tweetsent.errors import ConfigError
+
+        raise ConfigError(
+            "fp16 mixed precision needs a CUDA GPU and none is visible; "
+            "on CPU use --bf16 or --precision fp32"
+        )
+    if precision == "bf16" and device_type() == "cuda" and not torch.cuda.is_bf16_supported():
+        from tweetsent.errors import ConfigError
+
+        raise ConfigError("this GPU has no bf16 support; use --fp16 or --precision fp32")
     if precision != "auto":
         return precision
-    import torch
 
     if device_type() == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"

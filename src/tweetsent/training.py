@@ -6,14 +6,15 @@ written, so no reader ever sees a half-written run directory.
 
 from __future__ import annotations
 
+import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tweetsent import checkpoints, distributed
 from tweetsent.config import TrainConfig
 from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
 from tweetsent.errors import ConfigError, DataError, TweetsentError
@@ -61,43 +62,98 @@ def train(
 ) -> TrainResult:
     """Fine-tune ``config.model`` on ``config.data_path`` and write a run directory.
 
+    Under ``torchrun`` every process calls this; only rank 0 writes files.
+
     >>> cfg = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))  # doctest: +SKIP
     >>> train(cfg, "runs/smile").metrics["validation"]["f1_weighted"]              # doctest: +SKIP
     """
+    return _run(lambda: config, Path(out_dir), overwrite=overwrite, progress=progress)
+
+
+def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
+    """Continue the interrupted run at ``out_dir`` from its last checkpoint, with its settings.
+
+    >>> resume("runs/smile").run_dir                                              # doctest: +SKIP
+    PosixPath('runs/smile')
+    """
     out = Path(out_dir)
+    return _run(lambda: checkpoints.interrupted_config(out), out, progress=progress, resuming=True)
+
+
+def _check_out_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"{out}: run directory already exists; pass --overwrite to replace it")
-    config.data = resolve_data_config(config.data)
-    train_data, val_data = prepare_data(config)
 
-    staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+
+def _run(
+    get_config, out: Path, *, overwrite: bool = False, progress: bool = True, resuming=False
+) -> TrainResult:
+    distributed.init(cpu=device_type() == "cpu")
+    staging = checkpoints.staging_dir(out)
+    loaded: list = []
+
+    def plan() -> tuple[dict, str | None]:
+        """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
+        config = get_config()
+        resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
+        if not resuming:
+            _check_out_dir(out, overwrite)
+        config.data = resolve_data_config(config.data)
+        loaded.extend(prepare_data(config))
+        if not resuming:
+            checkpoints.start_staging(out, config, overwrite=overwrite)
+            return config.to_dict(), None
+        if checkpoints.is_finished(staging):
+            return config.to_dict(), _FINISHED
+        point = checkpoints.resume_point(out)
+        return config.to_dict(), str(point) if point else None
+
+    # Every rank derives the same staging path; rank 0 alone prepares it, the others follow.
+    config_values, resume_from = distributed.on_main(plan)
+    config = TrainConfig.from_dict(config_values)
+    if resume_from == _FINISHED:  # killed between the last write and the rename
+        distributed.on_main(lambda: checkpoints.finish(staging, out))
+        return TrainResult(out, json.loads((out / "metrics.json").read_text("utf-8")), config)
+    train_data, val_data = loaded or prepare_data(config)
+    progress = progress and distributed.is_main()
     try:
-        metrics = _fit(config, train_data, val_data, staging, progress=progress)
+        metrics = _fit(
+            config, train_data, val_data, staging, progress=progress, resume_from=resume_from
+        )
+    except BaseException:
+        if distributed.is_main():
+            checkpoints.keep_or_remove(staging, out)
+        raise
+
+    def write() -> None:
         from tweetsent.reporting import write_plots, write_report
 
-        write_plots(metrics, staging)
-        write_report(metrics, config, staging)
-        _swap_into_place(staging, out)
-    except KeyboardInterrupt:
-        raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    logger.info("run written to %s", out)
+        try:
+            write_plots(metrics, staging)
+            write_report(metrics, config, staging)
+            checkpoints.finish(staging, out)
+        except BaseException:
+            checkpoints.keep_or_remove(staging, out)
+            raise
+        logger.info("run written to %s", out)
+
+    distributed.on_main(write)  # every rank returns once RUN_DIR is in place
     return TrainResult(out, metrics, config)
 
 
-def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool) -> dict:
+_FINISHED = "finished"
+
+
+def _fit(
+    config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool, resume_from=None
+) -> dict:
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
     from tweetsent.modeling import build_classifier, load_tokenizer, resolve_model
-    from tweetsent.training_callbacks import EpochHistory, TqdmProgress
+    from tweetsent.training_callbacks import EpochHistory, TqdmProgress, current_history
 
     labels = train_data.label_set
     label2id = {label: i for i, label in enumerate(labels)}
@@ -115,6 +171,7 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
     set_seed(config.seed)
     tokenizer = load_tokenizer(model_name)
     model = build_classifier(model_name, labels, allow_pickle=config.allow_pickle)
+    distributed.mark_mean_loss(model)
     train_set = _tokenize(tokenizer, train_data, label2id, config.max_length)
     val_set = _tokenize(tokenizer, val_data, label2id, config.max_length)
 
@@ -145,7 +202,10 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
         logging_strategy="steps",
         logging_steps=1,
         bf16=precision == "bf16",
+        fp16=precision == "fp16",
         use_cpu=device_type() == "cpu",
+        ddp_backend=distributed.backend(cpu=device_type() == "cpu"),
+        **checkpoints.trainer_args(config),
         seed=config.seed,
         data_seed=config.seed,
         # Similar lengths in a batch: per-batch padding then wastes almost nothing.
@@ -164,7 +224,7 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[history, TqdmProgress(enabled=progress)],
+        callbacks=[history, TqdmProgress(enabled=progress), *checkpoints.callbacks(config)],
     )
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -172,27 +232,30 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
     trainer.remove_callback(ProgressCallback)
 
     started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
+    trainer.train(resume_from_checkpoint=resume_from)
+    history = current_history(trainer)  # restored from the checkpoint when resuming
+    seconds = time.perf_counter() - started + history.seconds_before_resume
 
     # The best epoch's model is loaded back; score it once more in full detail.
     output = trainer.predict(val_set)
     logits = output.predictions
     proba = torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), -1).numpy()
-    # With group_by_length, Trainer also length-groups (shuffles) evaluation rows: take the
-    # labels from its output, which stay aligned with the predictions, not from val_data.
+    # With group_by_length, Trainer also length-groups (shuffles) evaluation rows, and under
+    # DDP gathers shards: take the labels from its output, aligned with the predictions.
     y_true = np.asarray(output.label_ids, dtype=int)
+    if len(y_true) != len(val_data):
+        raise RuntimeError(f"evaluated {len(y_true)} of {len(val_data)} validation rows")
     validation = classification_metrics(y_true, proba.argmax(axis=1), labels)
     validation["loss"] = cross_entropy(proba, y_true)
     best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
     logger.info("best epoch %d: %s", best_epoch, format_per_class(validation))
 
     model_dir = staging / "model"
-    # save_pretrained, not trainer.save_model: no pickled training_args.bin beside the weights.
-    trainer.model.save_pretrained(str(model_dir))
-    tokenizer.save_pretrained(str(model_dir))
-    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
-    config.save(staging / "config.json")
+    if distributed.is_main():
+        # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
+        trainer.model.save_pretrained(str(model_dir))
+        tokenizer.save_pretrained(str(model_dir))
+        config.save(staging / "config.json")
 
     metrics = {
         "best_epoch": best_epoch,
@@ -203,6 +266,7 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
         "labels": labels,
         "model": model_name,
         "precision": precision,
+        "processes": distributed.world_size(),
         "data": {
             "source": str(config.data_path),
             "train_rows": len(train_data),
@@ -214,7 +278,8 @@ def _fit(config: TrainConfig, train_data, val_data, staging: Path, *, progress: 
         "train_seconds": seconds,
         "train_tweets_per_second": len(train_data) * config.epochs / seconds,
     }
-    _write_json(staging / "metrics.json", metrics)
+    if distributed.is_main():
+        _write_json(staging / "metrics.json", metrics)
     return metrics
 
 
@@ -235,23 +300,10 @@ def _best_epoch(epochs: list[dict], metric: str, greater: bool) -> int:
     return epochs[scored.index(max(scored))]["epoch"] if epochs else 0
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out)
-
-
 def _write_json(path: Path, payload: dict) -> None:
-    import json
-
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
-__all__ = ["TrainResult", "prepare_data", "train", "TweetsentError"]
+__all__ = ["TrainResult", "prepare_data", "resume", "train", "TweetsentError"]

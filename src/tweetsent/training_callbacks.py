@@ -6,21 +6,46 @@ import logging
 import time
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 logger = logging.getLogger(__name__)
 
 
-class EpochHistory(TrainerCallback):
-    """Collects step losses and one history entry per evaluated epoch."""
+class EpochHistory(TrainerCallback, ExportableState):
+    """Collects step losses and one history entry per evaluated epoch.
+
+    An ``ExportableState``: Trainer stores ``state()`` in each checkpoint and, on resume, puts
+    a restored copy in place of this callback, so a resumed run's history is whole. Find the
+    live instance with :func:`current_history` after training.
+    """
 
     def __init__(self) -> None:
         self.steps: list[dict] = []
         self.epochs: list[dict] = []
         self._epoch_losses: list[float] = []
         self._epoch_started = time.perf_counter()
+        self.seconds_before_resume = 0.0  # training time spent before the last resume
+        self._session_started = time.perf_counter()
+
+    def state(self) -> dict:
+        return {
+            "args": {},
+            "attributes": {
+                "steps": self.steps,
+                "epochs": self.epochs,
+                "_epoch_losses": self._epoch_losses,
+                "seconds_before_resume": self.seconds_before_resume
+                + time.perf_counter()
+                - self._session_started,
+            },
+        }
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._session_started = time.perf_counter()
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        self._epoch_losses = []
+        if float(state.epoch or 0).is_integer():  # not when resuming in the middle of an epoch
+            self._epoch_losses = []
         self._epoch_started = time.perf_counter()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -70,6 +95,11 @@ class EpochHistory(TrainerCallback):
         )
 
 
+def current_history(trainer) -> EpochHistory:
+    """The trainer's EpochHistory (a new object if Trainer restored it from a checkpoint)."""
+    return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EpochHistory))
+
+
 class TqdmProgress(TrainerCallback):
     """An epoch bar with a batch bar beneath it (Trainer's own shows only one bar of steps)."""
 
@@ -94,8 +124,10 @@ class TqdmProgress(TrainerCallback):
             from tqdm.auto import tqdm
 
             per_epoch = max(state.max_steps // max(int(args.num_train_epochs), 1), 1)
+            done = float(state.epoch or 0) % 1  # above 0 when resuming in mid-epoch
             self.batch_bar = tqdm(
                 total=per_epoch,
+                initial=round(done * per_epoch),
                 desc=f"epoch {int(state.epoch or 0) + 1}",
                 unit="batch",
                 leave=False,

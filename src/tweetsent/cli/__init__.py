@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except TweetsentError as exc:
+        if getattr(exc, "quiet", False):  # already reported by another process (rank 0)
+            return 1
         return _fail(str(exc), args.verbose)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

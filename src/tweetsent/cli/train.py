@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
 from tweetsent.config import METRICS, PRECISIONS, TrainConfig
+from tweetsent.errors import ConfigError
 
 D = TrainConfig()  # defaults, shown in --help
 
@@ -23,6 +24,7 @@ TRAIN_FLAGS = {
     "metric_for_best": "metric_for_best",
     "precision": "precision",
     "allow_pickle": "allow_pickle",
+    "save_steps": "save_steps",
 }
 
 
@@ -41,13 +43,19 @@ def add_parser(subparsers) -> None:
         help="training file (optional with --config that names one)",
     )
     add_data_args(p)
-    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--out", default=SUPPRESS, help="run directory to write (required)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument(
         "--config",
         default=SUPPRESS,
         metavar="FILE",
         help="a run's config.json to repeat (flags given here override it)",
+    )
+    p.add_argument(
+        "--resume",
+        default=SUPPRESS,
+        metavar="RUN_DIR",
+        help="continue the interrupted run RUN_DIR from its last checkpoint, with its settings",
     )
     g = p.add_argument_group("model and training")
     g.add_argument(
@@ -83,11 +91,35 @@ def add_parser(subparsers) -> None:
         default=SUPPRESS,
         help=f"metric that picks the best epoch, default {D.metric_for_best}",
     )
-    g.add_argument(
+    prec = g.add_mutually_exclusive_group()
+    prec.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=SUPPRESS,
         help="auto: bf16 autocast where the hardware has it natively, else fp32",
+    )
+    prec.add_argument(
+        "--bf16",
+        dest="precision",
+        action="store_const",
+        const="bf16",
+        default=SUPPRESS,
+        help="bf16 mixed precision (same as --precision bf16)",
+    )
+    prec.add_argument(
+        "--fp16",
+        dest="precision",
+        action="store_const",
+        const="fp16",
+        default=SUPPRESS,
+        help="fp16 mixed precision, CUDA GPUs only (same as --precision fp16)",
+    )
+    g.add_argument(
+        "--save-steps",
+        type=int,
+        default=SUPPRESS,
+        metavar="N",
+        help="also checkpoint every N optimizer steps (default: at each epoch's end only)",
     )
     g.add_argument("--seed", type=int, default=SUPPRESS, help=f"default {D.seed}")
     g.add_argument("--limit", type=int, default=SUPPRESS, help="use only the first N usable rows")
@@ -128,11 +160,27 @@ def config_from_args(args) -> TrainConfig:
 
 
 def train_cli(args) -> int:
+    from tweetsent import distributed
     from tweetsent.cli._util import metrics_summary
-    from tweetsent.training import train
+    from tweetsent.training import resume, train
 
-    config = config_from_args(args)
-    result = train(config, args.out, overwrite=args.overwrite, progress=not args.no_progress)
+    distributed.quiet_other_ranks()
+    try:
+        if hasattr(args, "resume"):
+            _check_resume_args(args)
+            result = resume(args.resume, progress=not args.no_progress)
+        else:
+            if not hasattr(args, "out"):
+                raise ConfigError("--out RUN_DIR is required (or --resume RUN_DIR)")
+            config = config_from_args(args)
+            result = train(
+                config, args.out, overwrite=args.overwrite, progress=not args.no_progress
+            )
+    finally:
+        distributed.shutdown()
+    if not distributed.is_main():
+        return 0
+    config = result.config
     m = result.metrics
     print(f"best epoch {m['best_epoch']} of {config.epochs} (by {m['metric_for_best']})")
     print(metrics_summary(m["validation"]))
@@ -141,6 +189,19 @@ def train_cli(args) -> int:
         f"run written to {result.run_dir}"
     )
     return 0
+
+
+def _check_resume_args(args) -> None:
+    """A resumed run keeps its saved settings: changing them mid-run would not be that run."""
+    given = [f"--{flag.replace('_', '-')}" for flag in TRAIN_FLAGS if hasattr(args, flag)]
+    given += [f"--{k.replace('_', '-')}" for k in data_overrides(args)]
+    given += [name for name in ("data", "config", "out") if hasattr(args, name)]
+    if args.overwrite:
+        given.append("--overwrite")
+    if given:
+        raise ConfigError(
+            f"--resume continues {args.resume} with its saved settings; drop {', '.join(given)}"
+        )
 
 
 __all__ = ["add_parser", "config_from_args", "train_cli"]

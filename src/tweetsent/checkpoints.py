@@ -1,0 +1,248 @@
+"""Resumable runs: the staging directory, choosing the checkpoint to resume, step checkpoints.
+
+A run is built in ``RUN_DIR.partial`` and renamed to ``RUN_DIR`` only when complete, so
+``RUN_DIR`` is at every moment either absent or complete. ``transformers.Trainer`` writes the
+checkpoints into ``RUN_DIR.partial/checkpoints/checkpoint-STEP`` (weights, optimizer, scheduler,
+RNG states, and ``trainer_state.json`` with epoch, step, logs and the best checkpoint so far) and
+resumes from one. This module adds what Trainer leaves to its caller: which checkpoint is
+complete after a kill, the saved config to resume with, checkpoints every N steps alongside the
+per-epoch ones, and a data order that does not depend on where a run was resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from tweetsent.config import TrainConfig
+from tweetsent.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+STAGING_SUFFIX = ".partial"
+CHECKPOINTS = "checkpoints"
+_CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
+# Trainer writes these before trainer_state.json, which comes last (see is_complete).
+_CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt")
+
+
+def staging_dir(out: Path) -> Path:
+    """Where the run at ``out`` is built; every rank derives the same path from ``out`` alone."""
+    return out.with_name(out.name + STAGING_SUFFIX)
+
+
+def is_complete(checkpoint: Path) -> bool:
+    """True when a checkpoint folder was fully written.
+
+    Trainer writes a checkpoint in place, in a fixed order: weights, optimizer, scheduler,
+    RNG states, then ``trainer_state.json``. A kill part-way leaves the state file missing or
+    truncated, so a folder counts only with a parseable state file for its own step.
+    """
+    match = _CHECKPOINT_NAME.match(checkpoint.name)
+    if not match or not checkpoint.is_dir():
+        return False
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(state, dict) or state.get("global_step") != int(match.group(1)):
+        return False
+    return all((checkpoint / name).is_file() for name in _CHECKPOINT_FILES)
+
+
+def _checkpoint_dirs(staging: Path) -> list[Path]:
+    folder = staging / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if _CHECKPOINT_NAME.match(p.name)]
+    return sorted(found, key=lambda p: int(_CHECKPOINT_NAME.match(p.name).group(1)))
+
+
+def latest_checkpoint(staging: Path) -> Path | None:
+    """The complete checkpoint with the highest step, or None."""
+    complete = [p for p in _checkpoint_dirs(staging) if is_complete(p)]
+    return complete[-1] if complete else None
+
+
+def discard_incomplete(staging: Path) -> None:
+    """Remove checkpoint folders a kill left half-written (rank 0 only, before resuming)."""
+    for path in _checkpoint_dirs(staging):
+        if not is_complete(path):
+            logger.warning("%s: incomplete checkpoint (interrupted while saving), removed", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def is_finished(staging: Path) -> bool:
+    """Everything was written and only the final rename was missing when the run stopped."""
+    return (
+        (staging / "report.md").is_file()
+        and (staging / "metrics.json").is_file()
+        and (staging / "model").is_dir()
+        and not (staging / CHECKPOINTS).exists()
+    )
+
+
+def start_staging(out: Path, config: TrainConfig, *, overwrite: bool) -> Path:
+    """Create a fresh ``RUN_DIR.partial`` holding ``config.json`` (the settings to resume with).
+
+    An interrupted run there is kept unless ``overwrite``: it may be hours of training.
+    """
+    staging = staging_dir(out)
+    if staging.exists():
+        if latest_checkpoint(staging) is not None and not overwrite:
+            raise ConfigError(
+                f"{staging}: holds an interrupted run; continue it with --resume {out} "
+                "or pass --overwrite to start over"
+            )
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    save_config(config, staging / "config.json")
+    return staging
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    config.save(tmp)
+    tmp.replace(path)
+
+
+def interrupted_config(out: Path) -> TrainConfig:
+    """The saved settings of the interrupted run at ``out`` (``RUN_DIR.partial/config.json``)."""
+    staging = staging_dir(out)
+    if not staging.is_dir():
+        if (out / "metrics.json").is_file():
+            raise ConfigError(f"{out}: the run is complete; there is nothing to resume")
+        raise ConfigError(f"{out}: no interrupted run to resume ({staging} not found)")
+    config_file = staging / "config.json"
+    if not config_file.is_file():
+        raise ConfigError(
+            f"{staging}: no config.json, so it cannot be resumed; start over with --overwrite"
+        )
+    return TrainConfig.load(config_file)
+
+
+def resume_point(out: Path) -> Path | None:
+    """Rank 0's preparation for resuming: drop half-written checkpoints, pick the latest."""
+    staging = staging_dir(out)
+    discard_incomplete(staging)
+    checkpoint = latest_checkpoint(staging)
+    if checkpoint is None:
+        logger.warning("%s: no complete checkpoint yet; training starts over", staging)
+    else:
+        logger.info("resuming from %s", checkpoint)
+    return checkpoint
+
+
+def can_resume(staging: Path) -> bool:
+    return staging.is_dir() and (latest_checkpoint(staging) is not None or is_finished(staging))
+
+
+def finish(staging: Path, out: Path) -> None:
+    """Drop the checkpoints and rename the complete staging directory into place.
+
+    The checkpoints go only now, so a kill during the final writes still resumes from them.
+    With ``--overwrite`` the old run is moved aside first: ``out`` is absent for a moment,
+    never half-written.
+    """
+    shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def keep_or_remove(staging: Path, out: Path) -> None:
+    """After a failure: keep a resumable staging directory, remove one with nothing to resume."""
+    if can_resume(staging):
+        logger.warning("kept %s; continue it with: tweetsent train --resume %s", staging, out)
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def trainer_args(config: TrainConfig) -> dict:
+    """``TrainingArguments`` that make a run resumable."""
+    return {
+        # EpochHistory's per-epoch table travels in the checkpoints (an ExportableState).
+        "restore_callback_states_from_checkpoint": True,
+    }
+
+
+def callbacks(config: TrainConfig) -> list[TrainerCallback]:
+    found: list[TrainerCallback] = [EpochSeed(config.seed)]
+    if config.save_steps:
+        found.append(StepCheckpoints(config.save_steps))
+    return found
+
+
+class StepCheckpoints(TrainerCallback):
+    """A checkpoint every ``every`` optimizer steps, between the per-epoch ones.
+
+    Trainer cannot combine ``save_strategy="steps"`` with per-epoch evaluation and
+    ``load_best_model_at_end``, so saving stays per epoch and this asks for the extra saves.
+    Rotation (``save_total_limit``) still keeps the best epoch's checkpoint.
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def on_step_end(self, args, state, control, **kwargs):
+        per_epoch = max(state.max_steps // max(int(args.num_train_epochs), 1), 1)
+        # The last step of an epoch gets the evaluated epoch checkpoint right after; saving it
+        # here too would let a kill between the two resume past an unevaluated epoch.
+        if state.global_step % self.every == 0 and state.global_step % per_epoch != 0:
+            control.should_save = True
+        return control
+
+
+class EpochSeed(TrainerCallback):
+    """Make each epoch's shuffle a function of (seed, epoch) only.
+
+    With ``group_by_length`` Trainer's sampler shuffles with the global torch RNG at the start
+    of each epoch. After a mid-epoch resume that RNG is in a different state (model loading
+    used it; Trainer restores the checkpoint's RNG only after the first batch), so the rest of
+    the epoch would see other batches than the uninterrupted run. Reseeding at each epoch's
+    start, and after each epoch's evaluation (just before its checkpoint records the RNG
+    state, which a resume at that epoch boundary restores), gives both runs the same order
+    and the same dropout masks.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def _reseed(self, epoch: int) -> None:
+        import numpy as np
+        import torch
+
+        torch.manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._reseed(int(state.epoch or 0))
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._reseed(round(state.epoch or 0))
+
+
+__all__ = [
+    "EpochSeed",
+    "StepCheckpoints",
+    "callbacks",
+    "can_resume",
+    "finish",
+    "keep_or_remove",
+    "interrupted_config",
+    "is_complete",
+    "is_finished",
+    "latest_checkpoint",
+    "resume_point",
+    "staging_dir",
+    "start_staging",
+]
