@@ -156,42 +156,60 @@ def check_file(path: str | Path) -> Path:
 
 
 def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:
-    """Decode a text file, refusing binary data and falling back sanely from bad UTF-8."""
+    """Decode a text file, refusing binary data and bytes no candidate encoding can read.
+
+    Without ``--encoding``: UTF-8 (a byte-order mark says UTF-8 or UTF-16), else cp1252 with a
+    warning, else a one-line error. cp1252 is the documented fallback because scraped files
+    from Windows tools are mostly cp1252, and it reads genuine latin-1 text identically (they
+    differ only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252 leaves undefined
+    (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean the file is in some other encoding: decoding it as
+    latin-1 anyway would train on silently garbled text, so we stop and ask for --encoding.
+    """
     # A UTF-8 byte-order mark can sit in front of files that are otherwise latin-1 (COVID data).
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM) :]
-    if b"\x00" in raw[:65536]:
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding:
+        encoding = "utf-16"  # Excel's "Unicode text" export
+    utf16 = (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf16")
+    if b"\x00" in raw[:65536] and not utf16:
         raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
     if encoding:
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
         except LookupError:
             raise ConfigError(f"unknown encoding {encoding!r}") from None
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise DataError(
-                f"{path}: cannot be decoded as {encoding} (byte {exc.start}); "
+                f"{path}: cannot be decoded as {encoding} ({_where(raw, exc)}); "
                 "pass the right --encoding"
             ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Files scraped from Windows tools are mostly cp1252; latin-1 decodes any byte left over.
+        text = text.removeprefix("\ufeff")
+    else:
         try:
-            text = raw.decode("cp1252")
-            used = "cp1252"
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-            used = "latin-1"
-        logger.warning(
-            "%s: not valid UTF-8 (byte %d), read as %s; pass --encoding to choose",
-            path,
-            exc.start,
-            used,
-        )
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError as exc2:
+                raise DataError(
+                    f"{path}: neither UTF-8 ({_where(raw, exc)}) nor cp1252 "
+                    f"({_where(raw, exc2)}); pass --encoding, e.g. --encoding latin-1"
+                ) from None
+            logger.warning(
+                "%s: not valid UTF-8 (%s), read as cp1252; pass --encoding to choose",
+                path,
+                _where(raw, exc),
+            )
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r")
     if controls > 0.01 * min(len(text), 65536):
         raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
     return text
+
+
+def _where(raw: bytes, exc: UnicodeError) -> str:
+    start = getattr(exc, "start", 0)
+    line = raw.count(b"\n", 0, start) + 1
+    return f"line {line}, byte 0x{raw[start]:02x}" if start < len(raw) else f"line {line}"
 
 
 def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
@@ -269,14 +287,22 @@ def require_column(frame: pd.DataFrame, column: str | None, role: str, path) -> 
     if column is None:
         raise ConfigError(
             f"{path}: no {role} column chosen; pass --preset or --{role}-col "
-            f"(columns: {', '.join(map(str, frame.columns))})"
+            f"(columns: {_show_columns(frame.columns)})"
         )
     if column not in frame.columns:
         raise DataError(
             f"{path}: no column {column!r}{_suggest(column, frame.columns)} "
-            f"(columns: {', '.join(map(str, frame.columns))})"
+            f"(columns: {_show_columns(frame.columns)})"
         )
     return column
+
+
+def _show_columns(columns, most: int = 12, width: int = 40) -> str:
+    """Column names for an error line; a header of garbage must not become a page of text."""
+    names = [" ".join(str(c).split()) for c in columns]
+    shown = [n if len(n) <= width else n[: width - 3] + "..." for n in names[:most]]
+    more = f", ... ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(shown) + more
 
 
 def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None) -> LabelledData:
@@ -285,7 +311,7 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
     frame = read_table(path, cfg)
     text_col = require_column(frame, cfg.text_col, "text", path)
     label_col = require_column(frame, cfg.label_col, "label", path)
-    texts = frame[text_col]
+    texts = clip_long_texts(frame[text_col], path)
     labels = frame[label_col].map(lambda v: v.strip() if isinstance(v, str) else v)
     labels = labels.map(lambda v: cfg.label_names.get(v, v) if isinstance(v, str) else v)
 
@@ -325,7 +351,29 @@ def load_texts(path: str | Path, cfg: DataConfig) -> list[str]:
     if text_col is None and frame.shape[1] == 1:
         text_col = frame.columns[0]
     text_col = require_column(frame, text_col, "text", path)
-    return frame[text_col].fillna("").astype(str).tolist()
+    return clip_long_texts(frame[text_col], path).fillna("").astype(str).tolist()
+
+
+# A tweet is at most 280 characters and models read at most 512 tokens; 20,000 characters
+# hold 512 tokens of any real text. Longer cells (a runaway quote swallowing a file, a pasted
+# book) are cut here so tokenising them costs nothing; the tokenizer truncates the rest.
+MAX_TEXT_CHARS = 20_000
+
+
+def clip_long_texts(texts: pd.Series, path) -> pd.Series:
+    """Cut texts longer than ``MAX_TEXT_CHARS`` characters, with a warning and a count."""
+    lengths = texts.map(lambda t: len(t) if isinstance(t, str) else 0)
+    long = lengths > MAX_TEXT_CHARS
+    if not long.any():
+        return texts
+    logger.warning(
+        "%s: %d text(s) longer than %d characters (longest %d) were cut to that length",
+        path,
+        int(long.sum()),
+        MAX_TEXT_CHARS,
+        int(lengths.max()),
+    )
+    return texts.map(lambda t: t[:MAX_TEXT_CHARS] if isinstance(t, str) else t)
 
 
 def stratified_split(

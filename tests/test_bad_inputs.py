@@ -1,0 +1,401 @@
+"""Every bad input of issue #6 through the real CLI, in-process: one ``error:`` line naming the
+file or field, a non-zero exit, no traceback, and nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from tweetsent.cli import main
+
+GOOD = "text,label\n" + "".join(
+    f"{w} day {i},{label}\n"
+    for i in range(8)
+    for w, label in (("love", "happy"), ("hate", "angry"), ("museum", "neutral"))
+)
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _snapshot(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def _corrupt_model(tmp: Path, backbone: Path) -> Path:
+    import shutil
+
+    model = tmp / "corrupt-model"
+    shutil.copytree(backbone, model)
+    (model / "model.safetensors").write_bytes(b"\x00garbage" * 100)
+    return model
+
+
+def _cols(path) -> list[str]:
+    return [str(path), "--text-col", "text", "--label-col", "label"]
+
+
+# Each case: (id, setup(tmp, fixtures) -> argv, text the error line must contain).
+# "out" is always tmp/"out"; the test checks neither it nor its staging dir appears.
+CASES = [
+    ("missing file", lambda t, f: ["train", *_cols(t / "nope.csv")], "nope.csv: file not found"),
+    (
+        "empty file",
+        lambda t, f: ["train", *_cols(_write(t / "empty.csv", ""))],
+        "empty.csv: file is empty",
+    ),
+    ("directory", lambda t, f: ["train", *_cols(t)], "is a directory"),
+    (
+        "unknown preset (flag)",
+        lambda t, f: ["train", str(_write(t / "d.csv", GOOD)), "--preset", "smiel"],
+        "invalid choice: 'smiel'",
+    ),
+    (
+        "unknown preset (config file)",
+        lambda t, f: [
+            "train",
+            "--config",
+            str(
+                _write(
+                    t / "c.json",
+                    json.dumps(
+                        {"data_path": str(_write(t / "d.csv", GOOD)), "data": {"preset": "smiel"}}
+                    ),
+                )
+            ),
+        ],
+        "unknown preset 'smiel'; choose one of smile, covid, climate, cola; did you mean 'smile'",
+    ),
+    (
+        "wrong text column",
+        lambda t, f: [
+            "train",
+            str(_write(t / "d.csv", GOOD)),
+            "--text-col",
+            "txt",
+            "--label-col",
+            "label",
+        ],
+        "d.csv: no column 'txt'; did you mean 'text'?",
+    ),
+    (
+        "wrong label column (case)",
+        lambda t, f: [
+            "train",
+            str(_write(t / "d.csv", GOOD)),
+            "--text-col",
+            "text",
+            "--label-col",
+            "Label",
+        ],
+        "no column 'Label'; did you mean 'label'?",
+    ),
+    (
+        "header only",
+        lambda t, f: ["train", *_cols(_write(t / "h.csv", "text,label\n"))],
+        "h.csv: no usable rows after cleaning (the file has no data rows)",
+    ),
+    (
+        "all texts empty or NaN",
+        lambda t, f: ["train", *_cols(_write(t / "e.csv", 'text,label\n,a\n"  ",b\n,a\n'))],
+        "e.csv: no usable rows after cleaning (3 empty text)",
+    ),
+    (
+        "all labels missing",
+        lambda t, f: ["train", *_cols(_write(t / "l.csv", "text,label\nhi,\nho,\n"))],
+        "l.csv: no usable rows after cleaning (2 missing label)",
+    ),
+    (
+        "one class only",
+        lambda t, f: ["train", *_cols(_write(t / "o.csv", "text,label\na,x\nb,x\nc,x\n"))],
+        "o.csv: only one class ('x')",
+    ),
+    (
+        "a class with one row",
+        lambda t, f: ["train", *_cols(_write(t / "s.csv", GOOD + "lonely tweet,solo\n"))],
+        "class 'solo' has only 1 row",
+    ),
+    (
+        "unknown label in a validation file",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--val-file",
+            str(_write(t / "v.csv", "text,label\nhmm,confused\nlove it,happy\n")),
+        ],
+        "v.csv: label(s) absent from the training data: confused",
+    ),
+    (
+        "unknown label in evaluation data",
+        lambda t, f: [
+            "evaluate",
+            str(f["run"]),
+            *_cols(_write(t / "v.csv", "text,label\nhmm,confused\nlove it,happy\n")),
+        ],
+        "v.csv: label(s) the model was not trained on: confused",
+    ),
+    (
+        "undecodable bytes without --encoding",
+        lambda t, f: [
+            "train",
+            *_cols(
+                _write(
+                    t / "u.csv",
+                    GOOD.encode()
+                    + "caf\u00e9,happy\n".encode("cp1252")
+                    + b"bad \x81\x9d bytes,angry\n",
+                )
+            ),
+        ],
+        "u.csv: neither UTF-8 (line 26, byte 0xe9) nor cp1252 (line 27, byte 0x81)",
+    ),
+    (
+        "undecodable bytes with --encoding",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "u.csv", b"text,label\n\xff\xfe,a\n")),
+            "--encoding",
+            "ascii",
+        ],
+        "u.csv: cannot be decoded as ascii (line 2, byte 0xff)",
+    ),
+    (
+        "binary garbage",
+        lambda t, f: ["train", *_cols(_write(t / "g.csv", random.Random(0).randbytes(4096)))],
+        "g.csv: looks like a binary file",
+    ),
+    (
+        "binary garbage as parquet",
+        lambda t, f: ["train", *_cols(_write(t / "g.parquet", b"PAR1" + b"\x01" * 64))],
+        "g.parquet: not a readable Parquet file",
+    ),
+    (
+        "malformed quoting",
+        lambda t, f: ["train", *_cols(_write(t / "q.csv", 'text,label\n"open quote,a\nb,c\n'))],
+        "q.csv: malformed CSV",
+    ),
+    (
+        "ragged rows",
+        lambda t, f: ["train", *_cols(_write(t / "r.csv", "text,label\na,b\nc,d,e,f\n"))],
+        "r.csv: malformed CSV",
+    ),
+    (
+        "model directory missing",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--model", str(t / "no-model")],
+        "no-model: model directory not found",
+    ),
+    (
+        "model directory empty",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--model",
+            str(_mkdir(t / "empty-model")),
+        ],
+        "empty-model: not a model directory (no config.json)",
+    ),
+    (
+        "model directory corrupt",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--model",
+            str(_corrupt_model(t, f["backbone"])),
+        ],
+        "corrupt-model: cannot load the model",
+    ),
+    (
+        "pickle-only model without --allow-pickle",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--model", str(_pickle_model(t))],
+        "holds only pickle weights (pytorch_model.bin)",
+    ),
+    (
+        "run directory corrupt (predict)",
+        lambda t, f: ["predict", str(_corrupt_run(t, f["run"])), "hello"],
+        "model: corrupt or unreadable model",
+    ),
+    (
+        "existing RUN_DIR without --overwrite",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", str(_existing(t))],
+        "existing: run directory already exists; pass --overwrite",
+    ),
+    (
+        "--val-size above 1",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--val-size", "1.5"],
+        "val_size must be between 0 and 1 (exclusive), got 1.5",
+    ),
+    (
+        "--val-size zero",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--val-size", "0"],
+        "val_size must be between 0 and 1",
+    ),
+    (
+        "--val-size too small for the classes",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--val-size", "0.01"],
+        "cannot be split 99%/1% with every one of the 3 classes on both sides",
+    ),
+    (
+        "zero epochs",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--epochs", "0"],
+        "epochs must be a positive integer, got 0",
+    ),
+    (
+        "negative epochs",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--epochs", "-2"],
+        "epochs must be a positive integer, got -2",
+    ),
+    (
+        "zero batch size",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--batch-size", "0"],
+        "batch_size must be a positive integer, got 0",
+    ),
+    (
+        "zero learning rate",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--lr", "0"],
+        "lr must be a positive number, got 0.0",
+    ),
+    (
+        "negative learning rate",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--lr=-1e-5"],
+        "lr must be a positive number, got -1e-05",
+    ),
+    (
+        "zero --save-steps",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--save-steps", "0"],
+        "save_steps must be a positive integer, got 0",
+    ),
+    (
+        "--fp16 without a GPU",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--fp16"],
+        "fp16 mixed precision needs a CUDA GPU",
+    ),
+    (
+        "--resume with nothing to resume",
+        lambda t, f: ["train", "--resume", str(t / "out")],
+        "out: no interrupted run to resume",
+    ),
+    (
+        "--resume with changed settings",
+        lambda t, f: ["train", "--resume", str(t / "out"), "--epochs", "3"],
+        "--resume continues",
+    ),
+    (
+        "no --out",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD))],
+        "--out RUN_DIR is required",
+    ),
+]
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def _existing(tmp: Path) -> Path:
+    out = tmp / "existing"
+    out.mkdir()
+    (out / "keep.txt").write_text("a previous run\n")
+    return out
+
+
+def _pickle_model(tmp: Path) -> Path:
+    model = tmp / "pickle-model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "bert"}')
+    (model / "pytorch_model.bin").write_bytes(b"not even a pickle")
+    return model
+
+
+def _corrupt_run(tmp: Path, run: Path) -> Path:
+    import shutil
+
+    dest = tmp / "corrupt-run"
+    shutil.copytree(run, dest)
+    (dest / "model" / "model.safetensors").write_bytes(b"{}" * 50)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def fixtures(_tiny_run, tiny_backbone):
+    return {"run": _tiny_run, "backbone": tiny_backbone}
+
+
+@pytest.mark.parametrize(("setup", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_error(tmp_path, capsys, fixtures, setup, expected):
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = setup(work, fixtures)
+    wants_out = not {"--out", "--resume"} & set(argv) and "--out RUN_DIR" not in expected
+    if argv[0] == "train" and wants_out:
+        argv += ["--out", str(work / "out")]
+    before = _snapshot(work)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors (bad choice) exit with status 2
+        code = exc.code
+    err = capsys.readouterr().err
+
+    assert code not in (0, None), err
+    assert "Traceback" not in err
+    error_lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(error_lines) == 1, err
+    assert expected in error_lines[0], err
+    assert _snapshot(work) == before, "files were written"
+
+
+def test_some_empty_texts_and_labels_are_skipped_with_a_count(tmp_path, capsys, tiny_backbone):
+    path = _write(tmp_path / "d.csv", GOOD + ',happy\n"   ",angry\nno label here,\n')
+    code = main(["inspect", *_cols(path), "--model", str(tiny_backbone)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "24 usable rows" in out
+    assert "skipped 2 row(s): empty text" in out
+    assert "skipped 1 row(s): missing label" in out
+
+
+def test_a_10mb_tweet_is_cut_not_a_crash(tmp_path, caplog, tiny_backbone):
+    from tweetsent.config import DataConfig
+    from tweetsent.data import MAX_TEXT_CHARS, load_labelled
+    from tweetsent.modeling import load_tokenizer
+    from tweetsent.training import _tokenize
+
+    huge = "word " * (2 * 1024 * 1024)  # 10 MiB in one cell
+    path = _write(tmp_path / "big.csv", GOOD + f'"{huge}",happy\n')
+    assert os.path.getsize(path) > 10 * 1024 * 1024
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert len(data) == 25
+    assert max(len(t) for t in data.texts) == MAX_TEXT_CHARS
+    assert "1 text(s) longer than 20000 characters" in caplog.text
+    encoded = _tokenize(
+        load_tokenizer(str(tiny_backbone)), data, {"happy": 0, "angry": 1, "neutral": 2}, 64
+    )
+    assert max(encoded["length"]) == 64
+
+
+def test_latin1_file_still_reads_with_a_warning(tmp_path, caplog):
+    from tweetsent.config import DataConfig
+    from tweetsent.data import load_labelled
+
+    path = _write(tmp_path / "l1.csv", (GOOD + "caf\u00e9 cr\u00e8me,happy\n").encode("latin-1"))
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert "caf\u00e9 cr\u00e8me" in data.texts
+    assert "not valid UTF-8 (line 26, byte 0xe9), read as cp1252" in caplog.text
+
+
+def test_utf16_with_bom_reads(tmp_path):
+    from tweetsent.config import DataConfig
+    from tweetsent.data import load_labelled
+
+    path = _write(tmp_path / "u16.csv", (GOOD + "na\u00efve \u2603,happy\n").encode("utf-16"))
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert data.texts[-1] == "na\u00efve \u2603"
