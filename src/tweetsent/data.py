@@ -231,7 +231,8 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
         else:
             frame = _read_delimited(text, path, fmt, header, cfg.columns)
     frame.columns = [str(c) for c in frame.columns]
-    return frame
+    # Strings or NaN, object dtype: an empty or all-null column must not turn into floats.
+    return frame.astype(object)
 
 
 def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
