@@ -135,3 +135,16 @@ def tiny_config(tiny_backbone, small_csv):
             precision="fp32",
         )
     )
+
+
+@pytest.fixture(scope="session")
+def subprocess_env() -> dict:
+    """Environment for running ``python -m tweetsent`` / torchrun on this checkout's sources."""
+    env = dict(os.environ)
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    # One thread per process: the two cores are shared by the processes a test starts.
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    return env

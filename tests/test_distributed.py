@@ -1,0 +1,93 @@
+"""Data-parallel training with torchrun: two CPU processes (gloo) on the tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tweetsent import distributed
+
+
+def test_single_process_runs_everything_itself():
+    assert not distributed.is_distributed()
+    assert distributed.is_main()
+    assert distributed.backend(cpu=True) is None
+    assert distributed.on_main(lambda: 41 + 1) == 42
+
+
+def test_torchrun_two_cpu_processes(tmp_path, small_csv, tiny_backbone, subprocess_env):
+    out = tmp_path / "ddp-run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "tweetsent",
+        "train",
+        str(small_csv),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--model",
+        str(tiny_backbone),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--lr",
+        "1e-3",
+        "--max-length",
+        "32",
+        "--precision",
+        "fp32",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd, env=subprocess_env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+
+    # Rank 0 alone wrote a complete run directory and left no staging behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp-run"]
+    for name in ("config.json", "metrics.json", "report.md", "confusion_matrix.png"):
+        assert (out / name).is_file(), name
+    assert (out / "model" / "model.safetensors").is_file()
+    assert not (out / "checkpoints").exists()
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["processes"] == 2
+    # 90 rows, 15 % validation: 14 rows, all of them scored (not one rank's shard of 7).
+    assert metrics["data"]["validation_rows"] == 14
+    assert sum(row["support"] for row in metrics["validation"]["per_class"].values()) == 14
+    assert sum(map(sum, metrics["validation"]["confusion_matrix"])) == 14
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    # Losses are means, not sums over processes: ~ln 3 for three classes at the start.
+    assert 0.9 < metrics["history"][0]["train_loss"] < 1.4
+    assert 0.9 < metrics["history"][0]["val_loss"] < 1.4
+    assert 0.9 < metrics["validation"]["loss"] < 1.4
+
+    # Logging and the summary come from rank 0 only.
+    assert log.count("epoch 1/2") == 1
+    assert log.count("best epoch") == 2  # the log line and the printed summary
+    assert "error:" not in log
+
+
+def test_fp16_needs_a_gpu():
+    from tweetsent.errors import ConfigError
+    from tweetsent.hardware import device_type, resolve_precision
+
+    if device_type() == "cuda":
+        pytest.skip("a GPU is visible")
+    with pytest.raises(ConfigError, match="fp16 mixed precision needs a CUDA GPU"):
+        resolve_precision("fp16")
+    assert resolve_precision("bf16") == "bf16"
