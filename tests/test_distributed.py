@@ -91,3 +91,36 @@ def test_fp16_needs_a_gpu():
     with pytest.raises(ConfigError, match="fp16 mixed precision needs a CUDA GPU"):
         resolve_precision("fp16")
     assert resolve_precision("bf16") == "bf16"
+
+
+def test_torchrun_bad_input_is_reported_once(tmp_path, subprocess_env):
+    missing = tmp_path / "missing.csv"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "tweetsent",
+        "train",
+        str(missing),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    proc = subprocess.run(
+        cmd, env=subprocess_env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    errors = [line for line in log.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: file not found"], log[-3000:]
+    # torchrun itself reports a failed worker with its own traceback; ours print none.
+    assert "site-packages/torch/distributed/run.py" in log
+    assert "tweetsent/" not in log.split("Traceback", 1)[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

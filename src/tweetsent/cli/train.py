@@ -162,20 +162,20 @@ def config_from_args(args) -> TrainConfig:
 def train_cli(args) -> int:
     from tweetsent import distributed
     from tweetsent.cli._util import metrics_summary
+    from tweetsent.hardware import device_type
     from tweetsent.training import resume, train
 
     distributed.quiet_other_ranks()
+    distributed.init(cpu=device_type() == "cpu")  # no-op outside torchrun
     try:
-        if hasattr(args, "resume"):
-            _check_resume_args(args)
-            result = resume(args.resume, progress=not args.no_progress)
+        # Rank 0 checks the options; under torchrun the other ranks get its result (or stop
+        # quietly when it failed), so a bad flag is reported once, not once per process.
+        config = distributed.on_main(lambda: _config_or_none(args))
+        progress = not args.no_progress
+        if config is None:
+            result = resume(args.resume, progress=progress)
         else:
-            if not hasattr(args, "out"):
-                raise ConfigError("--out RUN_DIR is required (or --resume RUN_DIR)")
-            config = config_from_args(args)
-            result = train(
-                config, args.out, overwrite=args.overwrite, progress=not args.no_progress
-            )
+            result = train(config, args.out, overwrite=args.overwrite, progress=progress)
     finally:
         distributed.shutdown()
     if not distributed.is_main():
@@ -189,6 +189,16 @@ def train_cli(args) -> int:
         f"run written to {result.run_dir}"
     )
     return 0
+
+
+def _config_or_none(args) -> TrainConfig | None:
+    """The run's config from the options; None for ``--resume`` (which uses the saved one)."""
+    if hasattr(args, "resume"):
+        _check_resume_args(args)
+        return None
+    if not hasattr(args, "out"):
+        raise ConfigError("--out RUN_DIR is required (or --resume RUN_DIR)")
+    return config_from_args(args)
 
 
 def _check_resume_args(args) -> None:
