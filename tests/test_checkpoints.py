@@ -3,6 +3,7 @@ where an uninterrupted run with the same seed ends; RUN_DIR is never seen half-w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -201,3 +202,59 @@ def test_step_checkpoints_skip_epoch_ends():
         if control.should_save:
             saved.append(step)
     assert saved == [5, 15]  # 10 and 20 end an epoch: Trainer saves them after evaluating
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL a launcher and every process under it (torchrun's workers too)."""
+
+    def children(pid: int) -> list[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True)
+        found = [int(p) for p in out.stdout.split()]
+        return found + [c for p in found for c in children(p)]
+
+    for pid in [proc.pid, *children(proc.pid)]:
+        with contextlib.suppress(ProcessLookupError):  # already gone
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.slow
+def test_torchrun_run_killed_and_resumed_matches(
+    tmp_path, small_csv, tiny_backbone, subprocess_env
+):
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+    ]
+    popen = dict(env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    staging = checkpoints.staging_dir(killed)
+    # 2 processes x batch 4: the same 10 steps per epoch as one process with batch 8.
+    args = _train_cmd(small_csv, tiny_backbone, "--batch-size", "4")[1:]  # -m tweetsent train ...
+    reference = subprocess.Popen([*torchrun, *args, "--out", str(clean)], **popen)
+    victim = subprocess.Popen([*torchrun, *args, "--out", str(killed)], **popen)
+    deadline = time.monotonic() + 300
+    while True:
+        _complete_or_absent(killed)
+        latest = checkpoints.latest_checkpoint(staging)
+        if latest and int(latest.name.split("-")[1]) > STEPS_PER_EPOCH:
+            break
+        assert victim.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    _kill_tree(victim)
+    assert not killed.exists()
+    resumed = subprocess.Popen(
+        [*torchrun, "-m", "tweetsent", "train", "--resume", str(killed), "--no-progress"], **popen
+    )
+    assert f"resuming from {latest}" in _wait(resumed, [killed])
+    _wait(reference, [clean])
+    a = json.loads((clean / "metrics.json").read_text())
+    b = json.loads((killed / "metrics.json").read_text())
+    assert b["processes"] == 2
+    for x, y in zip(a["train_steps"], b["train_steps"], strict=True):
+        assert y["loss"] == pytest.approx(x["loss"], abs=1e-6), x["step"]
+    assert b["validation"]["loss"] == pytest.approx(a["validation"]["loss"], abs=1e-6)
