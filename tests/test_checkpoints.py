@@ -258,3 +258,22 @@ def test_torchrun_run_killed_and_resumed_matches(
     for x, y in zip(a["train_steps"], b["train_steps"], strict=True):
         assert y["loss"] == pytest.approx(x["loss"], abs=1e-6), x["step"]
     assert b["validation"]["loss"] == pytest.approx(a["validation"]["loss"], abs=1e-6)
+
+
+def test_a_run_in_progress_is_not_touched_by_a_second_process(tmp_path, tiny_config):
+    from tweetsent.training import resume, train
+
+    out = tmp_path / "run"
+    holder = checkpoints.RunLock(out)  # stands for a training process that is still running
+    holder.acquire()
+    try:
+        staging = checkpoints.start_staging(out, tiny_config, overwrite=False)
+        _fake_checkpoint(staging, 7)
+        with pytest.raises(ConfigError, match="another tweetsent process is training into it"):
+            train(tiny_config, out, overwrite=True, progress=False)
+        with pytest.raises(ConfigError, match="another tweetsent process is training into it"):
+            resume(out, progress=False)
+        assert checkpoints.latest_checkpoint(staging).name == "checkpoint-7"
+    finally:
+        holder.release()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.partial"]

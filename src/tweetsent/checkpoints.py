@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -168,6 +169,44 @@ def keep_or_remove(staging: Path, out: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+class RunLock:
+    """An advisory lock on ``RUN_DIR`` for as long as a process trains into it.
+
+    A repeated command, or a ``--resume`` of a run that is in fact still going, then stops
+    with an error instead of deleting or writing into the live run's staging directory. The
+    operating system drops the lock when its process dies, so a killed run never blocks its
+    own resume.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.path = out.with_name(f".{out.name}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX: no lock
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ConfigError(
+                f"{self.out}: another tweetsent process is training into it; "
+                "wait for it to finish or stop it first"
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self._fd)
+            self._fd = None
+
+
 def trainer_args(config: TrainConfig) -> dict:
     """``TrainingArguments`` that make a run resumable."""
     return {
@@ -233,6 +272,7 @@ class EpochSeed(TrainerCallback):
 
 __all__ = [
     "EpochSeed",
+    "RunLock",
     "StepCheckpoints",
     "callbacks",
     "can_resume",

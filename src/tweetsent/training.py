@@ -92,6 +92,7 @@ def _run(
 ) -> TrainResult:
     distributed.init(cpu=device_type() == "cpu")
     staging = checkpoints.staging_dir(out)
+    lock = checkpoints.RunLock(out)
     loaded: list = []
 
     def plan() -> tuple[dict, str | None]:
@@ -102,6 +103,7 @@ def _run(
             _check_out_dir(out, overwrite)
         config.data = resolve_data_config(config.data)
         loaded.extend(prepare_data(config))
+        lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
             checkpoints.start_staging(out, config, overwrite=overwrite)
             return config.to_dict(), None
@@ -110,6 +112,14 @@ def _run(
         point = checkpoints.resume_point(out)
         return config.to_dict(), str(point) if point else None
 
+    try:
+        return _train_and_write(plan, loaded, out, staging, progress)
+    finally:
+        lock.release()
+
+
+def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: bool) -> TrainResult:
+    """Rank 0 plans (see ``_run``); every rank trains; rank 0 writes and renames."""
     # Every rank derives the same staging path; rank 0 alone prepares it, the others follow.
     config_values, resume_from = distributed.on_main(plan)
     config = TrainConfig.from_dict(config_values)
