@@ -277,3 +277,20 @@ def test_a_run_in_progress_is_not_touched_by_a_second_process(tmp_path, tiny_con
     finally:
         holder.release()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.partial"]
+
+
+def test_resume_refuses_changed_data(tmp_path, tiny_config, small_csv):
+    from tweetsent.training import resume
+
+    data = tmp_path / "data.csv"
+    data.write_bytes(small_csv.read_bytes())
+    tiny_config.data_path = str(data)
+    out = tmp_path / "run"
+    staging = checkpoints.start_staging(out, tiny_config, overwrite=False)
+    assert json.loads((staging / "inputs.json").read_text()) == checkpoints.input_digests(
+        tiny_config
+    )
+    with data.open("a") as handle:
+        handle.write("one more tweet,happy\n")
+    with pytest.raises(ConfigError, match="data.csv: changed since the run started"):
+        resume(out, progress=False)

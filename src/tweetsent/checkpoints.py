@@ -103,7 +103,45 @@ def start_staging(out: Path, config: TrainConfig, *, overwrite: bool) -> Path:
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     save_config(config, staging / "config.json")
+    tmp = staging / f".{INPUTS}.tmp"
+    tmp.write_text(json.dumps(input_digests(config), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(staging / INPUTS)
     return staging
+
+
+INPUTS = "inputs.json"  # SHA-256 of the data files a run started from
+
+
+def input_digests(config: TrainConfig) -> dict[str, str]:
+    import hashlib
+
+    digests = {}
+    for path in (config.data_path, config.val_file):
+        if path:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digests[str(path)] = digest.hexdigest()
+    return digests
+
+
+def check_inputs(out: Path, config: TrainConfig) -> None:
+    """Refuse to resume on data files that changed since the run started.
+
+    The split and the batches already trained on come from the data; resuming on other rows
+    would silently mix two data sets in one model.
+    """
+    saved_file = staging_dir(out) / INPUTS
+    if not saved_file.is_file():
+        return
+    saved = json.loads(saved_file.read_text(encoding="utf-8"))
+    for path, digest in input_digests(config).items():
+        if saved.get(path) not in (None, digest):
+            raise ConfigError(
+                f"{path}: changed since the run started, so resuming would train on other data; "
+                f"restore the file or start over with --overwrite"
+            )
 
 
 def save_config(config: TrainConfig, path: Path) -> None:

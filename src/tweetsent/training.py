@@ -109,6 +109,7 @@ def _run(
             return config.to_dict(), None
         if checkpoints.is_finished(staging):
             return config.to_dict(), _FINISHED
+        checkpoints.check_inputs(out, config)
         point = checkpoints.resume_point(out)
         return config.to_dict(), str(point) if point else None
 
