@@ -21,6 +21,11 @@ def main(path: str) -> None:
         rows = [json.loads(line) for line in handle if line.strip()]
     groups = defaultdict(list)
     for row in rows:
+        # Lines whose final re-score was dropped carry best-epoch scores from the history.
+        for key in ("f1_weighted", "f1_macro"):
+            row.setdefault(key, row.get(f"best_{key}"))
+        row.setdefault("accuracy", float("nan"))
+        row.setdefault("per_class", {})
         groups[(row["data"], row["tag"])].append(row)
     for (data, tag), runs in groups.items():
         print(f"\n### {data} / {tag}: settings {json.dumps(runs[0]['set'])}\n")
@@ -51,7 +56,7 @@ def main(path: str) -> None:
             )
         b = runs[0].get("baseline")
         if b:
-            per_class = ", ".join(f"{k} {v['accuracy']}" for k, v in b["per_class"].items())
+            per_class = ", ".join(f"{k} {v['accuracy']}" for k, v in b.get("per_class", {}).items())
             print(
                 f"| baseline {b['model']} | | {b['accuracy']:.4f} | {b['f1_weighted']:.4f} | "
                 f"{b['f1_macro']:.4f} | {per_class} | {b['seconds']:.0f} |"
