@@ -6,9 +6,10 @@ python bench/quality_table.py bench/quality.jsonl
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 from collections import defaultdict
+
+import numpy as np
 
 TUTORIAL = {
     "f1_weighted": 0.867,
@@ -44,10 +45,10 @@ def main(path: str) -> None:
         if len(runs) > 1:
 
             def mean(key, runs=runs):
-                return statistics.mean(r[key] for r in runs)
+                return float(np.mean([r[key] for r in runs]))
 
             def std(key, runs=runs):
-                return statistics.stdev(r[key] for r in runs)
+                return float(np.std([r[key] for r in runs], ddof=1))
 
             print(
                 f"| **mean ± std** | | {mean('accuracy'):.4f} ± {std('accuracy'):.4f} | "
