@@ -60,7 +60,7 @@ def main(path: str) -> None:
             per_class = ", ".join(f"{k} {v['accuracy']}" for k, v in b.get("per_class", {}).items())
             print(
                 f"| baseline {b['model']} | | {b['accuracy']:.4f} | {b['f1_weighted']:.4f} | "
-                f"{b['f1_macro']:.4f} | {per_class} | {b['seconds']:.0f} |"
+                f"{b['f1_macro']:.4f} | {per_class} | {b.get('seconds', float('nan')):.0f} |"
             )
 
 
