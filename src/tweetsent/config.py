@@ -17,6 +17,10 @@ from tweetsent.errors import ConfigError
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 METRICS = ("f1_weighted", "f1_macro", "f1_micro", "accuracy", "mcc", "loss")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SCHEDULERS = ("linear", "onecycle")
+OPTIMIZERS = ("adamw", "sgd")
+HEADS = ("linear", "mlp")
+CLASS_WEIGHTS = ("none", "balanced", "sqrt")  # or the path of a JSON file {label: weight}
 
 
 @dataclass
@@ -60,12 +64,29 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     val_size: float = 0.15
     val_file: str | None = None
+    # ``seed`` drives training randomness (head init, shuffling, dropout); ``split_seed`` the
+    # train/validation split, so seeds 17, 18, 19 compare training runs on ONE split (the
+    # tutorials' random_state=17) instead of mixing split luck into the spread.
     seed: int = 17
+    split_seed: int = 17
     limit: int | None = None
     metric_for_best: str = "f1_weighted"
     precision: str = "auto"  # auto: bf16 autocast where the CPU/GPU has native bf16, else fp32
     save_steps: int | None = None  # also checkpoint every N optimizer steps (None: epoch ends)
     allow_pickle: bool = False  # load .bin (pickle) weights; off: safetensors only
+    # Stop when metric_for_best has not improved for this many epochs (0: never stop early).
+    early_stopping_patience: int = 3
+    # none | balanced | sqrt | path of a JSON file {label: weight}. Multi-label runs: the
+    # per-label weight of BCE's positive term (balanced: negatives / positives).
+    class_weights: str = "sqrt"
+    normalize: bool = True  # tweetsent.normalize.normalize_tweet at training AND prediction
+    multi_label: bool = False  # labels such as "happy|surprise": sigmoid head, one set per text
+    label_sep: str = "|"  # separator of the labels of one multi-label row
+    scheduler: str = "linear"  # linear warm-up then decay | onecycle (torch OneCycleLR)
+    optimizer: str = "adamw"  # adamw | sgd (momentum 0.9)
+    freeze_encoder: bool = False  # train the classification head only
+    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers
+    head: str = "linear"  # linear (the model's own) | mlp (Linear-GELU-Dropout-Linear)
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
@@ -98,6 +119,26 @@ class TrainConfig:
             raise ConfigError(
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
+        for name, value, choices in (
+            ("scheduler", self.scheduler, SCHEDULERS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("head", self.head, HEADS),
+        ):
+            if value not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        if not isinstance(self.class_weights, str) or not self.class_weights:
+            raise ConfigError(
+                f"class_weights must be {', '.join(CLASS_WEIGHTS)} or a JSON file, "
+                f"got {self.class_weights!r}"
+            )
+        for name in ("early_stopping_patience", "freeze_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        if not isinstance(self.label_sep, str) or not self.label_sep:
+            raise ConfigError("label_sep must be a non-empty separator such as '|'")
+        if self.multi_label and self.metric_for_best == "mcc":
+            raise ConfigError("metric_for_best mcc is single-label only; use f1_micro or f1_macro")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

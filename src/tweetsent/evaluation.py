@@ -80,7 +80,10 @@ def evaluate(
     from tweetsent.prediction import TweetClassifier
 
     classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
-    data = load_labelled(data_path, data_config or classifier.data_config or DataConfig())
+    data_config = data_config or classifier.data_config or DataConfig()
+    if classifier.multi_label:
+        return _evaluate_multilabel(classifier, data_path, data_config)
+    data = load_labelled(data_path, data_config)
     known = set(classifier.labels)
     unknown = sorted(set(data.labels) - known)
     if unknown:
@@ -93,6 +96,30 @@ def evaluate(
     proba = classifier.predict_proba(data.texts)
     metrics = classification_metrics(y_true, proba.argmax(axis=1), classifier.labels)
     metrics["loss"] = cross_entropy(proba, y_true)
+    metrics["rows"] = len(data)
+    metrics["dropped"] = data.dropped
+    return metrics
+
+
+def _evaluate_multilabel(classifier, data_path, data_config) -> dict:
+    """Score a multi-label run with its saved thresholds: subset accuracy, micro/macro F1."""
+    from tweetsent import multilabel as ml
+    from tweetsent.data import load_labelled
+    from tweetsent.errors import DataError
+
+    sep = classifier.config.label_sep if classifier.config else "|"
+    data = ml.canonical(load_labelled(data_path, ml.keep_multilabel_rows(data_config)), sep)
+    unknown = sorted(set(ml.label_vocabulary(data.labels, sep)) - set(classifier.labels))
+    if unknown:
+        raise DataError(
+            f"{data_path}: label(s) the model was not trained on: {', '.join(unknown)} "
+            f"(model labels: {', '.join(classifier.labels)})"
+        )
+    y_true = ml.multi_hot(data.labels, classifier.labels, sep)
+    proba = classifier.predict_proba(data.texts)
+    predicted = ml.apply_thresholds(proba, classifier.thresholds)
+    metrics = ml.multilabel_metrics(y_true, predicted, classifier.labels)
+    metrics["loss"] = ml.binary_cross_entropy(proba, y_true)
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
     return metrics

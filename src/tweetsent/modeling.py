@@ -62,12 +62,18 @@ def load_tokenizer(name: str):
         raise ModelError(f"{name}: cannot load a tokenizer ({_short(exc)})") from None
 
 
-def build_classifier(name: str, labels: list[str], *, allow_pickle: bool = False):
-    """A sequence classifier on ``name`` with a fresh head and our label names in its config."""
+def build_classifier(
+    name: str, labels: list[str], *, allow_pickle: bool = False, multi_label: bool = False
+):
+    """A sequence classifier on ``name`` with a fresh head and our label names in its config.
+
+    ``multi_label``: a sigmoid head trained with binary cross-entropy, one output per label.
+    """
     from transformers import AutoModelForSequenceClassification
 
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
+    extra = {"problem_type": "multi_label_classification"} if multi_label else {}
     try:
         return AutoModelForSequenceClassification.from_pretrained(
             name,
@@ -76,6 +82,7 @@ def build_classifier(name: str, labels: list[str], *, allow_pickle: bool = False
             label2id=label2id,
             use_safetensors=None if allow_pickle else True,
             trust_remote_code=False,
+            **extra,
         )
     except Exception as exc:
         raise ModelError(f"{name}: cannot load the model ({_short(exc)})") from None
@@ -88,11 +95,28 @@ def load_classifier(path: str | Path, *, allow_pickle: bool = False):
     path = Path(path)
     check_model_dir(path, allow_pickle=allow_pickle)
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
+        model = AutoModelForSequenceClassification.from_pretrained(
             path, use_safetensors=None if allow_pickle else True, trust_remote_code=False
         )
+        if getattr(model.config, "tweetsent_head", "linear") == "mlp":
+            _restore_mlp_head(model, path)
+        return model
     except Exception as exc:
         raise ModelError(f"{path}: corrupt or unreadable model ({_short(exc)})") from None
+
+
+def _restore_mlp_head(model, path: Path) -> None:
+    """Rebuild the MLP head ``--head mlp`` trained and load its weights from the checkpoint."""
+    from safetensors.torch import load_file
+
+    from tweetsent.trainer import attach_mlp_head
+
+    attach_mlp_head(model)
+    state = load_file(str(path / "model.safetensors"))
+    head = {
+        k.removeprefix("classifier."): v for k, v in state.items() if k.startswith("classifier.")
+    }
+    model.classifier.load_state_dict(head)
 
 
 def _short(exc: BaseException) -> str:

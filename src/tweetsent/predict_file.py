@@ -31,7 +31,17 @@ def predict_file(
     text_col = require_column(frame, text_col, "text", input_path)
     proba = classifier.predict_proba(frame[text_col].fillna("").astype(str).tolist())
     best = proba.argmax(axis=1)
-    frame["predicted_label"] = [classifier.labels[i] for i in best]
+    if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
+        from tweetsent.multilabel import apply_thresholds
+
+        sep = classifier.config.label_sep if classifier.config else "|"
+        chosen = apply_thresholds(proba, classifier.thresholds)
+        frame["predicted_label"] = [
+            sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
+            for row in chosen
+        ]
+    else:
+        frame["predicted_label"] = [classifier.labels[i] for i in best]
     frame["confidence"] = proba.max(axis=1).round(6)
     for j, label in enumerate(classifier.labels):
         frame[f"p_{label}"] = proba[:, j].round(6)

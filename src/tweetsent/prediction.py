@@ -66,6 +66,8 @@ class TweetClassifier:
         max_length: int = 128,
         batch_size: int = 64,
         config: TrainConfig | None = None,
+        normalize: bool | None = None,
+        thresholds: Sequence[float] | None = None,
     ):
         if batch_size <= 0:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size}")
@@ -75,6 +77,14 @@ class TweetClassifier:
         self.max_length = max_length
         self.batch_size = batch_size
         self.config = config
+        # The run's own setting: texts are normalised here exactly as they were in training.
+        self.normalize = (
+            bool(config.normalize if config else False) if normalize is None else normalize
+        )
+        # A multi-label model (sigmoid head) carries one decision threshold per label.
+        if thresholds is not None and len(thresholds) != len(self.labels):
+            raise ConfigError(f"expected {len(self.labels)} thresholds, got {len(thresholds)}")
+        self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=np.float64)
         # DistilBERT / RoBERTa take no token_type_ids; feed each model only what it declares.
         self._input_names = set(getattr(engine, "input_names", None) or tokenizer.model_input_names)
 
@@ -85,6 +95,10 @@ class TweetClassifier:
     @property
     def data_config(self) -> DataConfig | None:
         return self.config.data if self.config else None
+
+    @property
+    def multi_label(self) -> bool:
+        return self.thresholds is not None
 
     @classmethod
     def load(
@@ -115,6 +129,9 @@ class TweetClassifier:
         if run_dir and config_file.is_file():
             config = TrainConfig.load(config_file)
         max_length = config.max_length if config else 128
+        thresholds, normalize = _model_settings(model_dir)
+        if config is not None:
+            normalize = config.normalize
 
         if backend in ("onnx", "auto"):
             from tweetsent.export import find_onnx_model, load_onnx_engine
@@ -130,6 +147,8 @@ class TweetClassifier:
                     max_length=max_length,
                     batch_size=batch_size,
                     config=config,
+                    thresholds=thresholds,
+                    normalize=normalize,
                 )
             if backend == "onnx":
                 raise ModelError(
@@ -146,10 +165,16 @@ class TweetClassifier:
             max_length=max_length,
             batch_size=batch_size,
             config=config,
+            thresholds=thresholds,
+            normalize=normalize,
         )
 
     def predict_proba(self, texts: str | Iterable[str]) -> np.ndarray:
-        """Probabilities, one row per text, columns in ``self.labels`` order."""
+        """Probabilities, one row per text, columns in ``self.labels`` order.
+
+        Single-label models: a softmax over the labels (rows sum to 1). Multi-label models: one
+        independent sigmoid probability per label.
+        """
         texts = [texts] if isinstance(texts, str) else list(texts)
         probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
@@ -170,19 +195,34 @@ class TweetClassifier:
             rows = order[start : start + self.batch_size]
             batch = _pad([encoded[i] for i in rows], pad_id)
             logits = self.engine({k: v for k, v in batch.items() if k in self._input_names})
-            probabilities[rows] = _softmax(logits)
+            probabilities[rows] = _sigmoid(logits) if self.multi_label else _softmax(logits)
         return probabilities
 
-    def predict(self, texts: str | Iterable[str]) -> list[str] | str:
-        """Label names; a single string in gives a single label out."""
+    def predict(self, texts: str | Iterable[str]) -> str | list[str] | list[list[str]]:
+        """Label names; a single string in gives a single answer out.
+
+        A multi-label model answers with a label set per text: the labels whose probability
+        reaches their tuned threshold (at least the most probable one), as a list in
+        ``self.labels`` order.
+        """
         single = isinstance(texts, str)
         proba = self.predict_proba([texts] if single else texts)
-        labels = [self.labels[i] for i in proba.argmax(axis=1)]
-        return labels[0] if single else labels
+        if self.multi_label:
+            from tweetsent.multilabel import apply_thresholds
+
+            chosen = apply_thresholds(proba, self.thresholds)
+            answers = [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
+        else:
+            answers = [self.labels[i] for i in proba.argmax(axis=1)]
+        return answers[0] if single else answers
 
     def _clean(self, text) -> str:
         if text is None or (isinstance(text, float) and text != text):
             return ""
+        if self.normalize:
+            from tweetsent.normalize import normalize_tweet
+
+            return normalize_tweet(str(text))
         return str(text)
 
 
@@ -198,6 +238,28 @@ def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
         "attention_mask": attention,
         "token_type_ids": np.zeros_like(input_ids),
     }
+
+
+def _model_settings(model_dir: Path) -> tuple[list[float] | None, bool]:
+    """What a run stored in its model's config.json: per-label thresholds of a multi-label
+    model (else None), and whether its texts were normalised (so a bare model dir knows too).
+    """
+    import json
+
+    try:
+        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, False
+    normalize = bool(saved.get("tweetsent_normalize", False))
+    thresholds = saved.get("tweetsent_thresholds")
+    if saved.get("problem_type") != "multi_label_classification" or not thresholds:
+        return None, normalize
+    id2label = saved.get("id2label") or {}
+    return [float(thresholds[id2label[str(i)]]) for i in range(len(id2label))], normalize
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -75,7 +75,8 @@ def write_plots(metrics: dict, out_dir: Path) -> None:
     _save(fig, out_dir / "learning_rate.png")
     plt.close(fig)
 
-    write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
+    if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
+        write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
 
 
 def write_confusion_matrix(validation: dict, path: Path) -> None:
@@ -142,8 +143,23 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
         "| metric | value |",
         "|---|---:|",
     ]
-    for key in ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc"):
-        lines.append(f"| {key} | {v[key]:.4f} |")
+    keys = ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+    keys += ("f1_samples", "hamming_loss") if v.get("multi_label") else ()
+    for key in keys:
+        if key in v:
+            lines.append(f"| {key} | {v[key]:.4f} |")
+    if v.get("thresholds"):
+        lines += [
+            "",
+            "Multi-label: accuracy is subset accuracy (the exact label set). Per-label "
+            "thresholds, tuned on this validation set (so its tuned scores are optimistic): "
+            + ", ".join(f"{label} {t:.2f}" for label, t in v["thresholds"].items())
+            + ". At threshold 0.5: "
+            + ", ".join(f"{k} {x:.4f}" for k, x in v["at_threshold_0.5"].items())
+            + ".",
+        ]
+    if metrics.get("baseline"):
+        lines += baseline_lines(metrics["baseline"], v)
     lines += [
         "",
         "| class | precision | recall | f1 | support | accuracy |",
@@ -176,11 +192,32 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
         "",
     ]
     for name, title in PLOTS.items():
+        if not (out_dir / name).exists():
+            continue
         lines.append(f"![{title}]({name})")
         lines.append("")
     tmp = out_dir / "report.md.tmp"
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(out_dir / "report.md")
+
+
+def baseline_lines(baseline: dict, validation: dict) -> list[str]:
+    """The TF-IDF + logistic-regression baseline beside the model, same split, same metrics."""
+    lines = [
+        "",
+        "### Against the baseline (TF-IDF + logistic regression, same split)",
+        "",
+        "| metric | this model | baseline |",
+        "|---|---:|---:|",
+    ]
+    for key in ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc"):
+        if key in validation and key in baseline:
+            lines.append(f"| {key} | {validation[key]:.4f} | {baseline[key]:.4f} |")
+    lines += ["", "| class | this model | baseline |", "|---|---:|---:|"]
+    for label, row in validation["per_class"].items():
+        other = baseline.get("per_class", {}).get(label, {}).get("accuracy", "–")
+        lines.append(f"| {label} | {row['accuracy']} | {other} |")
+    return lines
 
 
 def _num(value) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent import checkpoints, distributed
+from tweetsent import multilabel as ml
 from tweetsent.config import TrainConfig
 from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
 from tweetsent.errors import ConfigError, DataError, TweetsentError
@@ -38,19 +39,39 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
     if not config.data_path:
         raise ConfigError("no training data given (pass DATA or data_path in --config)")
     data_config = resolve_data_config(config.data)
-    data = load_labelled(config.data_path, data_config, limit=config.limit)
+    if config.multi_label:
+        data_config = ml.keep_multilabel_rows(data_config)
+    data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
     if config.val_file:
         train_data = data
-        val = load_labelled(config.val_file, data_config)
-        if len(set(train_data.labels)) < 2:
+        val = _cleaned(load_labelled(config.val_file, data_config), config)
+        known = _label_vocabulary(train_data, config)
+        if len(known) < 2:
             raise DataError(f"{config.data_path}: only one class; a classifier needs two")
-        unknown = sorted(set(val.labels) - set(train_data.labels))
+        unknown = sorted(set(_label_vocabulary(val, config)) - set(known))
         if unknown:
             raise DataError(
                 f"{config.val_file}: label(s) absent from the training data: {', '.join(unknown)}"
             )
         return train_data, val
-    return stratified_split(data, config.val_size, config.seed)
+    if config.multi_label:
+        return ml.multilabel_split(data, config.val_size, config.split_seed, config.label_sep)
+    return stratified_split(data, config.val_size, config.split_seed)
+
+
+def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
+    """Normalised texts (if asked) and, for multi-label runs, canonical label sets."""
+    if config.normalize:
+        from tweetsent.normalize import normalize_tweet
+
+        data.texts = [normalize_tweet(text) for text in data.texts]
+    return ml.canonical(data, config.label_sep) if config.multi_label else data
+
+
+def _label_vocabulary(data: LabelledData, config: TrainConfig) -> list[str]:
+    if config.multi_label:
+        return ml.label_vocabulary(data.labels, config.label_sep)
+    return data.label_set
 
 
 def train(
@@ -139,6 +160,10 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         raise
 
     def write() -> None:
+        from tweetsent.baseline import baseline_metrics
+
+        metrics["baseline"] = baseline_metrics(train_data, val_data, config)
+        _write_json(staging / "metrics.json", metrics)
         from tweetsent.reporting import write_plots, write_report
 
         try:
@@ -161,13 +186,24 @@ def _fit(
     config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool, resume_from=None
 ) -> dict:
     import torch
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+    from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
 
+    from tweetsent import trainer as recipe
     from tweetsent.modeling import build_classifier, load_tokenizer, resolve_model
     from tweetsent.training_callbacks import EpochHistory, TqdmProgress, current_history
 
-    labels = train_data.label_set
+    labels = _label_vocabulary(train_data, config)
     label2id = {label: i for i, label in enumerate(labels)}
+    if config.multi_label:
+
+        def targets(data: LabelledData) -> list:
+            return ml.multi_hot(data.labels, labels, config.label_sep).tolist()
+
+    else:
+
+        def targets(data: LabelledData) -> list:
+            return [label2id[label] for label in data.labels]
+
     model_name = resolve_model(config.model)
     precision = resolve_precision(config.precision)
     logger.info(
@@ -181,16 +217,26 @@ def _fit(
     )
     set_seed(config.seed)
     tokenizer = load_tokenizer(model_name)
-    model = build_classifier(model_name, labels, allow_pickle=config.allow_pickle)
+    model = build_classifier(
+        model_name, labels, allow_pickle=config.allow_pickle, multi_label=config.multi_label
+    )
+    model = recipe.prepare_model(model, config)
     distributed.mark_mean_loss(model)
-    train_set = _tokenize(tokenizer, train_data, label2id, config.max_length)
-    val_set = _tokenize(tokenizer, val_data, label2id, config.max_length)
+    if config.multi_label:
+        loss_weights = recipe.positive_weights(config.class_weights, labels, targets(train_data))
+    else:
+        loss_weights = recipe.class_weights(config.class_weights, labels, train_data.labels)
+    train_set = _tokenize(tokenizer, train_data, targets(train_data), config.max_length)
+    val_set = _tokenize(tokenizer, val_data, targets(val_data), config.max_length)
 
     def compute_metrics(prediction) -> dict:
         logits = prediction.predictions
-        y_pred = logits.argmax(axis=-1)
-        full = classification_metrics(prediction.label_ids, y_pred, labels)
-        return {k: full[k] for k in SCALAR_METRICS}
+        if config.multi_label:  # per-epoch scores at threshold 0.5; tuned once at the end
+            y_pred = ml.apply_thresholds(ml.sigmoid(logits), [0.5] * len(labels))
+            full = ml.multilabel_metrics(prediction.label_ids, y_pred, labels)
+        else:
+            full = classification_metrics(prediction.label_ids, logits.argmax(axis=-1), labels)
+        return {k: full[k] for k in SCALAR_METRICS if k in full}
 
     greater = config.metric_for_best != "loss"
     args = TrainingArguments(
@@ -202,8 +248,7 @@ def _fit(
         warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
         weight_decay=config.weight_decay,  # Trainer exempts biases and LayerNorm weights
         max_grad_norm=config.max_grad_norm,
-        lr_scheduler_type="linear",
-        optim="adamw_torch",
+        **recipe.trainer_arguments(config),  # scheduler and optimizer
         eval_strategy="epoch",
         save_strategy="epoch",
         save_total_limit=1,
@@ -227,7 +272,7 @@ def _fit(
         dataloader_num_workers=0,
     )
     history = EpochHistory()
-    trainer = Trainer(
+    trainer = recipe.TweetTrainer(
         model=model,
         args=args,
         train_dataset=train_set,
@@ -235,7 +280,15 @@ def _fit(
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[history, TqdmProgress(enabled=progress), *checkpoints.callbacks(config)],
+        callbacks=[
+            history,
+            TqdmProgress(enabled=progress),
+            *recipe.callbacks(config),
+            *checkpoints.callbacks(config),
+        ],
+        loss_weights=loss_weights,
+        multi_label=config.multi_label,
+        scheduler=config.scheduler,
     )
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -250,18 +303,24 @@ def _fit(
     # The best epoch's model is loaded back; score it once more in full detail.
     output = trainer.predict(val_set)
     logits = output.predictions
-    proba = torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), -1).numpy()
-    # With group_by_length, Trainer also length-groups (shuffles) evaluation rows, and under
-    # DDP gathers shards: take the labels from its output, aligned with the predictions.
-    y_true = np.asarray(output.label_ids, dtype=int)
-    if len(y_true) != len(val_data):
-        raise RuntimeError(f"evaluated {len(y_true)} of {len(val_data)} validation rows")
-    validation = classification_metrics(y_true, proba.argmax(axis=1), labels)
-    validation["loss"] = cross_entropy(proba, y_true)
+    # Labels from the output, which stay aligned with the predictions whatever order Trainer
+    # evaluated the rows in (TweetTrainer keeps row order; this holds either way).
+    if config.multi_label:
+        y_multi = np.asarray(output.label_ids, dtype=np.float32)
+        validation = _multilabel_validation(trainer.model, logits, y_multi, labels)
+    else:
+        proba = torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), -1).numpy()
+        y_true = np.asarray(output.label_ids, dtype=int)
+        validation = classification_metrics(y_true, proba.argmax(axis=1), labels)
+        validation["loss"] = cross_entropy(proba, y_true)
+    # Under DDP Trainer gathers the shards; every validation row must be scored exactly once.
+    if len(output.label_ids) != len(val_data):
+        raise RuntimeError(f"evaluated {len(output.label_ids)} of {len(val_data)} validation rows")
     best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
     logger.info("best epoch %d: %s", best_epoch, format_per_class(validation))
 
     model_dir = staging / "model"
+    trainer.model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
     if distributed.is_main():
         # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
         trainer.model.save_pretrained(str(model_dir))
@@ -287,19 +346,36 @@ def _fit(
             "validation_distribution": val_data.distribution().to_dict(orient="records"),
         },
         "train_seconds": seconds,
-        "train_tweets_per_second": len(train_data) * config.epochs / seconds,
+        "epochs_run": len(history.epochs),
+        "train_tweets_per_second": len(train_data) * max(len(history.epochs), 1) / seconds,
     }
     if distributed.is_main():
         _write_json(staging / "metrics.json", metrics)
     return metrics
 
 
-def _tokenize(tokenizer, data: LabelledData, label2id: dict, max_length: int):
+def _multilabel_validation(model, logits, y_true, labels) -> dict:
+    """Tune one threshold per label on validation, score with them, store them in the model."""
+    proba = ml.sigmoid(logits)
+    at_half = ml.multilabel_metrics(y_true, ml.apply_thresholds(proba, [0.5] * len(labels)), labels)
+    thresholds = ml.tune_thresholds(y_true, proba)
+    validation = ml.multilabel_metrics(y_true, ml.apply_thresholds(proba, thresholds), labels)
+    validation["loss"] = ml.binary_cross_entropy(proba, y_true)
+    validation["thresholds"] = {
+        label: float(t) for label, t in zip(labels, thresholds, strict=True)
+    }
+    # Tuned on these very rows, so the tuned scores are optimistic; the 0.5 ones are not.
+    validation["at_threshold_0.5"] = {k: at_half[k] for k in ("f1_micro", "f1_macro", "accuracy")}
+    model.config.tweetsent_thresholds = validation["thresholds"]
+    return validation
+
+
+def _tokenize(tokenizer, data: LabelledData, targets: list, max_length: int):
     from datasets import Dataset
 
     encoded = tokenizer(data.texts, truncation=True, max_length=max_length)
     columns = dict(encoded)
-    columns["labels"] = [label2id[label] for label in data.labels]
+    columns["labels"] = targets
     columns["length"] = [len(ids) for ids in encoded["input_ids"]]
     return Dataset.from_dict(columns)
 

@@ -37,6 +37,11 @@ def predict_cli(args) -> int:
     classifier = TweetClassifier.load(
         args.run_dir, backend=args.backend, batch_size=args.batch_size
     )
+    if not has_input and classifier.multi_label:
+        sep = classifier.config.label_sep if classifier.config else "|"
+        for text, labels in zip(args.texts, classifier.predict(args.texts), strict=True):
+            print(f"{sep.join(labels)}\t{text}")
+        return 0
     if not has_input:
         proba = classifier.predict_proba(args.texts)
         for text, row in zip(args.texts, proba, strict=True):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
-from tweetsent.config import METRICS, PRECISIONS, TrainConfig
+from tweetsent.config import HEADS, METRICS, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from tweetsent.errors import ConfigError
 
 D = TrainConfig()  # defaults, shown in --help
@@ -25,6 +27,17 @@ TRAIN_FLAGS = {
     "precision": "precision",
     "allow_pickle": "allow_pickle",
     "save_steps": "save_steps",
+    "split_seed": "split_seed",
+    "early_stopping_patience": "early_stopping_patience",
+    "class_weights": "class_weights",
+    "normalize": "normalize",
+    "multi_label": "multi_label",
+    "label_sep": "label_sep",
+    "scheduler": "scheduler",
+    "optimizer": "optimizer",
+    "freeze_encoder": "freeze_encoder",
+    "freeze_layers": "freeze_layers",
+    "head": "head",
 }
 
 
@@ -121,7 +134,18 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="also checkpoint every N optimizer steps (default: at each epoch's end only)",
     )
-    g.add_argument("--seed", type=int, default=SUPPRESS, help=f"default {D.seed}")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=SUPPRESS,
+        help=f"seed of training randomness (head init, shuffling, dropout), default {D.seed}",
+    )
+    g.add_argument(
+        "--split-seed",
+        type=int,
+        default=SUPPRESS,
+        help=f"seed of the train/validation split, default {D.split_seed} (the tutorials')",
+    )
     g.add_argument("--limit", type=int, default=SUPPRESS, help="use only the first N usable rows")
     g.add_argument(
         "--allow-pickle",
@@ -137,8 +161,82 @@ def add_parser(subparsers) -> None:
         help=f"validation share for the stratified split, default {D.val_size}",
     )
     v.add_argument("--val-file", default=SUPPRESS, help="separate validation file")
+    add_recipe_args(p)
+    t = p.add_argument_group("cross-validation and search").add_mutually_exclusive_group()
+    t.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="stratified K-fold cross-validation: one run per fold, mean ± std of every metric",
+    )
+    t.add_argument(
+        "--search",
+        type=int,
+        metavar="N",
+        help="N-trial Optuna search over lr, epochs, batch size and warm-up; writes "
+        "OUT/best_config.json",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=train_cli)
+
+
+def add_recipe_args(p: argparse.ArgumentParser) -> None:
+    """Imbalance, normalisation, multi-label and the tutorials' options."""
+    r = p.add_argument_group("recipe options")
+    r.add_argument(
+        "--class-weights",
+        default=SUPPRESS,
+        metavar="balanced|sqrt|none|FILE",
+        help="weighted loss for imbalanced classes: balanced (n / (k * count)), sqrt (its "
+        f"square root), none, or a JSON file {{label: weight}}; default {D.class_weights}",
+    )
+    r.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=SUPPRESS,
+        help="mentions -> @user, links -> http, HTML entities and mojibake repaired, at "
+        f"training and prediction alike; default {'on' if D.normalize else 'off'}",
+    )
+    r.add_argument(
+        "--multi-label",
+        action="store_true",
+        default=SUPPRESS,
+        help="keep rows such as 'happy|surprise': sigmoid head, per-label thresholds tuned "
+        "on validation, a label set per tweet",
+    )
+    r.add_argument(
+        "--label-sep",
+        default=SUPPRESS,
+        metavar="SEP",
+        help=f"separator of a multi-label row's labels, default {D.label_sep!r}",
+    )
+    r.add_argument(
+        "--early-stopping",
+        dest="early_stopping_patience",
+        type=int,
+        default=SUPPRESS,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without improvement (0: never); default "
+        f"{D.early_stopping_patience}",
+    )
+    r.add_argument("--scheduler", choices=SCHEDULERS, default=SUPPRESS, help="default linear")
+    r.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=SUPPRESS, help="default adamw; sgd: momentum 0.9"
+    )
+    r.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        default=SUPPRESS,
+        help="train the classification head only",
+    )
+    r.add_argument(
+        "--freeze-layers",
+        type=int,
+        default=SUPPRESS,
+        metavar="N",
+        help="freeze the embeddings and the lowest N transformer layers",
+    )
+    r.add_argument("--head", choices=HEADS, default=SUPPRESS, help="default linear")
 
 
 def config_from_args(args) -> TrainConfig:
@@ -174,6 +272,10 @@ def train_cli(args) -> int:
         progress = not args.no_progress
         if config is None:
             result = resume(args.resume, progress=progress)
+        elif getattr(args, "cv", None) is not None:
+            return _cv_cli(config, args)
+        elif getattr(args, "search", None) is not None:
+            return _search_cli(config, args)
         else:
             result = train(config, args.out, overwrite=args.overwrite, progress=progress)
     finally:
@@ -182,8 +284,16 @@ def train_cli(args) -> int:
         return 0
     config = result.config
     m = result.metrics
-    print(f"best epoch {m['best_epoch']} of {config.epochs} (by {m['metric_for_best']})")
+    stopped = m.get("epochs_run", config.epochs)
+    early = f", stopped early after {stopped}" if stopped < config.epochs else ""
+    print(f"best epoch {m['best_epoch']} of {config.epochs} (by {m['metric_for_best']}{early})")
     print(metrics_summary(m["validation"]))
+    if m.get("baseline"):
+        b = m["baseline"]
+        print(
+            f"\nbaseline {b['model']}: f1_weighted {b['f1_weighted']:.4f}, "
+            f"f1_macro {b['f1_macro']:.4f}, accuracy {b['accuracy']:.4f}"
+        )
     print(
         f"\n{m['train_tweets_per_second']:.1f} tweets/s over {m['train_seconds']:.0f} s; "
         f"run written to {result.run_dir}"
@@ -214,4 +324,37 @@ def _check_resume_args(args) -> None:
         )
 
 
-__all__ = ["add_parser", "config_from_args", "train_cli"]
+
+
+def _cv_cli(config: TrainConfig, args) -> int:
+    from tweetsent.tuning import cross_validate
+
+    summary = cross_validate(config, args.cv, args.out, overwrite=args.overwrite)
+    print(f"{args.cv}-fold cross-validation (mean ± std):")
+    for key, s in summary["model"].items():
+        b = summary["baseline"].get(key)
+        base = f"   baseline {b['mean']:.4f} ± {b['std']:.4f}" if b else ""
+        print(f"  {key:12s} {s['mean']:.4f} ± {s['std']:.4f}{base}")
+    print(f"written to {args.out}/cv.md")
+    return 0
+
+
+def _search_cli(config: TrainConfig, args) -> int:
+    from tweetsent.tuning import search
+
+    result = search(config, args.search, args.out, overwrite=args.overwrite)
+    for row in result["trials"]:
+        print(
+            f"trial {row['trial']}: lr {row['lr']:.2e}  epochs {row['epochs']}  "
+            f"batch {row['batch_size']}  warmup {row['warmup_ratio']:.3f}  ->  "
+            f"{result['metric']} {row[result['metric']]:.4f}"
+        )
+    print(
+        f"best: trial {result['best_trial']} {result['metric']} {result['best_value']:.4f} "
+        f"{result['best_params']}; repeat with: tweetsent train --config "
+        f"{args.out}/best_config.json --out RUN_DIR"
+    )
+    return 0
+
+
+__all__ = ["add_parser", "add_recipe_args", "config_from_args", "train_cli"]

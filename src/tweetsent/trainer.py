@@ -1,0 +1,224 @@
+"""The training recipe's moving parts around ``transformers.Trainer``.
+
+Class-weighted loss, the OneCycle schedule, SGD, freezing the encoder or its lower layers,
+an MLP head and early stopping: each is a small function of the :class:`TrainConfig`, so
+``training.py`` stays a straight line from data to run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from transformers import Trainer
+
+from tweetsent.config import TrainConfig
+from tweetsent.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def class_weights(spec: str, labels: Sequence[str], train_labels: Sequence[str]) -> list | None:
+    """Per-class loss weights in ``labels`` order, or None for an unweighted loss.
+
+    ``balanced`` is scikit-learn's ``n / (k * count)``; ``sqrt`` its square root, a milder
+    push towards the rare classes; any other value is a JSON file ``{label: weight}``.
+    """
+    if spec == "none":
+        return None
+    if spec in ("balanced", "sqrt"):
+        import numpy as np
+        from sklearn.utils.class_weight import compute_class_weight
+
+        weights = compute_class_weight(
+            "balanced", classes=np.asarray(labels), y=np.asarray(train_labels)
+        )
+        if spec == "sqrt":
+            weights = [math.sqrt(w) for w in weights]
+        return [float(w) for w in weights]
+    path = Path(spec)
+    try:
+        given = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: class-weights file not found (use balanced, sqrt, none or a JSON file)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable JSON object of label weights ({exc})") from None
+    if not isinstance(given, dict):
+        raise ConfigError(f"{path}: class weights must be a JSON object {{label: weight}}")
+    missing = [label for label in labels if label not in given]
+    if missing:
+        raise ConfigError(f"{path}: no weight for label(s) {', '.join(missing)}")
+    unknown = sorted(set(given) - set(labels))
+    if unknown:
+        raise ConfigError(f"{path}: weight for unknown label(s) {', '.join(unknown)}")
+    weights = []
+    for label in labels:
+        value = given[label]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{path}: weight of {label!r} must be a positive number")
+        weights.append(float(value))
+    return weights
+
+
+def positive_weights(spec: str, labels: Sequence[str], y) -> list | None:
+    """Multi-label runs: BCE ``pos_weight`` per label, ``negatives / positives`` for
+    ``balanced`` (its square root for ``sqrt``), or a JSON file's weights."""
+    import numpy as np
+
+    if spec not in ("balanced", "sqrt"):
+        return class_weights(spec, labels, list(labels))
+    y = np.asarray(y, dtype=np.float64)
+    positives = np.maximum(y.sum(axis=0), 1.0)
+    weights = (len(y) - positives) / positives
+    weights = np.maximum(weights, 1e-3)
+    return [float(w) for w in (np.sqrt(weights) if spec == "sqrt" else weights)]
+
+
+def trainer_arguments(config: TrainConfig) -> dict:
+    """The ``TrainingArguments`` fields that the recipe options decide."""
+    args = {"lr_scheduler_type": "linear", "optim": "adamw_torch"}
+    if config.optimizer == "sgd":
+        # Plain SGD without momentum barely moves a pretrained encoder in a few epochs.
+        args.update(optim="sgd", optim_args="momentum=0.9")
+    return args
+
+
+def prepare_model(model, config: TrainConfig):
+    """Swap in the MLP head and freeze what the config asks; returns the model."""
+    if config.head == "mlp":
+        attach_mlp_head(model)
+    base = model.base_model
+    if config.freeze_encoder:
+        for param in base.parameters():
+            param.requires_grad = False
+    elif config.freeze_layers:
+        layers = _encoder_layers(base)
+        if config.freeze_layers > len(layers):
+            raise ConfigError(
+                f"freeze_layers is {config.freeze_layers} but the model has {len(layers)} layers"
+            )
+        for module in [base.embeddings, *layers[: config.freeze_layers]]:
+            for param in module.parameters():
+                param.requires_grad = False
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    logger.debug("%d trainable parameters", trainable)
+    return model
+
+
+def attach_mlp_head(model) -> None:
+    """Replace the linear ``classifier`` by Linear-GELU-Dropout-Linear; marked in the config."""
+    from torch import nn
+
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, nn.Linear):
+        raise ConfigError(
+            f"--head mlp needs a model whose classifier is one linear layer "
+            f"({type(model).__name__} has {type(head).__name__})"
+        )
+    hidden, labels = head.in_features, head.out_features
+    model.classifier = nn.Sequential(
+        nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(0.1), nn.Linear(hidden, labels)
+    )
+    model.config.tweetsent_head = "mlp"  # tells modeling.load_classifier how to rebuild it
+
+
+def _encoder_layers(base) -> list:
+    encoder = getattr(base, "encoder", None) or getattr(base, "transformer", None)
+    layers = getattr(encoder, "layer", None)
+    if layers is None:
+        raise ConfigError(f"cannot find the transformer layers of {type(base).__name__}")
+    return list(layers)
+
+
+def callbacks(config: TrainConfig) -> list:
+    from transformers import EarlyStoppingCallback
+
+    if config.early_stopping_patience:
+        return [EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)]
+    return []
+
+
+class TweetTrainer(Trainer):
+    """``Trainer`` with a class-weighted loss and the OneCycle schedule as options."""
+
+    def __init__(
+        self,
+        *args,
+        loss_weights=None,
+        multi_label: bool = False,
+        scheduler: str = "linear",
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.loss_weights = loss_weights
+        self.multi_label = multi_label
+        self.scheduler_name = scheduler
+
+    def _get_eval_sampler(self, eval_dataset):
+        # Trainer length-groups evaluation batches too when training does, in a seeded random
+        # order; predict() would then return rows shuffled against the dataset, and any score
+        # computed from them against the rows' own labels would be wrong. Keep dataset order.
+        if eval_dataset is not None and self.args.world_size <= 1:
+            from torch.utils.data import SequentialSampler
+
+            return SequentialSampler(eval_dataset)
+        return super()._get_eval_sampler(eval_dataset)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.loss_weights is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        import torch
+        from torch.nn import functional
+
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        logits = outputs.logits.float()
+        weight = torch.tensor(self.loss_weights, dtype=torch.float32, device=logits.device)
+        if self.multi_label:  # per-label weight of the positive term of binary cross-entropy
+            loss = functional.binary_cross_entropy_with_logits(
+                logits, labels.float(), pos_weight=weight
+            )
+        else:
+            loss = functional.cross_entropy(logits, labels, weight=weight)
+        return (loss, outputs) if return_outputs else loss
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.scheduler_name != "onecycle" or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        from torch.optim.lr_scheduler import OneCycleLR
+
+        optimizer = optimizer or self.optimizer
+        warmup = self.args.get_warmup_steps(num_training_steps)
+        # OneCycle as the fast.ai tutorials use it: cosine up to the peak lr over the warm-up
+        # share, then cosine down to lr / 1e4; momentum cycles inversely where there is one.
+        has_momentum = any(
+            "betas" in group or group.get("momentum", 0) > 0 for group in optimizer.param_groups
+        )
+        # OneCycleLR divides by the length of each phase: each must span at least 2 steps.
+        total = max(num_training_steps, 4)
+        pct = min(max(warmup / total, 2 / total), 1 - 2 / total)
+        self.lr_scheduler = OneCycleLR(
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=total,
+            pct_start=pct,
+            cycle_momentum=has_momentum,
+        )
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+
+__all__ = [
+    "TweetTrainer",
+    "attach_mlp_head",
+    "callbacks",
+    "class_weights",
+    "positive_weights",
+    "prepare_model",
+    "trainer_arguments",
+]

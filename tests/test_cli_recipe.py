@@ -1,0 +1,123 @@
+"""The recipe flags of ``tweetsent train`` reach the run's config, and bad ones fail cleanly."""
+
+import json
+
+import pytest
+
+from tweetsent.cli import main
+
+TINY = [
+    "--epochs",
+    "1",
+    "--batch-size",
+    "8",
+    "--lr",
+    "1e-3",
+    "--max-length",
+    "32",
+    "--precision",
+    "fp32",
+    "--no-progress",
+]
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_recipe_flags_reach_the_run_config(tmp_path, capsys, tiny_backbone, small_csv):
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        small_csv,
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        run,
+        "--model",
+        tiny_backbone,
+        *TINY,
+        "--class-weights",
+        "balanced",
+        "--no-normalize",
+        "--scheduler",
+        "onecycle",
+        "--optimizer",
+        "sgd",
+        "--head",
+        "mlp",
+        "--freeze-layers",
+        1,
+        "--early-stopping",
+        0,
+        "--seed",
+        18,
+        "--split-seed",
+        5,
+    )
+    assert code == 0, err
+    assert "baseline tfidf+logreg (balanced)" in out
+    saved = json.loads((run / "config.json").read_text())
+    expected = {
+        "class_weights": "balanced",
+        "normalize": False,
+        "scheduler": "onecycle",
+        "optimizer": "sgd",
+        "head": "mlp",
+        "freeze_layers": 1,
+        "early_stopping_patience": 0,
+        "seed": 18,
+        "split_seed": 5,
+    }
+    assert {k: saved[k] for k in expected} == expected
+
+
+def test_split_seed_not_seed_decides_the_split(tiny_config):
+    from tweetsent.training import prepare_data
+
+    _, a = prepare_data(tiny_config)
+    tiny_config.seed = 99
+    _, b = prepare_data(tiny_config)
+    tiny_config.split_seed = 99
+    _, c = prepare_data(tiny_config)
+    assert a.texts == b.texts and a.texts != c.texts
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--class-weights", "{tmp}/missing.json"], "missing.json: class-weights file not found"),
+        (["--freeze-layers", "-2"], "freeze_layers must be a non-negative integer"),
+        (["--multi-label", "--label-sep", ""], "label_sep must be a non-empty"),
+        (["--cv", "1"], "--cv needs at least 2 folds"),
+        (["--search", "0"], "--search needs a positive number of trials"),
+    ],
+)
+def test_bad_recipe_options_fail_with_one_line(
+    tmp_path, capsys, small_csv, tiny_backbone, extra, fragment
+):
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        small_csv,
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        tmp_path / "r",
+        "--model",
+        tiny_backbone,
+        *TINY,
+        *extra,
+    )
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("error: ")
+    assert fragment in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "r.partial").exists()

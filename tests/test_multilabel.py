@@ -1,0 +1,130 @@
+"""Multi-label runs: label sets kept, a sigmoid head, per-label thresholds, set predictions."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tweetsent import multilabel as ml
+from tweetsent.config import DataConfig
+from tweetsent.data import LabelledData, load_labelled
+from tweetsent.evaluation import evaluate
+from tweetsent.prediction import TweetClassifier
+from tweetsent.training import prepare_data, train
+
+
+@pytest.fixture(scope="module")
+def multi_csv(tmp_path_factory):
+    import pandas as pd
+
+    words = {
+        "happy": ["love", "great", "wonderful", "amazing"],
+        "angry": ["hate", "awful", "furious", "terrible"],
+        "surprise": ["wow", "unexpected", "omg", "shocked"],
+    }
+    rows = []
+    for label, vocab in words.items():
+        for i in range(24):
+            rows.append({"text": f"{vocab[i % 4]} {vocab[(i + 1) % 4]} day {i}", "label": label})
+    for i in range(20):
+        rows.append({"text": f"wow love omg great {i}", "label": "happy | surprise"})
+    path = tmp_path_factory.mktemp("ml") / "multi.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("happy", ["happy"]),
+        ("happy|surprise", ["happy", "surprise"]),
+        (" surprise | happy ", ["happy", "surprise"]),
+        ("sad|sad", ["sad"]),
+        ("a||b", ["a", "b"]),
+    ],
+)
+def test_split_labels(raw, expected):
+    assert ml.split_labels(raw, "|") == expected
+
+
+def test_multi_hot_and_vocabulary():
+    labels = ["happy|surprise", "sad", "happy"]
+    vocab = ml.label_vocabulary(labels, "|")
+    assert vocab == ["happy", "sad", "surprise"]
+    assert ml.multi_hot(labels, vocab, "|").tolist() == [[1, 0, 1], [0, 1, 0], [1, 0, 0]]
+
+
+def test_thresholds_are_tuned_per_label():
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    # Label 0 is separable at 0.3 (not at 0.5); label 1 at 0.5 and above (0.5 wins the tie).
+    p = np.array([[0.35, 0.1], [0.4, 0.2], [0.1, 0.9], [0.2, 0.3]])
+    t = ml.tune_thresholds(y, p)
+    assert 0.2 < t[0] <= 0.35 and t[1] == 0.5
+    # The last row has no label over its threshold, so it gets its most probable one.
+    assert ml.apply_thresholds(p, t).astype(int).tolist() == y.tolist()[:3] + [[0, 1]]
+
+
+def test_positive_weights_for_multilabel_loss():
+    from tweetsent.trainer import positive_weights
+
+    y = np.array([[1, 0], [1, 0], [1, 1], [0, 0]])
+    assert positive_weights("balanced", ["a", "b"], y) == pytest.approx([1 / 3, 3.0])
+    assert positive_weights("sqrt", ["a", "b"], y) == pytest.approx([np.sqrt(1 / 3), np.sqrt(3)])
+    assert positive_weights("none", ["a", "b"], y) is None
+
+
+def test_multilabel_metrics():
+    y = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 0]])
+    pred = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]])
+    m = ml.multilabel_metrics(y, pred, ["a", "b", "c"])
+    assert m["subset_accuracy"] == pytest.approx(2 / 3)
+    assert m["f1_micro"] == pytest.approx(2 * 3 / (2 * 3 + 1))
+    assert m["per_class"]["c"]["f1"] == 0 and m["per_class"]["a"]["accuracy"] == "2/2"
+    assert m["f1_macro"] == pytest.approx((1 + 1 + 0) / 3)
+
+
+def test_smile_multilabel_rows_are_kept(smile_path):
+    cfg = ml.keep_multilabel_rows(DataConfig(preset="smile"))
+    data = ml.canonical(load_labelled(smile_path, cfg), "|")
+    assert "multi-label" not in data.dropped and data.dropped["dropped label"] > 0  # nocode
+    multi = [label for label in data.labels if "|" in label]
+    assert len(multi) > 10 and "happy|surprise" in multi
+    train_data, val = ml.multilabel_split(data, 0.15, 17, "|")
+    assert len(train_data) + len(val) == len(data)
+    assert any("|" in label for label in val.labels)
+
+
+def test_empty_label_set_is_an_error():
+    with pytest.raises(Exception, match="row 2 has an empty label set"):
+        ml.canonical(LabelledData(["a", "b"], ["x", " | "], "f.csv"), "|")
+
+
+def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv):
+    tiny_config.data_path = str(multi_csv)
+    tiny_config.multi_label = True
+    tiny_config.class_weights = "balanced"  # BCE pos_weight = negatives / positives
+    tiny_config.epochs = 3
+    train_data, val = prepare_data(tiny_config)
+    assert any("|" in label for label in train_data.labels)
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+
+    model_config = json.loads((run / "model" / "config.json").read_text())
+    assert model_config["problem_type"] == "multi_label_classification"
+    assert set(model_config["tweetsent_thresholds"]) == {"angry", "happy", "surprise"}
+    v = json.loads((run / "metrics.json").read_text())["validation"]
+    for key in ("subset_accuracy", "f1_micro", "f1_macro", "f1_samples", "hamming_loss"):
+        assert 0 <= v[key] <= 1
+    assert v["f1_micro"] > 0.5
+    assert "subset accuracy" in (run / "report.md").read_text()
+
+    clf = TweetClassifier.load(run)
+    assert clf.multi_label
+    proba = clf.predict_proba(["wow love omg great", "hate awful"])
+    assert proba.shape == (2, 3) and not np.allclose(proba.sum(axis=1), 1)  # sigmoids
+    sets = clf.predict(["wow love omg great", "hate awful"])
+    assert all(isinstance(s, list) and s for s in sets)
+    assert set(sets[0]) <= {"angry", "happy", "surprise"}
+    assert clf.predict("hate awful") == sets[1]
+
+    scored = evaluate(run, multi_csv)
+    assert scored["rows"] == 92 and 0 <= scored["f1_micro"] <= 1

@@ -1,0 +1,77 @@
+"""normalize_tweet: one pure function, checked against a table of real tweet shapes."""
+
+import numpy as np
+import pytest
+
+from tweetsent.normalize import normalize_tweet
+
+CASES = [
+    # mentions, any case, digits and underscores
+    ("@Bob1 thanks!", "@user thanks!"),
+    ("@john_doe and @JOHN_DOE", "@user and @user"),
+    ("RT @TupperLakeNY: lovely", "RT @user: lovely"),
+    (".@museum_x great", ".@user great"),
+    ("write to info@museum.org", "write to info@museum.org"),  # e-mail stays
+    # links, case-insensitive
+    ("see https://t.co/x", "see http"),
+    ("see HTTPS://T.CO/AbC123 now", "see http now"),
+    ("old http://bit.ly/1a?b=c&d=e", "old http"),
+    ("www.britishmuseum.org/visit is open", "http is open"),
+    # HTML entities
+    ("fish &amp; chips", "fish & chips"),
+    ("&lt;3 you &gt; me", "<3 you > me"),
+    ("&quot;wow&quot;", '"wow"'),
+    # mojibake from UTF-8 read as cp1252 / latin-1
+    ("Itâ€™s great", "It's great"),
+    ("Â£5 entry", "£5 entry"),
+    ("cafÃ© time", "café time"),
+    # clean text is left alone
+    ("Just a tweet.", "Just a tweet."),
+    ("", ""),
+    ("  spaced   out  ", "spaced out"),
+]
+
+
+@pytest.mark.parametrize("raw, expected", CASES)
+def test_normalize_table(raw, expected):
+    assert normalize_tweet(raw) == expected
+
+
+@pytest.mark.parametrize("raw, _", CASES)
+def test_normalize_is_idempotent(raw, _):
+    once = normalize_tweet(raw)
+    assert normalize_tweet(once) == once
+
+
+def test_normalize_everything_at_once():
+    text = "@Bob1 loved it &amp; more https://t.co/x â€™"
+    assert normalize_tweet(text) == "@user loved it & more http '"
+
+
+def test_training_and_prediction_apply_the_same_normalisation(tmp_path, tiny_config):
+    from tweetsent.prediction import TweetClassifier
+    from tweetsent.training import prepare_data, train
+
+    data = tmp_path / "mentions.csv"
+    rows = ["text,label"]
+    for i in range(12):
+        rows.append(f"@Fan{i} love it https://t.co/{i} &amp; more,happy")
+        rows.append(f"@Critic_{i} hate it www.x.org/{i},angry")
+    data.write_text("\n".join(rows) + "\n")
+    tiny_config.data_path = str(data)
+    train_data, val = prepare_data(tiny_config)
+    assert all("@user" in t and "http" in t for t in train_data.texts + val.texts)
+    assert not any("&amp;" in t or "t.co" in t for t in train_data.texts)
+
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    clf = TweetClassifier.load(run, backend="torch")
+    assert clf.normalize
+    raw = clf.predict_proba(["@Bob1 love it https://t.co/x &amp; more"])
+    clean = clf.predict_proba(["@user love it http & more"])
+    np.testing.assert_allclose(raw, clean, atol=1e-6)
+    # A bare model directory knows too (its config.json carries the flag).
+    assert TweetClassifier.load(run / "model", backend="torch").normalize
+
+    tiny_config.normalize = False
+    train_data, _ = prepare_data(tiny_config)
+    assert any("&amp;" in t for t in train_data.texts)

@@ -1,0 +1,160 @@
+"""The recipe options: class weights, OneCycle, SGD, freezing, MLP head, early stopping."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tweetsent.config import TrainConfig
+from tweetsent.errors import ConfigError
+from tweetsent.modeling import build_classifier, load_classifier
+from tweetsent.prediction import TweetClassifier
+from tweetsent.trainer import class_weights, prepare_model
+from tweetsent.training import train
+
+LABELS = ["a", "b", "c"]
+TRAIN = ["a"] * 8 + ["b"] * 2 + ["c"] * 2
+
+
+def test_balanced_weights_are_scikit_learns():
+    weights = class_weights("balanced", LABELS, TRAIN)
+    assert weights == pytest.approx([12 / (3 * 8), 12 / (3 * 2), 12 / (3 * 2)])
+    sqrt = class_weights("sqrt", LABELS, TRAIN)
+    assert sqrt == pytest.approx(np.sqrt(weights))
+    assert class_weights("none", LABELS, TRAIN) is None
+
+
+def test_weights_from_a_file(tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"a": 1, "b": 2.5, "c": 4}))
+    assert class_weights(str(path), LABELS, TRAIN) == [1.0, 2.5, 4.0]
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (None, "not found"),
+        ("[1, 2]", "JSON object"),
+        ("{bad", "not a readable JSON"),
+        ('{"a": 1, "b": 1}', "no weight for label(s) c"),
+        ('{"a": 1, "b": 1, "c": 1, "zz": 2}', "unknown label(s) zz"),
+        ('{"a": 1, "b": -1, "c": 1}', "weight of 'b' must be a positive"),
+    ],
+)
+def test_bad_weight_files_are_named(tmp_path, content, fragment):
+    path = tmp_path / "w.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        class_weights(str(path), LABELS, TRAIN)
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("scheduler", "cosine", "scheduler must be one of linear, onecycle"),
+        ("optimizer", "adam", "optimizer must be one of adamw, sgd"),
+        ("head", "deep", "head must be one of linear, mlp"),
+        ("freeze_layers", -1, "freeze_layers must be a non-negative"),
+        ("early_stopping_patience", 1.5, "early_stopping_patience must be"),
+        ("class_weights", "", "class_weights must be"),
+        ("label_sep", "", "label_sep must be"),
+    ],
+)
+def test_recipe_config_is_validated(field, value, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        TrainConfig(**{field: value})
+
+
+def test_freezing_encoder_or_lower_layers(tiny_backbone, tiny_config):
+    def frozen(model):
+        return {n for n, p in model.named_parameters() if not p.requires_grad}
+
+    tiny_config.freeze_layers = 1
+    model = prepare_model(build_classifier(str(tiny_backbone), LABELS), tiny_config)
+    names = frozen(model)
+    assert any(n.startswith("bert.embeddings.") for n in names)
+    assert any(".layer.0." in n for n in names) and not any(".layer.1." in n for n in names)
+    assert not any(n.startswith("classifier") for n in names)
+
+    tiny_config.freeze_layers, tiny_config.freeze_encoder = 0, True
+    model = prepare_model(build_classifier(str(tiny_backbone), LABELS), tiny_config)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"classifier.weight", "classifier.bias"}
+
+    tiny_config.freeze_encoder, tiny_config.freeze_layers = False, 3
+    with pytest.raises(ConfigError, match="has 2 layers"):
+        prepare_model(build_classifier(str(tiny_backbone), LABELS), tiny_config)
+
+
+def test_frozen_encoder_stays_unchanged_in_training(tmp_path, tiny_backbone, tiny_config):
+    tiny_config.freeze_encoder = True
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    before = build_classifier(str(tiny_backbone), LABELS).bert.encoder.layer[0]
+    after = load_classifier(run / "model").bert.encoder.layer[0]
+    for p, q in zip(before.parameters(), after.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_class_weighted_onecycle_sgd_run(tmp_path, tiny_config):
+    tiny_config.class_weights = "balanced"
+    tiny_config.scheduler = "onecycle"
+    tiny_config.optimizer = "sgd"
+    tiny_config.epochs = 2
+    tiny_config.lr = 0.05
+    metrics = train(tiny_config, tmp_path / "run", progress=False).metrics
+    rates = [s["learning_rate"] for s in metrics["train_steps"]]
+    peak = rates.index(max(rates))
+    assert 0 < peak < len(rates) - 1  # up, then down: a one-cycle shape
+    assert max(rates) == pytest.approx(0.05, rel=0.05)
+    assert rates[-1] < 0.01 * max(rates)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["class_weights"] == "balanced" and saved["optimizer"] == "sgd"
+
+
+def test_mlp_head_trains_saves_and_reloads(tmp_path, tiny_config):
+    tiny_config.head = "mlp"
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    model = load_classifier(run / "model")
+    assert model.classifier[0].in_features == 32  # Linear-GELU-Dropout-Linear
+    assert model.config.tweetsent_head == "mlp"
+    clf = TweetClassifier.load(run, backend="torch")
+    texts = ["love great day", "hate awful day", "museum opens tuesday"]
+    proba = clf.predict_proba(texts)
+    # The reloaded head is the trained one: its predictions match the run's validation scores.
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert proba.shape == (3, 3) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+    again = TweetClassifier.load(run, backend="torch").predict_proba(texts)
+    assert np.allclose(proba, again)
+    assert metrics["validation"]["accuracy"] > 0  # a trained, scored model
+
+
+def test_early_stopping_stops(tmp_path, tiny_config):
+    tiny_config.epochs = 4
+    tiny_config.lr = 1e-7  # nothing improves after the first epoch
+    tiny_config.early_stopping_patience = 1
+    metrics = train(tiny_config, tmp_path / "run", progress=False).metrics
+    assert metrics["epochs_run"] == 2
+    assert len(metrics["history"]) == metrics["epochs_run"]
+
+
+def test_evaluation_keeps_row_order(tiny_config, tmp_path):
+    """Trainer length-groups eval batches when training does; predictions must not be shuffled."""
+    from datasets import Dataset
+    from transformers import TrainingArguments
+
+    from tweetsent.trainer import TweetTrainer
+
+    lengths = [5, 1, 9, 3, 7, 2, 8] * 10
+    ds = Dataset.from_dict({"input_ids": [[1] * n for n in lengths], "length": lengths})
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        per_device_eval_batch_size=8,
+        use_cpu=True,
+        report_to=[],
+    )
+    model = build_classifier(tiny_config.model, LABELS)
+    trainer = TweetTrainer(model=model, args=args)
+    assert list(trainer._get_eval_sampler(ds)) == list(range(len(ds)))
