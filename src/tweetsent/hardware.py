@@ -53,3 +53,53 @@ def resolve_precision(precision: str) -> str:
     if device_type() == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if cpu_has_bf16() else "fp32"
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The instruction-set flags of this CPU (Linux ``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_peak_flops() -> dict:
+    """A nominal compute peak of this CPU, per precision, with the assumptions that give it.
+
+    peak = logical CPUs x clock x FLOPs per cycle per core, where FLOPs/cycle is 64 for fp32
+    with AVX-512 (two 16-lane FMA units), 32 with AVX2, 1024 for bf16 and 2048 for int8 with
+    AMX tiles (128/256 with AVX512-BF16/VNNI only). The clock is the one /proc/cpuinfo reports
+    (the base clock on a VM); each logical CPU is assumed to have a core of its own, so this is an
+    upper bound that real kernels, with memory traffic and small matrices, never reach.
+    """
+    import os
+
+    flags = cpu_flags()
+    cpus = os.cpu_count() or 1
+    ghz = _cpu_ghz()
+    fp32 = 64 if "avx512f" in flags else 32 if "avx2" in flags else 8
+    bf16 = 1024 if "amx_bf16" in flags else 128 if "avx512_bf16" in flags else fp32
+    int8 = 2048 if "amx_int8" in flags else 256 if "avx512_vnni" in flags else 2 * fp32
+    per_cycle = {"fp32": fp32, "bf16": bf16, "int8": int8}
+    return {
+        "cpus": cpus,
+        "ghz": ghz,
+        "flops_per_cycle": per_cycle,
+        "peak_flops": {k: cpus * ghz * 1e9 * v for k, v in per_cycle.items()},
+    }
+
+
+def _cpu_ghz() -> float:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
+            for line in handle:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":", 1)[1]) / 1000
+    except (OSError, ValueError):
+        pass
+    return 2.0  # a typical server base clock when the OS does not say

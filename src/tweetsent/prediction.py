@@ -7,7 +7,6 @@ arrays to logits; tokenising, batching and labels live here once.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,15 +15,37 @@ import numpy as np
 
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.errors import ConfigError, ModelError
-from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.hardware import cpu_has_bf16, device_type, resolve_precision
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnx")
 
 
+def auto_backend(path: str | Path, *, onnx_dir: str | Path | None = None) -> tuple[str, str | None]:
+    """The fastest backend available for a run on this machine: ``(backend, onnx_variant)``.
+
+    Measured side by side on a Sapphire Rapids CPU (``tweetsent bench predict``, see
+    bench/RESULTS.md): where bf16 is native (AMX / AVX512-BF16), torch with bf16 weights beats
+    onnxruntime fp32 and int8. Elsewhere bf16 is emulated, so an exported int8 model is the fast
+    path when there is one, and torch fp32 the fallback.
+    """
+    from tweetsent.export import find_onnx_model
+
+    if device_type() == "cuda" or cpu_has_bf16():
+        return "torch", None
+    if find_onnx_model(Path(path), folder=onnx_dir) is not None:
+        return "onnx", None
+    return "torch", None
+
+
 class TorchEngine:
-    """Runs a ``transformers`` sequence classifier, with bf16 autocast where it is native."""
+    """Runs a ``transformers`` sequence classifier; in bf16 where the hardware computes it natively.
+
+    bf16 means the weights themselves are cast to bf16, not autocast: autocast re-casts every
+    weight on every call, and on this 2-core CPU the cast model ran about 1.5-2x faster than
+    autocast with the same labels (>99 % agreement with fp32; see bench/RESULTS.md).
+    """
 
     name = "torch"
 
@@ -34,17 +55,14 @@ class TorchEngine:
         self.precision = resolve_precision(precision)
         self.device = torch.device(device_type())
         self.model = model.to(self.device).eval()
+        if self.precision == "bf16":
+            self.model = self.model.to(torch.bfloat16)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
         inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
-        autocast = (
-            torch.autocast(self.device.type, dtype=torch.bfloat16)
-            if self.precision == "bf16"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode():
             logits = self.model(**inputs).logits
         return logits.float().cpu().numpy()
 
@@ -109,11 +127,14 @@ class TweetClassifier:
         batch_size: int = 64,
         precision: str = "auto",
         allow_pickle: bool = False,
+        onnx_dir: str | Path | None = None,
+        onnx_variant: str | None = None,
     ) -> TweetClassifier:
         """Load from a run directory (``RUN_DIR`` or ``RUN_DIR/model``) or any saved model dir.
 
-        ``backend``: ``torch``; ``onnx`` (needs ``tweetsent export``); ``auto`` takes the
-        exported ONNX model when there is one, else torch.
+        ``backend``: ``torch``; ``onnx`` (needs ``tweetsent export``); ``auto`` picks the
+        fastest available on this CPU (see :func:`auto_backend`). ``onnx_dir``: an export
+        elsewhere than ``RUN_DIR/onnx``; ``onnx_variant``: ``int8`` or ``fp32`` when it holds both.
         """
         from tweetsent.modeling import load_classifier, load_tokenizer
 
@@ -133,27 +154,30 @@ class TweetClassifier:
         if config is not None:
             normalize = config.normalize
 
-        if backend in ("onnx", "auto"):
+        if backend == "auto":
+            backend, auto_variant = auto_backend(run_dir or path, onnx_dir=onnx_dir)
+            onnx_variant = onnx_variant or auto_variant
+        if backend == "onnx":
             from tweetsent.export import find_onnx_model, load_onnx_engine
 
-            onnx_file = find_onnx_model(run_dir or path)
-            if onnx_file is not None:
-                engine = load_onnx_engine(onnx_file)
-                tokenizer = load_tokenizer(str(onnx_file.parent))
-                return cls(
-                    engine,
-                    tokenizer,
-                    engine.labels,
-                    max_length=max_length,
-                    batch_size=batch_size,
-                    config=config,
-                    thresholds=thresholds,
-                    normalize=normalize,
-                )
-            if backend == "onnx":
+            onnx_file = find_onnx_model(run_dir or path, prefer=onnx_variant, folder=onnx_dir)
+            if onnx_file is None:
                 raise ModelError(
-                    f"{path}: no exported ONNX model; run: tweetsent export {path} --format onnx"
+                    f"{onnx_dir or path}: no exported ONNX model; run: tweetsent export {path} "
+                    "--format onnx"
                 )
+            engine = load_onnx_engine(onnx_file)
+            tokenizer = load_tokenizer(str(onnx_file.parent))
+            return cls(
+                engine,
+                tokenizer,
+                engine.labels,
+                max_length=max_length,
+                batch_size=batch_size,
+                config=config,
+                thresholds=thresholds,
+                normalize=normalize,
+            )
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
         tokenizer = load_tokenizer(str(model_dir))

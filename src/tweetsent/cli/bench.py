@@ -1,0 +1,190 @@
+"""``tweetsent bench predict|train``: ours against the references, side by side in one run."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides, format_table
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="benchmark prediction or training speed against the usual references",
+        description="Run ours and the references side by side in one run on this machine and "
+        "print throughputs, ratios, label agreement / F1 and achieved FLOP/s vs the CPU's peak.",
+    )
+    which = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
+
+    pp = which.add_parser(
+        "predict",
+        help="tweets/s from raw text to labels: transformers.pipeline fp32 vs our backends",
+    )
+    pp.add_argument("run_dir", help="run directory written by 'tweetsent train'")
+    pp.add_argument(
+        "--data",
+        action="append",
+        metavar="FILE[:PRESET]",
+        help="tweets to time (repeatable, an equal share from each; e.g. "
+        "Corona_NLP_test.csv:covid; without PRESET, read as the run read its data); default: "
+        "the run's training file",
+    )
+    pp.add_argument("-n", "--tweets", type=int, default=2000, help="number of tweets (2000)")
+    pp.add_argument("--batch-size", type=int, default=64)
+    pp.add_argument(
+        "--onnx-dir",
+        default=None,
+        metavar="DIR",
+        help="an ONNX export to include (default: RUN_DIR/onnx, else a temporary int8 export)",
+    )
+    pp.add_argument("--no-export", action="store_true", help="skip the ONNX contestants")
+    pp.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
+    pp.set_defaults(func=bench_predict_cli)
+
+    pt = which.add_parser(
+        "train",
+        help="training tweets/s: tutorial recipe and plain fp32 loop vs tweetsent train",
+    )
+    pt.add_argument("data", help="labelled training file")
+    add_data_args(pt)
+    pt.add_argument("--model", default=None, help="backbone (default: the embedded MiniLM-L6)")
+    pt.add_argument("--epochs", type=int, default=2, help="epochs for plain loop and ours (2)")
+    pt.add_argument("--batch-size", type=int, default=SUPPRESS, help="default: tweetsent's own")
+    pt.add_argument("--limit", type=int, default=None, help="use only the first N usable rows")
+    pt.add_argument(
+        "--tutorial-steps", type=int, default=20, help="steps of the tutorial recipe to time (20)"
+    )
+    pt.add_argument(
+        "--only",
+        nargs="+",
+        choices=("tutorial", "plain", "ours"),
+        default=("tutorial", "plain", "ours"),
+        help="run only these contestants",
+    )
+    pt.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
+    pt.set_defaults(func=bench_train_cli)
+
+
+def bench_predict_cli(args) -> int:
+    from tweetsent.benchmarks import bench_predict, parse_source, run_validation, sample_texts
+    from tweetsent.config import TrainConfig
+    from tweetsent.errors import ConfigError
+    from tweetsent.export import ONNX_DIR, export_onnx
+
+    run_dir = Path(args.run_dir)
+    config_file = run_dir / "config.json"
+    run_config = TrainConfig.load(config_file) if config_file.is_file() else None
+    if args.data:
+        # A file without :PRESET is read the way the run read its own training data.
+        sources = [
+            (path, data if data.preset or run_config is None else run_config.data)
+            for path, data in map(parse_source, args.data)
+        ]
+    elif run_config is not None and run_config.data_path:
+        sources = [(run_config.data_path, run_config.data)]
+    else:
+        raise ConfigError(f"{run_dir}: no config.json naming its data; pass --data FILE")
+    texts = sample_texts(sources, args.tweets)
+    validation = run_validation(run_dir)
+    with tempfile.TemporaryDirectory(prefix="tweetsent-bench-") as tmp:
+        onnx_dir = Path(args.onnx_dir) if args.onnx_dir else None
+        if onnx_dir is None and (run_dir / ONNX_DIR).is_dir():
+            onnx_dir = run_dir / ONNX_DIR
+        if args.no_export:
+            onnx_dir = None
+        elif onnx_dir is None:
+            # Export a scratch copy: a benchmark must not change the run it measures.
+            scratch = Path(tmp) / "run"
+            scratch.mkdir()
+            (scratch / "model").symlink_to((run_dir / "model").resolve())
+            onnx_dir = export_onnx(scratch, quantize="int8")
+        result = bench_predict(
+            run_dir,
+            texts,
+            validation=validation,
+            onnx_dir=onnx_dir,
+            batch_size=args.batch_size,
+        )
+    print(_predict_table(result))
+    _write_json(args.json, result)
+    return 0
+
+
+def bench_train_cli(args) -> int:
+    from tweetsent.benchmarks import bench_train
+    from tweetsent.config import DataConfig, TrainConfig
+
+    values = {"data_path": args.data, "data": DataConfig(**data_overrides(args))}
+    values.update(model=args.model, epochs=args.epochs, limit=args.limit)
+    if hasattr(args, "batch_size"):
+        values["batch_size"] = args.batch_size
+    config = TrainConfig(**values)
+    with tempfile.TemporaryDirectory(prefix="tweetsent-bench-") as tmp:
+        result = bench_train(
+            config, tmp, tutorial_steps=args.tutorial_steps, include=tuple(args.only)
+        )
+    print(_train_table(result))
+    _write_json(args.json, result)
+    return 0
+
+
+def _predict_table(result: dict) -> str:
+    rows = [
+        [
+            r["name"],
+            f"{r['tweets_per_second']:.1f}",
+            f"{r['ratio']:.2f}x",
+            "-" if r["agreement"] is None else f"{100 * r['agreement']:.2f}%",
+            "-" if r["f1_weighted"] is None else f"{r['f1_weighted']:.4f}",
+            f"{r['achieved_gflops']:.1f}",
+            f"{100 * r['fraction_of_peak']:.2f}% of {r['peak_gflops']:.0f} ({r['precision']})",
+        ]
+        for r in result["results"]
+    ]
+    head = (
+        f"{result['tweets']} tweets (mean {result['mean_tokens']} tokens), "
+        f"F1 on {result['validation_tweets']} validation tweets, "
+        f"{result['machine']['cpus']} CPUs {result['machine']['cpu']}"
+    )
+    table = format_table(
+        rows, ["contestant", "tweets/s", "vs pipeline", "agree fp32", "F1 w", "GFLOP/s", "peak"]
+    )
+    return f"{head}\n{table}"
+
+
+def _train_table(result: dict) -> str:
+    def f(value, spec):
+        return "-" if value is None else format(value, spec)
+
+    rows = [
+        [
+            r["name"],
+            f"{r['tweets_per_second']:.2f}",
+            f(r.get("ratio_vs_tutorial"), ".1f"),
+            f(r.get("ratio_vs_plain"), ".2f"),
+            f(r.get("final_f1_weighted"), ".4f"),
+            f"{r['achieved_gflops']:.1f}",
+            f"{100 * r['fraction_of_peak']:.2f}% ({r['precision']})",
+        ]
+        for r in result["results"]
+    ]
+    head = (
+        f"{result['train_tweets']} training tweets, {result['epochs']} epoch(s) for plain and "
+        f"ours, {result['tutorial_steps']} tutorial steps; {result['machine']['cpus']} CPUs"
+    )
+    table = format_table(
+        rows, ["contestant", "tweets/s", "x tutorial", "x plain", "final F1 w", "GFLOP/s", "peak"]
+    )
+    return f"{head}\n{table}"
+
+
+def _write_json(path: str | None, result: dict) -> None:
+    if path:
+        from tweetsent.cli._util import atomic_write_text
+
+        atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+
+
+__all__ = ["add_parser", "bench_predict_cli", "bench_train_cli"]

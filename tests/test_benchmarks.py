@@ -1,0 +1,119 @@
+"""Benchmarks: they run on tiny inputs and return the documented keys (timings are not tested)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from transformers import BertConfig
+
+from tweetsent.benchmarks import (
+    PREDICT_KEYS,
+    TRAIN_KEYS,
+    bench_predict,
+    bench_train,
+    encoder_flops,
+    parse_source,
+    run_validation,
+    sample_texts,
+)
+from tweetsent.cli import main
+from tweetsent.config import DataConfig
+from tweetsent.errors import ConfigError
+from tweetsent.hardware import cpu_peak_flops
+
+
+def test_encoder_flops_by_hand():
+    config = BertConfig(hidden_size=4, intermediate_size=8, num_hidden_layers=2)
+    # per token and layer: 2 * (4*16 + 2*4*8 + 2*L*4) FLOPs; two layers
+    assert encoder_flops(config, [3]) == 2 * 3 * 2 * (64 + 64 + 24)
+    assert encoder_flops(config, [3, 1]) == encoder_flops(config, [3]) + 2 * 1 * 2 * (128 + 8)
+    assert encoder_flops(config, []) == 0
+
+
+def test_peak_flops_is_ordered_by_precision():
+    peak = cpu_peak_flops()
+    flops = peak["peak_flops"]
+    assert set(flops) == {"fp32", "bf16", "int8"}
+    assert 0 < flops["fp32"] <= flops["bf16"] <= flops["int8"]
+    assert peak["cpus"] >= 1 and peak["ghz"] > 0
+
+
+def test_parse_source():
+    assert parse_source("tweets.csv:covid") == ("tweets.csv", DataConfig(preset="covid"))
+    assert parse_source("C:/data/tweets.csv") == ("C:/data/tweets.csv", DataConfig())
+    assert parse_source("plain.csv") == ("plain.csv", DataConfig())
+
+
+def test_sample_texts_takes_equal_shares(small_csv):
+    source = (str(small_csv), DataConfig(text_col="text"))
+    texts = sample_texts([source, source], 10)
+    assert len(texts) == 10
+    assert texts[:5] == texts[5:]
+    with pytest.raises(ConfigError):
+        sample_texts([source], 0)
+
+
+def test_bench_predict_returns_documented_keys(tiny_run):
+    texts = ["love great day", "hate awful furious", "museum opens tuesday"] * 4
+    result = bench_predict(tiny_run, texts, validation=run_validation(tiny_run), batch_size=4)
+    names = [r["name"] for r in result["results"]]
+    assert names[0] == result["reference"] == "pipeline fp32 (reference)"
+    assert "torch fp32" in names and "ours (auto)" in names
+    for row in result["results"]:
+        assert set(PREDICT_KEYS) <= set(row)
+        assert row["tweets_per_second"] > 0
+        assert 0.0 <= row["agreement"] <= 1.0
+        assert 0.0 <= row["f1_weighted"] <= 1.0
+        assert 0 <= row["fraction_of_peak"] < 1 and row["achieved_gflops"] >= 0
+    by_name = {r["name"]: r for r in result["results"]}
+    assert by_name["torch fp32"]["agreement"] == 1.0
+    # The pipeline runs the same fp32 model: it must agree exactly with our fp32 path.
+    assert by_name["pipeline fp32 (reference)"]["agreement"] == 1.0
+    assert by_name["pipeline fp32 (reference)"]["ratio"] == 1.0
+    assert result["tweets"] == 12 and result["validation_tweets"] > 0
+
+
+def test_bench_predict_includes_an_onnx_export(tiny_run):
+    from tweetsent.export import export_onnx
+
+    folder = export_onnx(tiny_run)
+    result = bench_predict(
+        tiny_run, ["love it", "hate it"], onnx_dir=folder, include=("onnx fp32",)
+    )
+    names = [r["name"] for r in result["results"]]
+    assert names == ["pipeline fp32 (reference)", "onnx fp32"]
+    assert result["results"][1]["agreement"] is None  # no fp32 torch baseline in this run
+
+
+def test_bench_train_returns_documented_keys(tiny_config, tmp_path):
+    tiny_config.epochs = 1
+    result = bench_train(tiny_config, tmp_path, tutorial_steps=3)
+    kinds = [r["name"].split()[0] for r in result["results"]]
+    assert kinds == ["tutorial", "plain", "ours"]
+    for row in result["results"]:
+        assert set(TRAIN_KEYS) <= set(row)
+        assert row["tweets_per_second"] > 0
+    tutorial, plain, ours = result["results"]
+    assert tutorial["ratio_vs_tutorial"] == 1.0 and plain["ratio_vs_plain"] == 1.0
+    assert tutorial["tweets"] == 2 * 4  # 3 steps of 4 tweets, the first one left out
+    assert 0 <= plain["final_f1_weighted"] <= 1 and 0 <= ours["final_f1_weighted"] <= 1
+    assert ours["f1_delta_vs_plain"] == pytest.approx(
+        ours["final_f1_weighted"] - plain["final_f1_weighted"], abs=1e-4
+    )
+
+
+def test_cli_bench_predict_writes_json(tiny_run, small_csv, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["bench", "predict", str(tiny_run), "--data", str(small_csv), "-n", "8"]
+    assert main([*argv, "--no-export", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "pipeline fp32 (reference)" in printed and "vs pipeline" in printed
+    result = json.loads(out.read_text())
+    assert result["tweets"] == 8
+    assert not (tiny_run / "onnx").exists(), "the benchmark must not change the run"
+
+
+def test_cli_bench_train_rejects_bad_data(tmp_path, capsys):
+    assert main(["bench", "train", str(tmp_path / "missing.csv"), "--only", "plain"]) == 1
+    assert "missing.csv" in capsys.readouterr().err
