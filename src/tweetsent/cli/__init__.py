@@ -12,7 +12,7 @@ import sys
 
 from tweetsent import __version__
 
-COMMANDS = ("inspect", "train", "evaluate", "predict")
+COMMANDS = ("inspect", "train", "evaluate", "predict", "serve")
 
 logger = logging.getLogger("tweetsent")
 
