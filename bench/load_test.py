@@ -111,9 +111,8 @@ async def run_phase(url: str, phase: Phase, args, texts: list[str], duration: fl
                 sent = time.perf_counter()
                 try:
                     response = await client.post("/predict", json={"texts": batch})
-                    ok = response.status_code == 200 and len(
-                        response.json()["predictions"]
-                    ) == len(batch)
+                    answered = len(response.json()["predictions"]) if response.is_success else 0
+                    ok = response.status_code == 200 and answered == len(batch)
                     problem = f"{response.status_code}: {response.text[:200]}"
                 except (httpx.HTTPError, ValueError, KeyError) as exc:
                     ok, problem = False, f"{type(exc).__name__}: {exc}"
@@ -251,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     single, loaded = measure(args.run_dir, serve_args, args, texts, phases)
     rows = [single.summary(), loaded.summary()]
     ratio = {
-        f"texts/s, {args.clients} clients vs one client at a time": loaded.texts / loaded.seconds
+        f"texts/s, {args.clients} clients vs one client at a time": loaded.texts
+        / loaded.seconds
         / (single.texts / single.seconds),
     }
     if args.unbatched:

@@ -295,6 +295,23 @@ def test_batcher_hands_each_caller_its_own_rows():
     assert stats.batches < len(requests) and stats.largest_batch <= 16
 
 
+def test_batcher_does_not_hold_a_lone_client():
+    async def scenario():
+        batcher = MicroBatcher(lambda texts: np.zeros((len(texts), 2)), max_wait_ms=1500)
+        await batcher.start()
+        timings = []
+        for text in ["first", "second", "third"]:
+            started = time.monotonic()
+            await batcher.predict([text])
+            timings.append(time.monotonic() - started)
+        await batcher.close()
+        return timings
+
+    first, second, third = asyncio.run(scenario())
+    assert first >= 1.4  # nothing known about the traffic yet: wait for company
+    assert second < 0.5 and third < 0.5  # the last batch was a lone request: no waiting
+
+
 def test_batcher_failure_reaches_every_caller_and_it_keeps_working():
     calls = []
 
@@ -344,3 +361,28 @@ def test_batcher_refuses_overload_and_drains_queue_on_close(classifier):
 def test_batcher_rejects_bad_settings(classifier):
     with pytest.raises(ConfigError, match="max_batch_size"):
         MicroBatcher(classifier.predict_proba, max_batch_size=0)
+
+
+# --- the load test, shortened (opt-in: -m slow) -----------------------------------------------
+
+
+@pytest.mark.slow
+def test_load_test_runs_without_errors_and_batches(_tiny_run, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "load_test.py"
+    out = tmp_path / "load.json"
+    options = ["--clients", "16", "--duration", "5", "--baseline-duration", "3"]
+    result = subprocess.run(
+        [sys.executable, str(script), str(_tiny_run), *options, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    single, loaded = json.loads(out.read_text())["phases"]
+    assert single["errors"] == loaded["errors"] == 0
+    assert single["requests"] > 0 and loaded["requests"] > 0
+    assert loaded["mean_batch"] > 1

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import (
@@ -172,6 +173,8 @@ def create_app(
             raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
         except Closed as exc:
             raise ApiError(503, str(exc)) from None
+        # Six decimals: float32 carries no more, and the answer stays short and readable.
+        proba = np.round(proba.astype(np.float64), 6)
         best = proba.argmax(axis=1)
         return {
             "labels": labels,

@@ -8,8 +8,9 @@ than one; gathering the tweets of concurrent requests is where a service's throu
 How a batch forms: requests queue up; the collector takes the oldest one and waits at most
 ``max_wait_ms`` (from that request's arrival) for more, or until ``max_batch_size`` texts are
 queued. While the single worker thread runs a batch, new requests keep queueing, so under load
-the next batch is ready the moment the worker is free, and at low load a request waits at most
-``max_wait_ms``.
+the next batch is ready the moment the worker is free. When the last batch held a single request
+(one client at a time) nobody is coming to share, so a lone request is computed at once rather
+than held for ``max_wait_ms``.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class MicroBatcher:
         self._task: asyncio.Task | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
+        self._last_batch_requests = 0  # 0 before the first batch: wait, as under load
 
     @property
     def queued(self) -> int:
@@ -152,6 +154,8 @@ class MicroBatcher:
                 await self._wakeup.wait()
                 continue
             deadline = self._pending[0].arrived + max_wait
+            if self._last_batch_requests == 1 and len(self._pending) == 1:
+                deadline = 0.0  # sequential traffic: waiting would only add latency
             while self._queued < self.max_batch_size and not self._closing:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
@@ -182,6 +186,7 @@ class MicroBatcher:
         return jobs
 
     async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
+        self._last_batch_requests = len(jobs)
         texts = [text for job in jobs for text in job.texts]
         try:
             proba = await loop.run_in_executor(self._executor, self.predict_batch, texts)
