@@ -83,6 +83,7 @@ def test_health_docs_and_page(tiny_server):
 
     docs = httpx.get(f"{tiny_server.url}/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "cdn" not in docs.text  # the Swagger UI files come from this server
     schema = httpx.get(f"{tiny_server.url}/openapi.json").json()
     body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["properties"]["texts"]["maxItems"] == 8

@@ -39,6 +39,8 @@ def page(tiny_server):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 900, "height": 1000})
+        page.requested = []  # every URL the page asks for: all must be this server's
+        page.on("request", lambda request: page.requested.append(request.url))
         page.goto(tiny_server.url)
         yield page
         browser.close()
@@ -101,3 +103,13 @@ def test_page_shows_the_services_errors(page, tiny_server):
     classify(page, "\n".join(f"tweet {i}" for i in range(max_texts + 1)))
     assert page.is_visible("#error")
     assert f"too many texts ({max_texts + 1})" in page.text_content("#error")
+
+
+def test_page_and_api_docs_need_nothing_but_this_server(page, tiny_server):
+    page.goto(f"{tiny_server.url}/docs")
+    page.wait_for_selector("text=/predict", timeout=30_000)  # Swagger UI rendered the API
+    assert page.locator(".opblock").count() == 3  # predict, health, model
+    page.goto(tiny_server.url)
+    page.wait_for_function("document.querySelector('#model-info').textContent.includes('labels')")
+    outside = [url for url in page.requested if not url.startswith(tiny_server.url)]
+    assert outside == []

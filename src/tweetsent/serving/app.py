@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -120,7 +121,10 @@ def create_app(
         # uvicorn calls this after in-flight requests have finished; close() still drains any.
         await batcher.close()
 
-    app = FastAPI(
+    # FastAPI's own /docs page loads Swagger UI from a CDN; fastapi-offline serves the same
+    # files from the package, so the docs work on a machine without internet.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="tweetsent",
         version=__version__,
         summary="Classify tweets with a fine-tuned BERT-family model.",
