@@ -148,3 +148,91 @@ def subprocess_env() -> dict:
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
     return env
+
+class ServerProcess:
+    """A real ``tweetsent serve`` process on a free loopback port (see ``serve_run``)."""
+
+    def __init__(self, args: list[str], log_path: Path):
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tweetsent", "serve", *args, "--port", "0"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = self._wait_for_url()
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def _wait_for_url(self, timeout: float = 180) -> str:
+        import re
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        url = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"tweetsent serve exited with {self.process.returncode}:\n{self.log()}")
+            if url is None:
+                found = re.search(r"serving .* at (http://\S+) ", self.log())
+                url = found.group(1) if found else None
+            if url is not None:
+                try:
+                    if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                        return url
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"tweetsent serve did not come up in {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 30) -> int:
+        """Ctrl+C, as a user would; the exit status."""
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="session")
+def serve_run(tmp_path_factory):
+    """Start ``tweetsent serve RUN_DIR [options]`` in a subprocess; stopped at the session's end.
+
+    >>> server = serve_run(run_dir, "--max-texts", "8")  # doctest: +SKIP
+    >>> httpx.post(f"{server.url}/predict", json={"texts": ["hi"]})  # doctest: +SKIP
+    """
+    servers: list[ServerProcess] = []
+
+    def start(run_dir: Path, *options: str) -> ServerProcess:
+        log = tmp_path_factory.mktemp("server") / "server.log"
+        server = ServerProcess([str(run_dir), "--no-access-log", *options], log)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+# The limits every serving test relies on: small, so that each is cheap to exceed.
+TINY_SERVER_OPTIONS = ("--max-texts", "8", "--max-text-chars", "200", "--max-body-bytes", "4096")
+
+
+@pytest.fixture(scope="session")
+def tiny_server(serve_run, _tiny_run) -> ServerProcess:
+    """One ``tweetsent serve`` of the tiny run, shared by the session; it only reads the run."""
+    return serve_run(_tiny_run, *TINY_SERVER_OPTIONS, "--max-wait-ms", "20")

@@ -12,7 +12,7 @@ import sys
 
 from tweetsent import __version__
 
-COMMANDS = ("inspect", "train", "evaluate", "predict", "baseline", "export", "bench")
+COMMANDS = ("inspect", "train", "evaluate", "predict", "baseline", "export", "bench", "serve")
 
 logger = logging.getLogger("tweetsent")
 

@@ -1,0 +1,135 @@
+"""Running the service: load a run, describe it, bind the socket, hand over to uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from tweetsent.config import ServeConfig
+from tweetsent.errors import ConfigError, TweetsentError
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_KEYS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "loss")
+
+
+def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
+    """What ``GET /model`` tells: labels, backbone, backend and the run's validation scores."""
+    from tweetsent.modeling import default_model_path
+
+    run_dir = Path(run_dir)
+    metrics_file = next(
+        (p for p in (run_dir / "metrics.json", run_dir.parent / "metrics.json") if p.is_file()),
+        None,
+    )
+    metrics: dict[str, Any] = {}
+    if metrics_file is not None:
+        try:
+            metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: unreadable, so /model shows no metrics (%s)", metrics_file, exc)
+    config = classifier.config
+    backbone = metrics.get("model") or (config.model if config else None)
+    if backbone is None or backbone == default_model_path():
+        backbone = "all-MiniLM-L6-v2 (embedded)" if config or metrics else "unknown"
+    training = None
+    if metrics:
+        validation = metrics.get("validation", {})
+        data = metrics.get("data", {})
+        training = {
+            "best_epoch": metrics.get("best_epoch"),
+            "metric_for_best": metrics.get("metric_for_best"),
+            "validation": {k: validation[k] for k in VALIDATION_KEYS if k in validation},
+            "train_rows": data.get("train_rows"),
+            "validation_rows": data.get("validation_rows"),
+            "epochs": config.epochs if config else None,
+        }
+    return {
+        "run": run_dir.resolve().name,
+        "labels": list(classifier.labels),
+        "backbone": backbone,
+        "backend": classifier.backend,
+        "max_length": classifier.max_length,
+        "training": training,
+    }
+
+
+def serve(run_dir: str | Path, settings: ServeConfig, *, backend: str = "auto") -> None:
+    """Serve ``run_dir`` until interrupted (Ctrl+C or SIGTERM), letting requests in flight finish.
+
+    >>> serve("runs/smile", ServeConfig(port=8000))  # doctest: +SKIP
+    """
+    import uvicorn
+
+    from tweetsent.prediction import TweetClassifier
+    from tweetsent.serving.app import create_app
+
+    classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=settings.max_batch_size)
+    app = create_app(classifier, settings, info=model_info(run_dir, classifier))
+    sock = bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    if not _is_loopback(host):
+        logger.warning(
+            "listening on %s: anyone who can reach this machine can use the service "
+            "(it has no authentication)",
+            host,
+        )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,  # the bound port, so that uvicorn's own log names the right one with --port 0
+        log_level=logging.getLevelName(logging.getLogger("tweetsent").getEffectiveLevel()).lower(),
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=settings.graceful_timeout,
+    )
+    server = uvicorn.Server(config)
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    logger.info("serving %s at %s (API docs at %s/docs)", Path(run_dir), url, url)
+    with _stop_signals_end_quietly():
+        server.run(sockets=[sock])
+    if not server.started:
+        raise TweetsentError("the server failed to start; see the messages above")
+    logger.info("stopped")
+
+
+@contextlib.contextmanager
+def _stop_signals_end_quietly():
+    """After its graceful shutdown, uvicorn re-raises the stop signal (Ctrl+C, SIGTERM) to the
+    handler it found; for ``tweetsent serve`` that stop is the normal end, so exit 0."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; binding here, before uvicorn, turns a busy port into a clear error."""
+    try:
+        family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.create_server(address, family=family, reuse_port=False)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: unknown host ({exc.strerror})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

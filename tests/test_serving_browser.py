@@ -1,0 +1,115 @@
+"""The web page of ``tweetsent serve``, driven in headless Chromium (Debian's ``chromium``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or next(
+        (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None
+    )
+    if path is None:
+        message = "chromium not found; install it with: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test must run in CI: {message}")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(tiny_server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium_path()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 900, "height": 1000})
+        page.requested = []  # every URL the page asks for: all must be this server's
+        page.on("request", lambda request: page.requested.append(request.url))
+        page.goto(tiny_server.url)
+        yield page
+        browser.close()
+
+
+def classify(page, text: str) -> None:
+    page.fill("#tweets", text)
+    page.click("#classify")
+    page.wait_for_function("!document.querySelector('#classify').disabled")
+
+
+def test_page_shows_the_label_and_a_bar_per_label(page, tiny_server, tmp_path):
+    tweets = ["love great wonderful day", "hate awful terrible queue"]
+    info = httpx.get(f"{tiny_server.url}/model").json()
+    page.wait_for_function("document.querySelector('#model-info').textContent.includes('labels')")
+    assert info["backbone"] in page.text_content("#model-info")
+
+    classify(page, "\n".join(tweets) + "\n\n")  # blank lines are skipped
+
+    results = page.locator(".result")
+    assert results.count() == 2
+    api = httpx.post(f"{tiny_server.url}/predict", json={"texts": tweets}).json()
+    for i, (tweet, expected) in enumerate(zip(tweets, api["predictions"], strict=True)):
+        result = results.nth(i)
+        assert result.locator(".tweet").text_content() == tweet
+        assert result.locator(".result-label").text_content() == expected["label"]
+        bars = result.locator(".bar-row")
+        assert bars.count() == len(api["labels"])
+        shown = [bars.nth(j).get_attribute("data-label") for j in range(bars.count())]
+        assert shown == api["labels"]
+        probabilities = [
+            float(bars.nth(j).get_attribute("data-probability")) for j in range(bars.count())
+        ]
+        assert sum(probabilities) == pytest.approx(1, abs=1e-3)
+        assert probabilities == pytest.approx(expected["probabilities"], abs=0.02)
+        # Each bar is drawn as wide as its probability.
+        for j, p in enumerate(probabilities):
+            track = bars.nth(j).locator(".bar-track").bounding_box()["width"]
+            fill = bars.nth(j).locator(".bar-fill").bounding_box()["width"]
+            assert fill == pytest.approx(max(p * track, 2), abs=2)
+        top = result.locator(".bar-row.top")
+        assert top.get_attribute("data-label") == expected["label"]
+    assert page.is_hidden("#error")
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+
+
+def test_page_shows_tweets_as_text_never_as_html(page):
+    classify(page, '<img src=x onerror="window.pwned=1"> <b>bold</b>')
+    assert page.locator(".result .tweet").text_content().startswith("<img src=x")
+    assert page.locator(".result .tweet img").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+
+
+def test_page_shows_the_services_errors(page, tiny_server):
+    classify(page, "   ")
+    assert page.is_visible("#error")
+    assert "Type a tweet" in page.text_content("#error")
+
+    max_texts = httpx.get(f"{tiny_server.url}/model").json()["limits"]["max_texts"]
+    classify(page, "\n".join(f"tweet {i}" for i in range(max_texts + 1)))
+    assert page.is_visible("#error")
+    assert f"too many texts ({max_texts + 1})" in page.text_content("#error")
+
+
+def test_page_and_api_docs_need_nothing_but_this_server(page, tiny_server):
+    page.goto(f"{tiny_server.url}/docs")
+    page.wait_for_selector("text=/predict", timeout=30_000)  # Swagger UI rendered the API
+    assert page.locator(".opblock").count() == 3  # predict, health, model
+    page.goto(tiny_server.url)
+    page.wait_for_function("document.querySelector('#model-info').textContent.includes('labels')")
+    outside = [url for url in page.requested if not url.startswith(tiny_server.url)]
+    assert outside == []
