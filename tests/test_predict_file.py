@@ -349,7 +349,7 @@ def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(_tiny_run, 
     import struct
     import termios
 
-    source = write_csv(make_tweets(6000), tmp_path / "big.csv")
+    source = write_csv(make_tweets(3000), tmp_path / "big.csv")
     out = tmp_path / "out.csv"
     state_file = tmp_path / ".out.csv.progress.json"
     cmd = [sys.executable, "-m", "tweetsent", "predict", str(_tiny_run)]
@@ -367,7 +367,7 @@ def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(_tiny_run, 
     child.wait()
     assert child.returncode == -signal.SIGKILL, child.stderr.read()
     state = json.loads(state_file.read_text())
-    assert 0 < state["rows_done"] < 6000, "killed before or after the work; cannot test resume"
+    assert 0 < state["rows_done"] < 3000, "killed before or after the work; cannot test resume"
     assert not out.exists()
 
     # Resume in a terminal, as a person would: the bar starts from the committed rows.
@@ -384,11 +384,11 @@ def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(_tiny_run, 
     terminal = b"".join(screen).decode(errors="replace")
     assert resumed.returncode == 0, terminal
     assert "resuming after" in terminal and "tweets/s" in terminal
-    assert f"{state['rows_done']}/6000" in terminal
-    assert b"6000 rows labelled" in stdout
+    assert f"{state['rows_done']}/3000" in terminal
+    assert b"3000 rows labelled" in stdout
 
     got = read_output(out)
-    assert got["id"].tolist() == [str(i) for i in range(6000)]  # none lost, none twice
+    assert got["id"].tolist() == [str(i) for i in range(3000)]  # none lost, none twice
     reference = tmp_path / "reference.csv"
     classifier = TweetClassifier.load(_tiny_run)  # the CLI's defaults
     predict_file(
