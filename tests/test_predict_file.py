@@ -20,7 +20,7 @@ import pytest
 
 from tweetsent.cli import main
 from tweetsent.config import DataConfig
-from tweetsent.data import read_table
+from tweetsent.data import read_table, read_table_chunks
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.predict_file import (
     Shard,
@@ -138,6 +138,18 @@ def test_streamed_output_equals_whole_file_prediction(clf, tweets_csv, tmp_path,
     assert_matches_whole_file(out, tweets_csv, TEXT, clf)
     # Nothing but the output is left behind.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.needs_shared_data
+@pytest.mark.parametrize(("name", "preset"), [("covid", "covid"), ("smile", "smile")])
+def test_chunked_reader_equals_read_table_on_real_data(name, preset, request):
+    # COVID tweets: embedded newlines and latin-1 bytes; SMILE: no header, named by the preset.
+    path = request.getfixturevalue(f"{name}_path")
+    cfg = DataConfig(preset=preset)
+    chunks = list(read_table_chunks(path, cfg, 500))
+    whole = read_table(path, cfg)
+    assert [len(c) for c in chunks[:-1]] == [500] * (len(chunks) - 1)
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole)
 
 
 def test_quoted_newlines_survive_chunk_boundaries(clf, tmp_path):
@@ -543,4 +555,6 @@ def test_cli_peak_memory_flat_from_20k_to_200k_tweets(_tiny_run, tmp_path):
         )
         assert len(read_output(out)) == n
     print(f"peak RSS: 20k tweets {peaks[20_000]:.0f} MB, 200k tweets {peaks[200_000]:.0f} MB")
-    assert peaks[200_000] - peaks[20_000] < 20, peaks
+    # Reading 200k tweets whole costs ~1.7 GB more than 20k (bench/RESULTS.md); streaming grows
+    # only by the model runtime's warm-up (kernels for new shapes), a few tens of MB at most.
+    assert peaks[200_000] - peaks[20_000] < 40, peaks

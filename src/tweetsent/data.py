@@ -481,7 +481,7 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
             columns = None
             for frame in reader:
                 if fmt == "jsonl":
-                    frame = frame.apply(lambda col: col.map(_json_value_to_str))
+                    frame = _values_to_str(frame)
                     columns = _same_json_columns(frame, columns, path)
                     frame = frame.reindex(columns=columns)
                 elif not header and cfg.columns:
@@ -525,7 +525,7 @@ def _parquet_chunks(path: Path, size: int):
         for batch in batches:
             empty = False
             # Integer columns with nulls stay integers, whichever chunk the nulls fall in.
-            yield batch.to_pandas(integer_object_nulls=True).rename(columns=str)
+            yield _values_to_str(batch.to_pandas(integer_object_nulls=True).rename(columns=str))
         if empty:
             yield source.schema_arrow.empty_table().to_pandas().rename(columns=str)
     except DataError:

@@ -127,6 +127,8 @@ def predict_file(
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)
+    if not target.parent.is_dir():
+        raise DataError(f"{target.parent}: output folder not found")
     if target.exists() and target.is_dir():
         raise DataError(f"{target}: is a directory; --output needs a file name")
     if target.resolve() == input_path.resolve():
