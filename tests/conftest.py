@@ -149,6 +149,7 @@ def subprocess_env() -> dict:
         env.pop(name, None)
     return env
 
+
 class ServerProcess:
     """A real ``tweetsent serve`` process on a free loopback port (see ``serve_run``)."""
 

@@ -1,52 +1,469 @@
-"""Batch prediction of a whole file into a CSV, written atomically."""
+"""Batch prediction of a file into a CSV: streamed, resumable after a kill, split into shards.
+
+The input is read and labelled chunk by chunk (``read_table_chunks``), so memory stays flat
+whatever the file size. Each labelled chunk is appended to a hidden partial file, fsynced, and
+only then recorded in a progress sidecar, so a run killed at any instant (even SIGKILL) resumes
+from its last committed chunk: no row lost, none written twice. The output appears under its
+real name only when complete (rename). Chunk ``k`` always holds rows ``k*C .. k*C+C-1``; shards
+take contiguous runs of chunks, so the parts concatenate, in shard order, to the single run's
+output byte for byte.
+
+This bookkeeping is our own code because no library offers a resumable, shardable file
+predictor; the reading (pandas / pyarrow) and the model (``TweetClassifier``) are not.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import json
 import logging
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from tweetsent.config import DataConfig
-from tweetsent.data import read_table, require_column, resolve_data_config
+from tweetsent.data import check_file, read_table_chunks, resolve_data_config
+from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 2048
+STATE_VERSION = 1
+# Rows per chunk, at least, for the counting pass: parsing only, so tiny chunks would be slow.
+_COUNT_CHUNK_ROWS = 1024
+_END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identity
 
 
 def output_columns(labels: list[str]) -> list[str]:
     return ["predicted_label", "confidence", *[f"p_{label}" for label in labels]]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` of ``count`` (0-based): a contiguous run of the file's chunks."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.count, int) and self.count >= 1):
+            raise ConfigError(f"shard count must be a positive integer, got {self.count!r}")
+        if not (isinstance(self.index, int) and 0 <= self.index < self.count):
+            raise ConfigError(f"shard index must be in 0..{self.count - 1}, got {self.index!r}")
+
+    @classmethod
+    def parse(cls, spec: str) -> Shard:
+        """``"I/N"``, e.g. ``"0/4"`` for the first of four parts."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(spec))
+        if not match:
+            raise ConfigError(f"--shard must look like I/N (e.g. 0/4), got {spec!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    def chunks(self, n_chunks: int) -> range:
+        return range(self.index * n_chunks // self.count, (self.index + 1) * n_chunks // self.count)
+
+
+def shard_path(output_path: str | Path, shard: Shard | None) -> Path:
+    """Where a shard's part goes: ``out.csv`` → ``out.shard-1-of-4.csv``."""
+    output_path = Path(output_path)
+    if shard is None or shard.count == 1:
+        return output_path
+    return output_path.with_name(
+        f"{output_path.stem}.shard-{shard.index}-of-{shard.count}{output_path.suffix}"
+    )
+
+
+def model_fingerprint(path: str | Path) -> str:
+    """A cheap identity of a run or model directory: its weight, config and tokenizer files.
+
+    Names, sizes and modification times, not contents: hashing gigabytes of weights on every
+    resume would cost more than it guards against.
+    """
+    path = Path(path)
+    root = path / "model" if (path / "model").is_dir() else path
+    files = [p for p in root.rglob("*") if p.is_file()]
+    files += [p for p in path.rglob("*.onnx") if p.is_file() and root not in p.parents]
+    digest = hashlib.sha256()
+    for p in sorted(files):
+        stat = p.stat()
+        digest.update(f"{p.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def predict_file(
-    classifier, input_path: str | Path, output_path: str | Path, data_config: DataConfig
+    classifier,
+    input_path: str | Path,
+    output_path: str | Path,
+    data_config: DataConfig,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    shard: Shard | None = None,
+    resume: bool = True,
+    progress: bool = False,
+    model_id: str | None = None,
 ) -> int:
-    """Label every row of ``input_path``; write its columns plus ours to ``output_path``.
+    """Label every row of ``input_path``; write its columns plus ours to ``output_path`` (CSV).
 
     Returns the number of rows written. Rows keep their order; empty texts get a prediction too
-    (of the empty string), so the output lines up with the input row for row.
+    (of the empty string), so the output lines up with the input row for row. With ``shard``,
+    only that part of the rows is labelled, into ``shard_path(output_path, shard)``. With
+    ``resume`` (the default), work committed by an earlier, interrupted call with the same
+    input, model (``model_id``, e.g. ``model_fingerprint(run_dir)``) and options is kept.
+
+    >>> predict_file(clf, "big.csv", "labelled.csv", DataConfig(text_col="text"))  # doctest: +SKIP
+    200000
     """
+    if not isinstance(chunk_rows, int) or chunk_rows <= 0:
+        raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     data_config = resolve_data_config(data_config)
-    frame = read_table(input_path, data_config)
-    text_col = data_config.text_col
-    if text_col is None and frame.shape[1] == 1:
-        text_col = frame.columns[0]
-    text_col = require_column(frame, text_col, "text", input_path)
-    proba = classifier.predict_proba(frame[text_col].fillna("").astype(str).tolist())
+    input_path = check_file(input_path)
+    shard = shard or Shard()
+    target = shard_path(output_path, shard)
+    if not target.parent.is_dir():
+        raise DataError(f"{target.parent}: output folder not found")
+    if target.exists() and target.is_dir():
+        raise DataError(f"{target}: is a directory; --output needs a file name")
+    if target.resolve() == input_path.resolve():
+        raise ConfigError(f"{target}: the output would overwrite the input")
+    checkpoint = _Checkpoint(target)
+    with checkpoint.locked():
+        signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
+        state = checkpoint.load(signature) if resume else None
+        if state is None:
+            state = _plan(classifier, input_path, data_config, chunk_rows, shard, signature)
+            checkpoint.begin(state)
+        else:
+            logger.info(
+                "%s: resuming after %d of %d rows (%d chunk(s) already written)",
+                input_path,
+                state["rows_done"],
+                state["shard_rows"],
+                state["next_chunk"] - state["first_chunk"],
+            )
+        _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
+        checkpoint.finish()
+    return state["rows_done"]
+
+
+def merge_shards(output_path: str | Path) -> int:
+    """Concatenate the finished parts ``out.shard-I-of-N.csv`` into ``out.csv``; returns N.
+
+    Every part must be there (a part exists only once its shard finished). The header is kept
+    once; the rest is copied byte for byte, so the result is what one unsharded run writes.
+    """
+    output_path = Path(output_path)
+    pattern = re.compile(
+        rf"{re.escape(output_path.stem)}\.shard-(\d+)-of-(\d+){re.escape(output_path.suffix)}"
+    )
+    found: dict[int, dict[int, Path]] = {}
+    parent = output_path.parent if str(output_path.parent) else Path(".")
+    for p in parent.iterdir() if parent.is_dir() else []:
+        match = pattern.fullmatch(p.name)
+        if match:
+            found.setdefault(int(match[2]), {})[int(match[1])] = p
+    if not found:
+        example = shard_path(output_path, Shard(0, 2)).name
+        raise DataError(
+            f"{output_path}: no shard parts to merge (expected files such as {example}, "
+            "written by --shard I/N)"
+        )
+    if len(found) > 1:
+        raise DataError(
+            f"{output_path}: parts of different shard counts ({', '.join(map(str, sorted(found)))})"
+            "; keep the parts of one split only"
+        )
+    count, parts = next(iter(found.items()))
+    missing = [
+        shard_path(output_path, Shard(i, count)).name for i in range(count) if i not in parts
+    ]
+    if missing:
+        raise DataError(
+            f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
+            "here yet)"
+        )
+    tmp = output_path.with_name(f".{output_path.name}.partial")
+    header = None
+    with tmp.open("wb") as out:
+        for i in range(count):
+            with parts[i].open("rb") as part:
+                part_header = _read_header(part, parts[i])
+                if header is None:
+                    header = part_header
+                    out.write(header)
+                elif part_header != header:
+                    raise DataError(
+                        f"{parts[i]}: its columns differ from {parts[0].name}'s; were the parts "
+                        "made from the same input and model?"
+                    )
+                shutil.copyfileobj(part, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(output_path)
+    return count
+
+
+# --- the work -------------------------------------------------------------------------------
+
+
+def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> dict:
+    """Count the rows (a parsing pass, no model: bad input fails in seconds) and pick ours."""
+    rows = 0
+    columns: list[str] = []
+    for frame in read_table_chunks(input_path, data_config, max(chunk_rows, _COUNT_CHUNK_ROWS)):
+        columns = list(frame.columns) if not rows else columns
+        rows += len(frame)
+    if rows == 0:
+        raise DataError(f"{input_path}: no data rows (only a header)")
+    text_col = _text_column(columns, data_config, input_path)
+    n_chunks = -(-rows // chunk_rows)
+    chunks = shard.chunks(n_chunks)
+    first_row = chunks.start * chunk_rows
+    end_row = min(chunks.stop * chunk_rows, rows)
+    ours = output_columns(classifier.labels)
+    header = [*columns, *[c for c in ours if c not in columns]]
+    logger.info(
+        "%s: %d rows in %d chunk(s) of %d%s",
+        input_path,
+        rows,
+        n_chunks,
+        chunk_rows,
+        f"; shard {shard.index}/{shard.count} takes rows {first_row}..{end_row - 1}"
+        if shard.count > 1
+        else "",
+    )
+    return {
+        "version": STATE_VERSION,
+        "signature": signature,
+        "input": str(input_path),
+        "rows_total": rows,
+        "text_col": text_col,
+        "columns": header,
+        "first_chunk": chunks.start,
+        "end_chunk": chunks.stop,
+        "shard_rows": max(end_row - first_row, 0),
+        "next_chunk": chunks.start,
+        "rows_done": 0,
+        "bytes": 0,
+    }
+
+
+def _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=state["shard_rows"],
+        initial=state["rows_done"],
+        unit=" tweets",
+        desc=Path(input_path).name,
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+    with bar, checkpoint.appender(state["bytes"]) as out:
+        if state["next_chunk"] < state["end_chunk"]:
+            chunks = read_table_chunks(input_path, data_config, chunk_rows)
+            for k, chunk in enumerate(chunks):
+                if k < state["next_chunk"]:
+                    continue  # already in the partial output: only parsed, not predicted
+                if k >= state["end_chunk"]:
+                    break
+                data = _label(classifier, chunk, state["text_col"], state["columns"], input_path)
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+                state["next_chunk"] = k + 1
+                state["rows_done"] += len(chunk)
+                state["bytes"] += len(data)
+                checkpoint.commit(state)
+                bar.update(len(chunk))
+    if state["rows_done"] != state["shard_rows"]:
+        raise DataError(
+            f"{input_path}: read {state['rows_done']} of the {state['shard_rows']} rows counted; "
+            "did the file change while it was read?"
+        )
+
+
+def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], path) -> bytes:
+    if text_col not in chunk.columns:
+        raise DataError(f"{path}: column {text_col!r} missing from row {chunk.index[0] + 1} on")
+    proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
     best = proba.argmax(axis=1)
+    chunk = chunk.copy()
     if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
         from tweetsent.multilabel import apply_thresholds
 
         sep = classifier.config.label_sep if classifier.config else "|"
         chosen = apply_thresholds(proba, classifier.thresholds)
-        frame["predicted_label"] = [
+        chunk["predicted_label"] = [
             sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
             for row in chosen
         ]
     else:
-        frame["predicted_label"] = [classifier.labels[i] for i in best]
-    frame["confidence"] = proba.max(axis=1).round(6)
+        chunk["predicted_label"] = [classifier.labels[i] for i in best]
+    chunk["confidence"] = proba.max(axis=1).round(6)
     for j, label in enumerate(classifier.labels):
-        frame[f"p_{label}"] = proba[:, j].round(6)
-    output_path = Path(output_path)
-    tmp = output_path.with_name(f".{output_path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(output_path)
-    return len(frame)
+        chunk[f"p_{label}"] = proba[:, j].round(6)
+    return chunk[columns].to_csv(index=False, header=False).encode("utf-8")
+
+
+def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
+    text_col = data_config.text_col
+    if text_col is None and len(columns) == 1:
+        return columns[0]
+    from tweetsent.data import require_column
+
+    return require_column(pd.DataFrame(columns=columns), text_col, "text", path)
+
+
+def _signature(input_path: Path, data_config, chunk_rows, shard, classifier, model_id) -> str:
+    """What must not change between a run and its resumption: input, model, options."""
+    stat = input_path.stat()
+    ends = hashlib.sha256()  # with size and mtime, enough to tell an edited file
+    with input_path.open("rb") as fh:
+        ends.update(fh.read(_END_BYTES))
+        if stat.st_size > _END_BYTES:
+            fh.seek(max(stat.st_size - _END_BYTES, _END_BYTES))
+            ends.update(fh.read())
+    engine = getattr(classifier, "engine", None)
+    facts = {
+        "input": [str(input_path.resolve()), stat.st_size, stat.st_mtime_ns, ends.hexdigest()],
+        "data": dataclasses.asdict(data_config),
+        "chunk_rows": chunk_rows,
+        "shard": [shard.index, shard.count],
+        "model": model_id,
+        "labels": list(classifier.labels),
+        "backend": getattr(classifier, "backend", None),
+        "precision": getattr(engine, "precision", None),
+        "batch_size": getattr(classifier, "batch_size", None),
+        "max_length": getattr(classifier, "max_length", None),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read_header(part, path: Path) -> bytes:
+    """The bytes of a CSV file's first record (a header may hold quoted newlines)."""
+    consumed: list[bytes] = []
+
+    def lines():
+        for line in part:
+            consumed.append(line)
+            yield line.decode("utf-8")
+
+    try:
+        next(csv.reader(lines()))
+    except (StopIteration, UnicodeDecodeError, csv.Error):
+        raise DataError(f"{path}: not a part written by tweetsent predict --shard") from None
+    return b"".join(consumed)
+
+
+class _Checkpoint:
+    """The hidden partial output and its progress sidecar, beside the output file."""
+
+    def __init__(self, target: Path):
+        self.target = target
+        self.partial = target.with_name(f".{target.name}.partial")
+        self.state_file = target.with_name(f".{target.name}.progress.json")
+        self.lock_file = target.with_name(f".{target.name}.lock")
+
+    @contextlib.contextmanager
+    def locked(self):
+        """One writer per output: a second process is refused rather than corrupting it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        with self.lock_file.open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DataError(
+                    f"{self.target}: another 'tweetsent predict' is writing it right now"
+                ) from None
+            try:
+                yield
+            finally:
+                self.lock_file.unlink(missing_ok=True)
+
+    def load(self, signature: str) -> dict | None:
+        """The committed state of an earlier run with this signature, or None to start over."""
+        if not self.state_file.exists():
+            if self.partial.exists():
+                logger.info("%s: discarding a partial output with no progress record", self.target)
+            return None
+        try:
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            usable = state["version"] == STATE_VERSION and self.partial.is_file()
+            usable = usable and self.partial.stat().st_size >= state["bytes"]
+        except (OSError, ValueError, KeyError, TypeError):
+            usable = False
+        if not usable:
+            logger.warning("%s: unreadable earlier progress; starting over", self.target)
+            return None
+        if state["signature"] != signature:
+            logger.warning(
+                "%s: earlier partial output was made from another input, model or options; "
+                "starting over",
+                self.target,
+            )
+            return None
+        return state
+
+    def begin(self, state: dict) -> None:
+        header = pd.DataFrame(columns=state["columns"]).to_csv(index=False).encode("utf-8")
+        with self.partial.open("wb") as out:
+            out.write(header)
+            out.flush()
+            os.fsync(out.fileno())
+        state["bytes"] = len(header)
+        self.commit(state)
+
+    @contextlib.contextmanager
+    def appender(self, committed: int):
+        with self.partial.open("r+b") as out:
+            # Bytes past the last commit belong to a chunk cut short by the kill: drop them.
+            out.truncate(committed)
+            out.seek(committed)
+            yield out
+
+    def commit(self, state: dict) -> None:
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.state_file)
+
+    def finish(self) -> None:
+        self.partial.replace(self.target)
+        _fsync_dir(self.target.parent)
+        self.state_file.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "Shard",
+    "merge_shards",
+    "model_fingerprint",
+    "output_columns",
+    "predict_file",
+    "shard_path",
+]

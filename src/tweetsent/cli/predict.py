@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tweetsent.cli._util import SUPPRESS, add_data_args
 
@@ -13,7 +14,8 @@ def add_parser(subparsers) -> None:
         help="label tweets with a trained run",
         description="Label tweets given as arguments, or every row of --input written to "
         "--output (the input's columns plus predicted_label, confidence and one probability "
-        "column per label).",
+        "column per label). Files are streamed in chunks (flat memory); a killed run resumes "
+        "where it stopped when run again; --shard I/N splits the work and --merge joins the parts.",
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     p.add_argument("texts", nargs="*", help="tweets to label")
@@ -22,6 +24,34 @@ def add_parser(subparsers) -> None:
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
+    files = p.add_argument_group("file options")
+    files.add_argument(
+        "--chunk-size",
+        type=int,
+        default=SUPPRESS,
+        metavar="ROWS",
+        help="rows read, labelled and committed at a time (default: 2048)",
+    )
+    files.add_argument(
+        "--shard",
+        default=SUPPRESS,
+        metavar="I/N",
+        help="label only part I of N (0-based) into OUTPUT's stem + .shard-I-of-N; "
+        "same input, model and options on every part",
+    )
+    files.add_argument(
+        "--merge",
+        action="store_true",
+        help="join the finished parts of --shard I/N runs into --output (no labelling)",
+    )
+    files.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the progress of an interrupted run instead of resuming it",
+    )
+    files.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (none when not a terminal)"
+    )
     p.set_defaults(func=predict_cli)
 
 
@@ -30,10 +60,23 @@ def predict_cli(args) -> int:
     from tweetsent.prediction import TweetClassifier
 
     has_input = hasattr(args, "input")
+    file_only = [
+        flag
+        for flag, given in (
+            ("--chunk-size", hasattr(args, "chunk_size")),
+            ("--shard", hasattr(args, "shard")),
+            ("--restart", args.restart),
+        )
+        if given
+    ]
+    if args.merge:
+        return _merge(args, file_only)
     if has_input == bool(args.texts):
         raise ConfigError("give tweets as arguments, or --input FILE with --output FILE.csv")
     if has_input and not hasattr(args, "output"):
         raise ConfigError("--input needs --output FILE.csv")
+    if file_only and not has_input:
+        raise ConfigError(f"{file_only[0]} applies to --input files only")
     classifier = TweetClassifier.load(
         args.run_dir, backend=args.backend, batch_size=args.batch_size
     )
@@ -53,9 +96,42 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.predict_file import predict_file
+    from tweetsent.predict_file import (
+        DEFAULT_CHUNK_ROWS,
+        Shard,
+        model_fingerprint,
+        predict_file,
+        shard_path,
+    )
 
+    shard = Shard.parse(args.shard) if hasattr(args, "shard") else None
     data_config = data_config_from_args(args, base=classifier.data_config)
-    rows = predict_file(classifier, args.input, args.output, data_config)
-    print(f"{rows} rows labelled, written to {args.output}")
+    rows = predict_file(
+        classifier,
+        args.input,
+        args.output,
+        data_config,
+        chunk_rows=getattr(args, "chunk_size", DEFAULT_CHUNK_ROWS),
+        shard=shard,
+        resume=not args.restart,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        model_id=model_fingerprint(args.run_dir),
+    )
+    written = shard_path(args.output, shard)
+    print(f"{rows} rows labelled, written to {written}")
+    if shard is not None and shard.count > 1:
+        print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
+    return 0
+
+
+def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
+    from tweetsent.errors import ConfigError
+    from tweetsent.predict_file import merge_shards
+
+    if not hasattr(args, "output"):
+        raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")
+    if args.texts or file_only:
+        raise ConfigError(f"--merge takes no {'tweets' if args.texts else file_only[0]}")
+    parts = merge_shards(args.output)
+    print(f"{parts} parts merged into {args.output}")
     return 0

@@ -324,8 +324,6 @@ def _check_resume_args(args) -> None:
         )
 
 
-
-
 def _cv_cli(config: TrainConfig, args) -> int:
     from tweetsent.tuning import cross_validate
 
