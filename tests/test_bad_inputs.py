@@ -376,9 +376,8 @@ def test_a_10mb_tweet_is_cut_not_a_crash(tmp_path, caplog, tiny_backbone):
     assert len(data) == 25
     assert max(len(t) for t in data.texts) == MAX_TEXT_CHARS
     assert "1 text(s) longer than 20000 characters" in caplog.text
-    encoded = _tokenize(
-        load_tokenizer(str(tiny_backbone)), data, {"happy": 0, "angry": 1, "neutral": 2}, 64
-    )
+    ids = {"happy": 0, "angry": 1, "neutral": 2}
+    encoded = _tokenize(load_tokenizer(str(tiny_backbone)), data, [ids[y] for y in data.labels], 64)
     assert max(encoded["length"]) == 64
 
 

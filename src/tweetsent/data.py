@@ -599,14 +599,15 @@ def _exact_chunks(frames, size: int) -> Iterator[pd.DataFrame]:
         while held >= size:
             joined = pd.concat(pending) if len(pending) > 1 else pending[0]
             chunk, rest = joined.iloc[:size], joined.iloc[size:]
-            yield chunk.set_axis(pd.RangeIndex(start, start + size))
+            # object dtype, as read_table returns: strings or NaN, never floats
+            yield chunk.set_axis(pd.RangeIndex(start, start + size)).astype(object)
             start += size
             pending, held = ([rest] if len(rest) else []), len(rest)
     if held:
         joined = pd.concat(pending) if len(pending) > 1 else pending[0]
-        yield joined.set_axis(pd.RangeIndex(start, start + held))
+        yield joined.set_axis(pd.RangeIndex(start, start + held)).astype(object)
     elif start == 0 and first is not None:
-        yield first.reset_index(drop=True)
+        yield first.reset_index(drop=True).astype(object)
 
 
 __all__ = [
