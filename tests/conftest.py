@@ -237,3 +237,16 @@ TINY_SERVER_OPTIONS = ("--max-texts", "8", "--max-text-chars", "200", "--max-bod
 def tiny_server(serve_run, _tiny_run) -> ServerProcess:
     """One ``tweetsent serve`` of the tiny run, shared by the session; it only reads the run."""
     return serve_run(_tiny_run, *TINY_SERVER_OPTIONS, "--max-wait-ms", "20")
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``tweetsent`` in-process: ``run_cli("train", ...) -> (exit code, stdout, stderr)``."""
+    from tweetsent.cli import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -10,16 +10,9 @@ import pytest
 from tweetsent.cli import main
 
 
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_train_evaluate_predict_round_trip(tmp_path, capsys, tiny_backbone, small_csv):
+def test_train_evaluate_predict_round_trip(tmp_path, run_cli, tiny_backbone, small_csv):
     run = tmp_path / "run"
     code, out, err = run_cli(
-        capsys,
         "train",
         small_csv,
         "--text-col",
@@ -46,18 +39,16 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys, tiny_backbone, smal
     assert "best epoch 1 of 1" in out and "f1_weighted" in out
     assert "epoch 1/1" in err  # the per-epoch summary line
 
-    code, out, err = run_cli(capsys, "evaluate", run, small_csv, "--json", tmp_path / "e.json")
+    code, out, err = run_cli("evaluate", run, small_csv, "--json", tmp_path / "e.json")
     assert code == 0, err
     assert json.loads((tmp_path / "e.json").read_text())["rows"] == 90
 
-    code, out, _ = run_cli(capsys, "predict", run, "love great day", "hate awful")
+    code, out, _ = run_cli("predict", run, "love great day", "hate awful")
     assert code == 0
     lines = out.strip().splitlines()
     assert len(lines) == 2 and lines[0].split("\t")[0] in {"angry", "happy", "neutral"}
 
-    code, out, _ = run_cli(
-        capsys, "predict", run, "--input", small_csv, "--output", tmp_path / "p.csv"
-    )
+    code, out, _ = run_cli("predict", run, "--input", small_csv, "--output", tmp_path / "p.csv")
     assert code == 0
     with open(tmp_path / "p.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -65,10 +56,9 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys, tiny_backbone, smal
     assert {"text", "label", "predicted_label", "confidence", "p_happy"} <= set(rows[0])
 
 
-def test_config_file_repeats_a_run_and_flags_override(tmp_path, capsys, _tiny_run):
+def test_config_file_repeats_a_run_and_flags_override(tmp_path, run_cli, _tiny_run):
     out_dir = tmp_path / "again"
     code, out, err = run_cli(
-        capsys,
         "train",
         "--config",
         _tiny_run / "config.json",
@@ -87,9 +77,8 @@ def test_config_file_repeats_a_run_and_flags_override(tmp_path, capsys, _tiny_ru
     }
 
 
-def test_inspect_prints_distribution_and_saves_plot(tmp_path, capsys, small_csv):
+def test_inspect_prints_distribution_and_saves_plot(tmp_path, run_cli, small_csv):
     code, out, _ = run_cli(
-        capsys,
         "inspect",
         small_csv,
         "--text-col",
@@ -173,10 +162,10 @@ def test_inspect_prints_distribution_and_saves_plot(tmp_path, capsys, small_csv)
         (["evaluate", "{tmp}/no-run", "{csv}"], "not found"),
     ],
 )
-def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, small_csv, argv, fragment):
+def test_bad_input_is_one_line_and_nonzero(tmp_path, run_cli, small_csv, argv, fragment):
     (tmp_path / "occupied.txt").write_text("x")
     argv = [a.format(tmp=tmp_path, csv=small_csv) for a in argv]
-    code, out, err = run_cli(capsys, *argv)
+    code, out, err = run_cli(*argv)
     assert code == 1
     assert "Traceback" not in err
     error_lines = [line for line in err.splitlines() if line.startswith("error:")]

@@ -4,8 +4,6 @@ import json
 
 import pytest
 
-from tweetsent.cli import main
-
 TINY = [
     "--epochs",
     "1",
@@ -21,16 +19,9 @@ TINY = [
 ]
 
 
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_recipe_flags_reach_the_run_config(tmp_path, capsys, tiny_backbone, small_csv):
+def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, small_csv):
     run = tmp_path / "run"
     code, out, err = run_cli(
-        capsys,
         "train",
         small_csv,
         "--text-col",
@@ -99,11 +90,10 @@ def test_split_seed_not_seed_decides_the_split(tiny_config):
     ],
 )
 def test_bad_recipe_options_fail_with_one_line(
-    tmp_path, capsys, small_csv, tiny_backbone, extra, fragment
+    tmp_path, run_cli, small_csv, tiny_backbone, extra, fragment
 ):
     extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
     code, _, err = run_cli(
-        capsys,
         "train",
         small_csv,
         "--text-col",
