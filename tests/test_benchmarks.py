@@ -90,12 +90,17 @@ def test_bench_train_returns_documented_keys(tiny_config, tmp_path):
     tiny_config.epochs = 1
     result = bench_train(tiny_config, tmp_path, tutorial_steps=3)
     kinds = [r["name"].split()[0] for r in result["results"]]
-    assert kinds == ["tutorial", "plain", "ours"]
+    assert kinds == ["tutorial", "plain", "Trainer", "ours"]
     for row in result["results"]:
         assert set(TRAIN_KEYS) <= set(row)
         assert row["tweets_per_second"] > 0
-    tutorial, plain, ours = result["results"]
+    tutorial, plain, trainer, ours = result["results"]
     assert tutorial["ratio_vs_tutorial"] == 1.0 and plain["ratio_vs_plain"] == 1.0
+    assert trainer["ratio_vs_trainer"] == 1.0 and trainer["epochs"] == 1
+    assert ours["ratio_vs_trainer"] == pytest.approx(
+        ours["tweets_per_second"] / trainer["tweets_per_second"], rel=0.01
+    )
+    assert 0 <= trainer["final_f1_weighted"] <= 1
     assert tutorial["tweets"] == 2 * 4  # 3 steps of 4 tweets, the first one left out
     assert 0 <= plain["final_f1_weighted"] <= 1 and 0 <= ours["final_f1_weighted"] <= 1
     assert ours["f1_delta_vs_plain"] == pytest.approx(

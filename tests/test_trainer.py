@@ -9,7 +9,7 @@ from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.modeling import build_classifier, load_classifier
 from tweetsent.prediction import TweetClassifier
-from tweetsent.trainer import class_weights, prepare_model
+from tweetsent.trainer import class_weights, lr_multipliers, prepare_model
 from tweetsent.training import train
 
 LABELS = ["a", "b", "c"]
@@ -59,6 +59,9 @@ def test_bad_weight_files_are_named(tmp_path, content, fragment):
         ("early_stopping_patience", 1.5, "early_stopping_patience must be"),
         ("class_weights", "", "class_weights must be"),
         ("label_sep", "", "label_sep must be"),
+        ("head_lr", 0, "head_lr must be a positive"),
+        ("layer_lr_decay", 1.5, "layer_lr_decay must be in"),
+        ("layer_lr_decay", 0, "layer_lr_decay must be in"),
     ],
 )
 def test_recipe_config_is_validated(field, value, fragment):
@@ -127,6 +130,44 @@ def test_mlp_head_trains_saves_and_reloads(tmp_path, tiny_config):
     again = TweetClassifier.load(run, backend="torch").predict_proba(texts)
     assert np.allclose(proba, again)
     assert metrics["validation"]["accuracy"] > 0  # a trained, scored model
+
+
+def test_lr_multipliers_follow_depth(tiny_backbone, tiny_config):
+    model = build_classifier(str(tiny_backbone), LABELS)
+    assert lr_multipliers(model, tiny_config) == {}  # one lr for all: Trainer's own groups
+    tiny_config.head_lr, tiny_config.layer_lr_decay = 1e-2, 0.5  # lr is 1e-3
+    scales = lr_multipliers(model, tiny_config)
+    assert scales["classifier.weight"] == pytest.approx(10)
+    assert scales["bert.pooler.dense.weight"] == pytest.approx(10)
+    assert scales["bert.encoder.layer.1.output.dense.weight"] == pytest.approx(0.5)
+    assert scales["bert.encoder.layer.0.output.dense.weight"] == pytest.approx(0.25)
+    assert scales["bert.embeddings.word_embeddings.weight"] == pytest.approx(0.125)
+
+
+def test_head_lr_and_layer_decay_move_parameters_accordingly(tmp_path, tiny_backbone, tiny_config):
+    """A real run: how far each parameter moved follows the lr its depth was given."""
+    tiny_config.lr, tiny_config.head_lr, tiny_config.layer_lr_decay = 1e-3, 1e-2, 0.1
+    tiny_config.weight_decay = 0.0
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    before = dict(build_classifier(str(tiny_backbone), LABELS).named_parameters())
+    after = dict(load_classifier(run / "model").named_parameters())
+
+    def moved(prefix: str) -> float:
+        deltas = [
+            (after[n] - before[n]).abs().mean().item()
+            for n in after
+            if n.startswith(prefix) and n.endswith("weight") and "LayerNorm" not in n
+        ]
+        return float(np.mean(deltas))
+
+    head, top, bottom = (
+        moved("bert.pooler."),
+        moved("bert.encoder.layer.1."),
+        moved("bert.encoder.layer.0."),
+    )
+    assert head > 3 * top > 9 * bottom > 0, (head, top, bottom)
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["head_lr"] == 1e-2 and saved["layer_lr_decay"] == 0.1
 
 
 def test_early_stopping_stops(tmp_path, tiny_config):

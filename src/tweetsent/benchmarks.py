@@ -292,19 +292,19 @@ def bench_train(
     work_dir: str | Path,
     *,
     tutorial_steps: int = 20,
-    include: Sequence[str] = ("tutorial", "plain", "ours"),
+    include: Sequence[str] = ("tutorial", "plain", "trainer", "ours"),
 ) -> dict:
-    """Training tweets/s of the tutorial recipe, a plain fp32 loop and ``tweetsent train``.
+    """Training tweets/s of the tutorial recipe, a plain fp32 loop, plain ``Trainer`` and ours.
 
     All three fine-tune ``config.model`` on the same split of ``config.data_path``. The tutorial
     recipe runs ``tutorial_steps`` steps only (at ~3 tweets/s its 10 epochs would take hours); the
-    plain loop and ours both run ``config.epochs`` epochs with the same learning rate, batch size
-    and schedule, so their final validation ``f1_weighted`` compares like with like.
+    plain loop, Trainer and ours run ``config.epochs`` epochs with the same learning rate, batch
+    size and schedule, so their final validation ``f1_weighted`` compares like with like.
     """
     from tweetsent.modeling import load_classifier, resolve_model
     from tweetsent.training import prepare_data, train
 
-    unknown = set(include) - {"tutorial", "plain", "ours"}
+    unknown = set(include) - {"tutorial", "plain", "trainer", "ours"}
     if unknown:
         raise ConfigError(f"unknown training contestant(s): {', '.join(sorted(unknown))}")
     work_dir = Path(work_dir)
@@ -345,6 +345,8 @@ def bench_train(
                 validation=val_data,
             )
         )
+    if "trainer" in include:
+        rows.append(_reference_trainer(config, model_name, train_data, val_data, labels, work_dir))
     if "ours" in include:
         result = train(config, work_dir / "ours", overwrite=True, progress=False)
         metrics = result.metrics
@@ -368,9 +370,9 @@ def bench_train(
 
     by_kind = {row["name"].split()[0]: row for row in rows}
     for row in rows:
-        for kind in ("tutorial", "plain"):
+        for kind in ("tutorial", "plain", "Trainer"):
             ref = by_kind.get(kind)
-            row[f"ratio_vs_{kind}"] = (
+            row[f"ratio_vs_{kind.lower()}"] = (
                 round(row["tweets_per_second"] / ref["tweets_per_second"], 2) if ref else None
             )
     if "plain" in by_kind and "ours" in by_kind:
@@ -495,6 +497,79 @@ def _reference_loop(
             classification_metrics(y_true, predicted, labels)["f1_weighted"], 4
         )
     return row
+
+
+def _reference_trainer(
+    config: TrainConfig,
+    model_name: str,
+    train_data: LabelledData,
+    val_data: LabelledData,
+    labels: list[str],
+    work_dir: Path,
+) -> dict:
+    """Plain ``transformers.Trainer``: default arguments (fp32, its default fused AdamW, random
+    batches padded per batch) except the lr, batch size, epochs, warm-up and weight decay that
+    the other contestants share; no evaluation or saving while it trains."""
+    import datasets
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    from tweetsent.evaluation import classification_metrics
+    from tweetsent.modeling import build_classifier, load_tokenizer
+
+    set_seed(config.seed)
+    tokenizer = load_tokenizer(model_name)
+    model = build_classifier(model_name, labels)
+    label2id = {label: i for i, label in enumerate(labels)}
+
+    def encode(data: LabelledData) -> datasets.Dataset:
+        ids = tokenizer(list(data.texts), truncation=True, max_length=config.max_length)
+        return datasets.Dataset.from_dict({**ids, "labels": [label2id[x] for x in data.labels]})
+
+    args = TrainingArguments(
+        output_dir=str(work_dir / "trainer"),
+        num_train_epochs=config.epochs,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        save_strategy="no",
+        use_cpu=True,
+        seed=config.seed,
+        report_to=[],
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=encode(train_data),
+        processing_class=tokenizer,
+    )
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    output = trainer.predict(encode(val_data))
+    tokens = [
+        len(x)
+        for x in tokenizer(list(train_data.texts), truncation=True, max_length=config.max_length)[
+            "input_ids"
+        ]
+    ]
+    tweets = len(train_data) * config.epochs
+    return {
+        "name": f"Trainer (defaults, fp32, batch {config.batch_size})",
+        "tweets_per_second": round(tweets / seconds, 2),
+        "seconds": round(seconds, 2),
+        "tweets": tweets,
+        "epochs": config.epochs,
+        "final_f1_weighted": round(
+            classification_metrics(output.label_ids, output.predictions.argmax(-1), labels)[
+                "f1_weighted"
+            ],
+            4,
+        ),
+        **_flops_entry(3 * encoder_flops(model.config, tokens) * config.epochs, seconds, "fp32"),
+    }
 
 
 def _no_decay(name: str) -> bool:

@@ -87,6 +87,11 @@ class TrainConfig:
     freeze_encoder: bool = False  # train the classification head only
     freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers
     head: str = "linear"  # linear (the model's own) | mlp (Linear-GELU-Dropout-Linear)
+    # Learning rate of the freshly initialised head (classifier and pooler); None: ``lr``.
+    head_lr: float | None = None
+    # Layer-wise lr decay: layer k of N trains at lr * decay ** (N - k), the embeddings at
+    # lr * decay ** (N + 1); 1.0 is one lr for the whole encoder.
+    layer_lr_decay: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
@@ -99,6 +104,12 @@ class TrainConfig:
             raise ConfigError(f"max_length must be at most 512, got {self.max_length}")
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        if self.head_lr is not None and not (
+            isinstance(self.head_lr, int | float) and self.head_lr > 0
+        ):
+            raise ConfigError(f"head_lr must be a positive number, got {self.head_lr!r}")
+        if not (isinstance(self.layer_lr_decay, int | float) and 0 < self.layer_lr_decay <= 1):
+            raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0:

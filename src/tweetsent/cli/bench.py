@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
 
     pt = which.add_parser(
         "train",
-        help="training tweets/s: tutorial recipe and plain fp32 loop vs tweetsent train",
+        help="training tweets/s: tutorial recipe, plain fp32 loop and Trainer vs tweetsent train",
     )
     pt.add_argument("data", help="labelled training file")
     add_data_args(pt)
@@ -59,8 +59,8 @@ def add_parser(subparsers) -> None:
     pt.add_argument(
         "--only",
         nargs="+",
-        choices=("tutorial", "plain", "ours"),
-        default=("tutorial", "plain", "ours"),
+        choices=("tutorial", "plain", "trainer", "ours"),
+        default=("tutorial", "plain", "trainer", "ours"),
         help="run only these contestants",
     )
     pt.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
@@ -164,6 +164,7 @@ def _train_table(result: dict) -> str:
             f"{r['tweets_per_second']:.2f}",
             f(r.get("ratio_vs_tutorial"), ".1f"),
             f(r.get("ratio_vs_plain"), ".2f"),
+            f(r.get("ratio_vs_trainer"), ".2f"),
             f(r.get("final_f1_weighted"), ".4f"),
             f"{r['achieved_gflops']:.1f}",
             f"{100 * r['fraction_of_peak']:.2f}% ({r['precision']})",
@@ -171,11 +172,14 @@ def _train_table(result: dict) -> str:
         for r in result["results"]
     ]
     head = (
-        f"{result['train_tweets']} training tweets, {result['epochs']} epoch(s) for plain and "
-        f"ours, {result['tutorial_steps']} tutorial steps; {result['machine']['cpus']} CPUs"
+        f"{result['train_tweets']} training tweets, {result['epochs']} epoch(s) for plain, "
+        f"Trainer and ours, {result['tutorial_steps']} tutorial steps; "
+        f"{result['machine']['cpus']} CPUs"
     )
     table = format_table(
-        rows, ["contestant", "tweets/s", "x tutorial", "x plain", "final F1 w", "GFLOP/s", "peak"]
+        rows,
+        ["contestant", "tweets/s", "x tutorial", "x plain", "x Trainer", "final F1 w", "GFLOP/s"]
+        + ["peak"],
     )
     return f"{head}\n{table}"
 

@@ -38,6 +38,8 @@ TRAIN_FLAGS = {
     "freeze_encoder": "freeze_encoder",
     "freeze_layers": "freeze_layers",
     "head": "head",
+    "head_lr": "head_lr",
+    "layer_lr_decay": "layer_lr_decay",
 }
 
 
@@ -237,6 +239,20 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         help="freeze the embeddings and the lowest N transformer layers",
     )
     r.add_argument("--head", choices=HEADS, default=SUPPRESS, help="default linear")
+    r.add_argument(
+        "--head-lr",
+        type=float,
+        default=SUPPRESS,
+        metavar="LR",
+        help="learning rate of the new classification head and pooler (default: --lr)",
+    )
+    r.add_argument(
+        "--layer-lr-decay",
+        type=float,
+        default=SUPPRESS,
+        metavar="D",
+        help="layer-wise lr decay: each layer down trains at D times the one above (default 1)",
+    )
 
 
 def config_from_args(args) -> TrainConfig:
