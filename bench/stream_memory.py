@@ -1,8 +1,10 @@
 """Peak memory of `tweetsent predict --input FILE` as the file grows, next to reading it whole.
 
 Each measurement is a fresh child process; its peak resident set size comes from the kernel
-(os.wait4). "streamed" is the real CLI; "whole file" is the pre-streaming way (read_table, then
-one predict_proba call over every text), kept here as the reference.
+(os.wait4), taken by a small launcher process so that the figure is the command's own (a child
+forked from this script would start out as big as it). "streamed" is the real CLI; "whole file"
+is the pre-streaming way (read_table, then one predict_proba call over every text), kept here as
+the reference.
 
     python bench/stream_memory.py --rows 20000 200000            # a tiny random BERT
     python bench/stream_memory.py --run RUN_DIR --rows 20000      # a trained run
@@ -14,7 +16,6 @@ the size asked for; without it, generated ones.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -73,13 +74,22 @@ def tweets_file(rows: int, out: Path) -> Path:
     return out
 
 
+MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
     start = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - start
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True
+    ).stdout.split()
+    if out[0] != "0":
+        raise SystemExit(f"failed ({out[0]}): {' '.join(cmd)}")
+    return int(out[1]) / 1024, time.perf_counter() - start
 
 
 def main() -> None:

@@ -81,9 +81,16 @@ def test_auto_without_export_uses_torch(tiny_run):
 def test_auto_backend_choice_follows_the_cpu(exported_run, monkeypatch):
     from tweetsent import prediction
 
-    # On a CPU without native bf16 the exported int8 model is the fast path; with it, torch bf16.
+    # Without native bf16: the exported fp32 model (int8 changes labels, so only on request);
+    # with it, torch bf16.
     monkeypatch.setattr(prediction, "cpu_has_bf16", lambda: False)
-    assert TweetClassifier.load(exported_run, backend="auto").backend == "onnx"
+    auto = TweetClassifier.load(exported_run, backend="auto")
+    assert auto.backend == "onnx" and auto.engine.path.name == "model.onnx"
+    (exported_run / "onnx" / "model.onnx").rename(exported_run / "onnx" / "fp32.bak")
+    try:  # an int8-only folder is not taken automatically
+        assert TweetClassifier.load(exported_run, backend="auto").backend == "torch"
+    finally:
+        (exported_run / "onnx" / "fp32.bak").rename(exported_run / "onnx" / "model.onnx")
     monkeypatch.setattr(prediction, "cpu_has_bf16", lambda: True)
     expected = prediction.auto_backend(exported_run)
     assert TweetClassifier.load(exported_run, backend="auto").backend == expected[0]

@@ -140,13 +140,16 @@ def _model_inputs(model, tokenizer) -> list[str]:
 def _quantize_int8(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Signed int8 weights, per tensor: onnxruntime's VNNI/AMX kernels take u8 activations × s8
-    # weights. Only the MatMuls are quantized; embeddings (Gather) stay fp32 for accuracy.
+    # Signed int8 weights (onnxruntime's VNNI/AMX kernels take u8 activations x s8 weights), one
+    # scale per output channel: on a trained SMILE model per-channel kept 96.4 % of the fp32
+    # labels against 91.2 % per tensor, at the same speed (reduce_range, 7-bit weights for CPUs
+    # without VNNI, kept only 80 %). Only the MatMuls are quantized; embeddings stay fp32.
     quantize_dynamic(
         str(source),
         str(target),
         op_types_to_quantize=["MatMul"],
         weight_type=QuantType.QInt8,
+        per_channel=True,
     )
 
 
