@@ -105,6 +105,7 @@ def test_class_weighted_onecycle_sgd_run(tmp_path, tiny_config):
     tiny_config.optimizer = "sgd"
     tiny_config.epochs = 2
     tiny_config.lr = 0.05
+    tiny_config.head_lr, tiny_config.layer_lr_decay = None, 1.0  # one lr, the one logged
     metrics = train(tiny_config, tmp_path / "run", progress=False).metrics
     rates = [s["learning_rate"] for s in metrics["train_steps"]]
     peak = rates.index(max(rates))
@@ -134,6 +135,7 @@ def test_mlp_head_trains_saves_and_reloads(tmp_path, tiny_config):
 
 def test_lr_multipliers_follow_depth(tiny_backbone, tiny_config):
     model = build_classifier(str(tiny_backbone), LABELS)
+    tiny_config.head_lr, tiny_config.layer_lr_decay = None, 1.0
     assert lr_multipliers(model, tiny_config) == {}  # one lr for all: Trainer's own groups
     tiny_config.head_lr, tiny_config.layer_lr_decay = 1e-2, 0.5  # lr is 1e-3
     scales = lr_multipliers(model, tiny_config)
@@ -142,6 +144,19 @@ def test_lr_multipliers_follow_depth(tiny_backbone, tiny_config):
     assert scales["bert.encoder.layer.1.output.dense.weight"] == pytest.approx(0.5)
     assert scales["bert.encoder.layer.0.output.dense.weight"] == pytest.approx(0.25)
     assert scales["bert.embeddings.word_embeddings.weight"] == pytest.approx(0.125)
+
+
+def test_layer_decay_is_skipped_with_a_warning_where_layers_are_unknown(
+    tiny_backbone, tiny_config, caplog
+):
+    model = build_classifier(str(tiny_backbone), LABELS)
+    model.base_model.encoder = None  # a layout _encoder_layers does not know
+    tiny_config.head_lr, tiny_config.layer_lr_decay = 1e-2, 0.5
+    with caplog.at_level("WARNING", logger="tweetsent.trainer"):
+        scales = lr_multipliers(model, tiny_config)
+    assert "layer_lr_decay 0.5 not applied" in caplog.text
+    assert scales["classifier.weight"] == pytest.approx(10)
+    assert scales["bert.embeddings.word_embeddings.weight"] == 1.0
 
 
 def test_head_lr_and_layer_decay_move_parameters_accordingly(tmp_path, tiny_backbone, tiny_config):
@@ -172,7 +187,7 @@ def test_head_lr_and_layer_decay_move_parameters_accordingly(tmp_path, tiny_back
 
 def test_early_stopping_stops(tmp_path, tiny_config):
     tiny_config.epochs = 4
-    tiny_config.lr = 1e-7  # nothing improves after the first epoch
+    tiny_config.lr = tiny_config.head_lr = 1e-7  # nothing improves after the first epoch
     tiny_config.early_stopping_patience = 1
     metrics = train(tiny_config, tmp_path / "run", progress=False).metrics
     assert metrics["epochs_run"] == 2

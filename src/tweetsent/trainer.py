@@ -120,7 +120,15 @@ def lr_multipliers(model, config: TrainConfig) -> dict[str, float]:
     import re
 
     prefix = f"{model.base_model_prefix}."
-    depth = len(_encoder_layers(model.base_model)) if config.layer_lr_decay != 1 else 0
+    decay = config.layer_lr_decay
+    depth = 0
+    if decay != 1:
+        try:
+            depth = len(_encoder_layers(model.base_model))
+        except ConfigError as exc:
+            # The decay is a default; a model laid out otherwise still trains, at one lr.
+            logger.warning("%s: layer_lr_decay %s not applied", exc, decay)
+            decay = 1.0
     scales = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -129,12 +137,12 @@ def lr_multipliers(model, config: TrainConfig) -> dict[str, float]:
         if not name.startswith(prefix) or ".pooler." in f".{name}":
             if config.head_lr is not None:
                 scale = config.head_lr / config.lr
-        elif config.layer_lr_decay != 1:
+        elif decay != 1:
             layer = re.search(r"\.layers?\.(\d+)\.", name)
             if layer:
-                scale = config.layer_lr_decay ** (depth - int(layer.group(1)))
+                scale = decay ** (depth - int(layer.group(1)))
             elif ".embeddings." in f".{name}":
-                scale = config.layer_lr_decay ** (depth + 1)
+                scale = decay ** (depth + 1)
         scales[name] = scale
     return scales
 

@@ -244,14 +244,15 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         type=float,
         default=SUPPRESS,
         metavar="LR",
-        help="learning rate of the new classification head and pooler (default: --lr)",
+        help="learning rate of the new classification head and pooler (default 1e-3)",
     )
     r.add_argument(
         "--layer-lr-decay",
         type=float,
         default=SUPPRESS,
         metavar="D",
-        help="layer-wise lr decay: each layer down trains at D times the one above (default 1)",
+        help="layer-wise lr decay: each layer down trains at D times the one above (default 0.8; "
+        "1: one lr for the whole encoder)",
     )
 
 
