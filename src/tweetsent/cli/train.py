@@ -251,7 +251,7 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         type=float,
         default=SUPPRESS,
         metavar="D",
-        help="layer-wise lr decay: each layer down trains at D times the one above (default 0.8; "
+        help="layer-wise lr decay: each layer down trains at D times the one above (default 0.9; "
         "1: one lr for the whole encoder)",
     )
 
