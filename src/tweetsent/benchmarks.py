@@ -60,7 +60,8 @@ def peak_flops() -> tuple[dict[str, float], float, float]:
     The nominal peak (:func:`tweetsent.hardware.cpu_peak_flops`) uses the clock /proc/cpuinfo
     reports, which on a VM is the base clock while the cores boost: on an AVX2 EPYC a large fp32
     matmul ran faster than that "peak". Where one does, the ratio is taken as the clock really
-    run at and every precision's nominal peak is scaled by it, so no share exceeds 100 %.
+    run at and every precision's nominal peak is scaled by it. Kernels other than ``torch.mm``
+    (onnxruntime's MLAS) can still run slightly above it.
     """
     import torch
 
