@@ -68,6 +68,29 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
     assert {k: saved[k] for k in expected} == expected
 
 
+def test_label_smoothing_flag_trains_a_run(tmp_path, run_cli, tiny_backbone, small_csv):
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        "train",
+        small_csv,
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        run,
+        "--model",
+        tiny_backbone,
+        *TINY,
+        "--label-smoothing",
+        0.1,
+    )
+    assert code == 0, err
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["label_smoothing"] == 0.1
+    assert (run / "model" / "model.safetensors").exists()
+
+
 def test_split_seed_not_seed_decides_the_split(tiny_config):
     from tweetsent.training import prepare_data
 
@@ -87,6 +110,7 @@ def test_split_seed_not_seed_decides_the_split(tiny_config):
         (["--multi-label", "--label-sep", ""], "label_sep must be a non-empty"),
         (["--cv", "1"], "--cv needs at least 2 folds"),
         (["--search", "0"], "--search needs a positive number of trials"),
+        (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
     ],
 )
 def test_bad_recipe_options_fail_with_one_line(

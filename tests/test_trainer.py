@@ -62,11 +62,59 @@ def test_bad_weight_files_are_named(tmp_path, content, fragment):
         ("head_lr", 0, "head_lr must be a positive"),
         ("layer_lr_decay", 1.5, "layer_lr_decay must be in"),
         ("layer_lr_decay", 0, "layer_lr_decay must be in"),
+        ("label_smoothing", 1.0, "label_smoothing must be in"),
+        ("label_smoothing", -0.1, "label_smoothing must be in"),
     ],
 )
 def test_recipe_config_is_validated(field, value, fragment):
     with pytest.raises(ConfigError, match=fragment):
         TrainConfig(**{field: value})
+
+
+def test_label_smoothing_is_single_label_only():
+    with pytest.raises(ConfigError, match="single-label only"):
+        TrainConfig(multi_label=True, label_smoothing=0.1)
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 3.0, 0.5]])
+def test_label_smoothing_reaches_the_loss(tmp_path, tiny_backbone, weights):
+    import torch
+    from torch.nn import functional
+    from transformers import TrainingArguments
+
+    from tweetsent.trainer import TweetTrainer
+
+    model = build_classifier(str(tiny_backbone), LABELS)
+    with torch.no_grad():  # confident logits, where smoothing changes the loss visibly
+        model.classifier.bias.copy_(torch.tensor([4.0, 0.0, -4.0]))
+    inputs = {
+        "input_ids": torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]]),
+        "labels": torch.tensor([0, 1]),
+    }
+    inputs["attention_mask"] = (inputs["input_ids"] != 0).long()
+    model.eval()  # no dropout: both losses see the same logits
+    with torch.no_grad():
+        logits = model(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        ).logits
+    losses = {}
+    for eps in (0.0, 0.2):
+        args = TrainingArguments(
+            output_dir=str(tmp_path / str(eps)),
+            label_smoothing_factor=eps,
+            report_to=[],
+            use_cpu=True,
+        )
+        trainer = TweetTrainer(model=model, args=args, loss_weights=weights)
+        model.eval()
+        with torch.no_grad():
+            losses[eps] = trainer.compute_loss(model, dict(inputs)).item()
+        weight = None if weights is None else torch.tensor(weights)
+        expected = functional.cross_entropy(
+            logits, inputs["labels"], weight=weight, label_smoothing=eps
+        )
+        assert losses[eps] == pytest.approx(expected.item(), rel=1e-5)
+    assert abs(losses[0.2] - losses[0.0]) > 0.01
 
 
 def test_freezing_encoder_or_lower_layers(tiny_backbone, tiny_config):

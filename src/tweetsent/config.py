@@ -94,6 +94,8 @@ class TrainConfig:
     # Layer-wise lr decay: transformer layer i (0 = lowest) of N trains at lr * decay ** (N - i),
     # the embeddings at lr * decay ** (N + 1); 1.0 is one lr for the whole encoder.
     layer_lr_decay: float = 0.9
+    # Cross-entropy against (1 - e) * one-hot + e / classes (single-label only); 0: plain targets.
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
@@ -112,6 +114,10 @@ class TrainConfig:
             raise ConfigError(f"head_lr must be a positive number, got {self.head_lr!r}")
         if not (isinstance(self.layer_lr_decay, int | float) and 0 < self.layer_lr_decay <= 1):
             raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
+        if not (isinstance(self.label_smoothing, int | float) and 0 <= self.label_smoothing < 1):
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if self.multi_label and self.label_smoothing:
+            raise ConfigError("label_smoothing is single-label only; leave it 0 with multi_label")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.weight_decay < 0:

@@ -256,7 +256,9 @@ class TweetTrainer(Trainer):
                 logits, labels.float(), pos_weight=weight
             )
         else:
-            loss = functional.cross_entropy(logits, labels, weight=weight)
+            loss = functional.cross_entropy(
+                logits, labels, weight=weight, label_smoothing=self.args.label_smoothing_factor
+            )
         return (loss, outputs) if return_outputs else loss
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):

@@ -248,6 +248,7 @@ def _fit(
         warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
         weight_decay=config.weight_decay,  # Trainer exempts biases and LayerNorm weights
         max_grad_norm=config.max_grad_norm,
+        label_smoothing_factor=config.label_smoothing,
         **recipe.trainer_arguments(config),  # scheduler and optimizer
         eval_strategy="epoch",
         save_strategy="epoch",

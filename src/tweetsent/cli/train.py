@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
-from tweetsent.config import HEADS, METRICS, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
+from tweetsent.config import (
+    HEADS,
+    METRICS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULERS,
+    TrainConfig,
+)
 from tweetsent.errors import ConfigError
 
 D = TrainConfig()  # defaults, shown in --help
@@ -40,6 +47,7 @@ TRAIN_FLAGS = {
     "head": "head",
     "head_lr": "head_lr",
     "layer_lr_decay": "layer_lr_decay",
+    "label_smoothing": "label_smoothing",
 }
 
 
@@ -253,6 +261,13 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         metavar="D",
         help="layer-wise lr decay: each layer down trains at D times the one above (default 0.9; "
         "1: one lr for the whole encoder)",
+    )
+    r.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=SUPPRESS,
+        metavar="E",
+        help="train against (1 - E) * one-hot + E / classes (default 0: plain targets)",
     )
 
 
