@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
-from tweetsent.config import (
-    HEADS,
-    METRICS,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULERS,
-    TrainConfig,
-)
+from tweetsent.config import HEADS, METRICS, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from tweetsent.errors import ConfigError
 
 D = TrainConfig()  # defaults, shown in --help
