@@ -52,6 +52,8 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
         5,
         "--label-smoothing",
         0.1,
+        "--multi-label-rows",
+        "soft",
     )
     assert code == 0, err
     assert "baseline tfidf+logreg (balanced)" in out
@@ -67,6 +69,7 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
         "seed": 18,
         "split_seed": 5,
         "label_smoothing": 0.1,
+        "multi_label_rows": "soft",
     }
     assert {k: saved[k] for k in expected} == expected
     assert (run / "model" / "model.safetensors").exists()
@@ -92,6 +95,7 @@ def test_split_seed_not_seed_decides_the_split(tiny_config):
         (["--cv", "1"], "--cv needs at least 2 folds"),
         (["--search", "0"], "--search needs a positive number of trials"),
         (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
+        (["--multi-label", "--multi-label-rows", "soft"], "multi_label_rows is for single-label"),
     ],
 )
 def test_bad_recipe_options_fail_with_one_line(

@@ -128,3 +128,75 @@ def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv):
 
     scored = evaluate(run, multi_csv)
     assert scored["rows"] == 92 and 0 <= scored["f1_micro"] <= 1
+
+
+def test_split_off_multilabel_keeps_known_label_sets_only():
+    data = LabelledData(
+        ["t1", "t2", "t3", "t4", "t5"],
+        ["happy", "sad", " sad | happy", "happy|fear", "sad"],
+        "f.csv",
+        {"empty text": 2},
+    )
+    single, extra = ml.split_off_multilabel(data, "|")
+    assert single.texts == ["t1", "t2", "t5"] and single.labels == ["happy", "sad", "sad"]
+    assert extra.texts == ["t3"] and extra.labels == ["happy|sad"]  # canonical
+    # 'fear' exists only as a share of a multi-label row: that row cannot train any class.
+    assert single.dropped == {
+        "empty text": 2,
+        "multi-label with a label no single-label row has": 1,
+    }
+    targets = ml.soft_targets(
+        ["happy|sad", "sad", "happy|sad|angry"], ["angry", "happy", "sad"], "|"
+    )
+    expected = [[0, 0.5, 0.5], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3]]
+    np.testing.assert_allclose(targets, expected, rtol=1e-6)
+
+
+def test_soft_rows_join_training_only(smile_path):
+    from tweetsent.config import TrainConfig
+
+    cfg = dict(data_path=str(smile_path), data=DataConfig(preset="smile"))
+    train_drop, val_drop = prepare_data(TrainConfig(**cfg))
+    train_soft, val_soft = prepare_data(TrainConfig(**cfg, multi_label_rows="soft"))
+    # The tutorial's validation split, row for row; the 32 multi-label tweets only train.
+    assert (val_soft.texts, val_soft.labels) == (val_drop.texts, val_drop.labels)
+    assert len(val_soft) == 223 and len(train_drop) == 1258
+    assert train_soft.texts[: len(train_drop)] == train_drop.texts
+    added = train_soft.labels[len(train_drop) :]
+    assert len(added) == 32 and "happy|surprise" in added and all("|" in a for a in added)
+
+
+def test_soft_rows_train_a_single_label_model(tmp_path, tiny_config, multi_csv):
+    tiny_config.data_path = str(multi_csv)
+    tiny_config.multi_label_rows = "soft"
+    tiny_config.epochs = 2
+    tiny_config.class_weights = "sqrt"  # weights from fractional class counts
+    train_data, val = prepare_data(tiny_config)
+    assert not any("|" in label for label in val.labels)
+    assert sum("|" in label for label in train_data.labels) == 20
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    model_config = json.loads((run / "model" / "config.json").read_text())
+    assert model_config.get("problem_type") != "multi_label_classification"
+    assert sorted(model_config["id2label"].values()) == ["angry", "happy", "surprise"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data"]["train_rows"] == len(train_data)
+    assert np.isfinite(metrics["validation"]["loss"])
+    assert metrics["baseline"]["f1_weighted"] > 0.5  # the baseline took the soft rows too
+    proba = TweetClassifier.load(run).predict_proba(["wow love omg great"])
+    assert proba.shape == (1, 3) and proba.sum() == pytest.approx(1, abs=1e-5)
+
+
+def test_cross_validation_adds_soft_rows_to_every_training_fold(tmp_path, tiny_config, multi_csv):
+    import pandas as pd
+
+    from tweetsent.tuning import cross_validate
+
+    tiny_config.data_path = str(multi_csv)
+    tiny_config.multi_label_rows = "soft"
+    cross_validate(tiny_config, 2, tmp_path / "cv")
+    for fold in (1, 2):
+        train_rows = pd.read_csv(tmp_path / "cv" / f"fold-{fold}" / "train.csv")
+        val_rows = pd.read_csv(tmp_path / "cv" / f"fold-{fold}" / "validation.csv")
+        assert train_rows["label"].str.contains("|", regex=False).sum() == 20
+        assert not val_rows["label"].str.contains("|", regex=False).any()
+        assert len(val_rows) == 36  # half of the 72 single-label rows

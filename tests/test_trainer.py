@@ -64,6 +64,7 @@ def test_bad_weight_files_are_named(tmp_path, content, fragment):
         ("layer_lr_decay", 0, "layer_lr_decay must be in"),
         ("label_smoothing", 1.0, "label_smoothing must be in"),
         ("label_smoothing", -0.1, "label_smoothing must be in"),
+        ("multi_label_rows", "keep", "multi_label_rows must be one of drop, soft"),
     ],
 )
 def test_recipe_config_is_validated(field, value, fragment):
@@ -74,6 +75,61 @@ def test_recipe_config_is_validated(field, value, fragment):
 def test_label_smoothing_is_single_label_only():
     with pytest.raises(ConfigError, match="single-label only"):
         TrainConfig(multi_label=True, label_smoothing=0.1)
+    with pytest.raises(ConfigError, match="multi_label_rows is for single-label runs"):
+        TrainConfig(multi_label=True, multi_label_rows="soft")
+
+
+def test_soft_rows_count_half_towards_each_class_weight():
+    # One a|b row adds half a row to a and to b: counts 8.5, 2.5, 2 of 13 rows.
+    weights = class_weights("balanced", LABELS, TRAIN + ["a|b"], sep="|")
+    assert weights == pytest.approx([13 / (3 * 8.5), 13 / (3 * 2.5), 13 / (3 * 2)])
+    # Without multi-label rows the fractional path is scikit-learn's formula exactly.
+    assert class_weights("sqrt", LABELS, TRAIN, sep="|") == pytest.approx(
+        class_weights("sqrt", LABELS, TRAIN)
+    )
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("weights", [None, [1.0, 3.0, 0.5]])
+def test_soft_cross_entropy_matches_torch(weights, eps):
+    import torch
+    from torch.nn import functional
+
+    from tweetsent.trainer import soft_cross_entropy
+
+    torch.manual_seed(0)
+    logits = torch.randn(6, 3) * 3
+    index = torch.tensor([0, 1, 2, 2, 1, 0])
+    weight = None if weights is None else torch.tensor(weights)
+    one_hot = functional.one_hot(index, 3).float()
+    # One-hot rows: exactly the class-index loss, weights and smoothing included.
+    expected = functional.cross_entropy(logits, index, weight=weight, label_smoothing=eps)
+    got = soft_cross_entropy(logits, one_hot, weight, eps)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    if weights is None and eps == 0:  # shared rows: torch's own probability-target form
+        shared = torch.tensor([[0.5, 0.5, 0.0]] * 3 + [[0.0, 0.5, 0.5]] * 3)
+        expected = functional.cross_entropy(logits, shared)
+        assert soft_cross_entropy(logits, shared).item() == pytest.approx(expected.item())
+
+
+def test_float_targets_take_the_soft_loss_not_bce(tmp_path, tiny_backbone):
+    import torch
+    from transformers import TrainingArguments
+
+    from tweetsent.trainer import TweetTrainer, soft_cross_entropy
+
+    model = build_classifier(str(tiny_backbone), LABELS)
+    model.eval()
+    ids = torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]])
+    inputs = {"input_ids": ids, "attention_mask": (ids != 0).long()}
+    targets = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
+    args = TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
+    trainer = TweetTrainer(model=model, args=args)  # no class weights
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, {**inputs, "labels": targets}).item()
+        expected = soft_cross_entropy(model(**inputs).logits, targets).item()
+    # Handing float labels to the model itself would switch it to multi-label BCE.
+    assert loss == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize("weights", [None, [1.0, 3.0, 0.5]])

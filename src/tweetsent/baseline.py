@@ -56,10 +56,11 @@ def baseline_metrics(
             y_val, ml.apply_thresholds(proba, [0.5] * len(labels)), labels
         )
     else:
-        labels = train_data.label_set
+        texts, y, weights = _expanded(train_data, config)
+        labels = sorted(set(y))
         index = {label: i for i, label in enumerate(labels)}
         pipeline = make_pipeline(class_weight).fit(
-            train_data.texts, [index[label] for label in train_data.labels]
+            texts, [index[label] for label in y], clf__sample_weight=weights
         )
         predicted = pipeline.predict(val_data.texts)
         metrics = classification_metrics([index[y] for y in val_data.labels], predicted, labels)
@@ -73,6 +74,19 @@ def baseline_metrics(
         metrics["seconds"],
     )
     return metrics
+
+
+def _expanded(data: LabelledData, config: TrainConfig):
+    """Texts, labels and sample weights; a soft ``a|b`` row becomes two rows of weight 1/2."""
+    if config.multi_label_rows != "soft":
+        return data.texts, data.labels, None
+    texts, y, weights = [], [], []
+    for text, raw in zip(data.texts, data.labels, strict=True):
+        parts = ml.split_labels(raw, config.label_sep)
+        texts += [text] * len(parts)
+        y += parts
+        weights += [1 / len(parts)] * len(parts)
+    return texts, y, weights
 
 
 def run_baseline(config: TrainConfig) -> dict:

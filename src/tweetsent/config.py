@@ -20,6 +20,7 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("linear", "onecycle")
 OPTIMIZERS = ("adamw", "sgd")
 HEADS = ("linear", "mlp")
+MULTI_LABEL_ROWS = ("drop", "soft")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")  # or the path of a JSON file {label: weight}
 
 
@@ -96,6 +97,10 @@ class TrainConfig:
     layer_lr_decay: float = 0.9
     # Cross-entropy against (1 - e) * one-hot + e / classes (single-label only); 0: plain targets.
     label_smoothing: float = 0.0
+    # Single-label runs: rows labelled with several classes (happy|surprise, split on
+    # label_sep) are dropped as the tutorials do, or "soft": added to the training rows (never
+    # to validation) with the target probability shared evenly between their labels.
+    multi_label_rows: str = "drop"
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
@@ -142,6 +147,7 @@ class TrainConfig:
             ("scheduler", self.scheduler, SCHEDULERS),
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("head", self.head, HEADS),
+            ("multi_label_rows", self.multi_label_rows, MULTI_LABEL_ROWS),
         ):
             if value not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -156,6 +162,10 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
         if not isinstance(self.label_sep, str) or not self.label_sep:
             raise ConfigError("label_sep must be a non-empty separator such as '|'")
+        if self.multi_label and self.multi_label_rows != "drop":
+            raise ConfigError(
+                "multi_label_rows is for single-label runs; multi_label keeps those rows already"
+            )
         if self.multi_label and self.metric_for_best == "mcc":
             raise ConfigError("metric_for_best mcc is single-label only; use f1_micro or f1_macro")
 

@@ -56,6 +56,36 @@ def multi_hot(labels: Sequence[str], vocabulary: Sequence[str], sep: str) -> np.
     return out
 
 
+def split_off_multilabel(data: LabelledData, sep: str) -> tuple[LabelledData, LabelledData]:
+    """Single-label runs with soft multi-label rows: ``(single-label rows, multi-label rows)``.
+
+    Multi-label rows come back canonical (``happy|surprise``). Rows naming a label that no
+    single-label row has are dropped and counted: no class may exist only as a share.
+    """
+    single = [i for i, raw in enumerate(data.labels) if sep not in raw]
+    known = {data.labels[i] for i in single}
+    multi, unknown = [], 0
+    for i, raw in enumerate(data.labels):
+        if sep in raw:
+            parts = split_labels(raw, sep)
+            if parts and set(parts) <= known:
+                multi.append(i)
+            else:
+                unknown += 1
+    rows = data.subset(single)
+    rows.dropped = dict(data.dropped)
+    if unknown:
+        rows.dropped["multi-label with a label no single-label row has"] = unknown
+    extra = canonical(data.subset(multi), sep)
+    return rows, extra
+
+
+def soft_targets(labels: Sequence[str], vocabulary: Sequence[str], sep: str) -> np.ndarray:
+    """One probability row per label string: one-hot, or shared evenly (``a|b`` -> 0.5 each)."""
+    hot = multi_hot(labels, vocabulary, sep)
+    return hot / hot.sum(axis=1, keepdims=True)
+
+
 def multilabel_split(
     data: LabelledData, val_size: float, seed: int, sep: str
 ) -> tuple[LabelledData, LabelledData]:
@@ -164,6 +194,8 @@ __all__ = [
     "multilabel_metrics",
     "multilabel_split",
     "sigmoid",
+    "soft_targets",
+    "split_off_multilabel",
     "split_labels",
     "tune_thresholds",
 ]

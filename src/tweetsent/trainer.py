@@ -21,21 +21,31 @@ from tweetsent.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 
-def class_weights(spec: str, labels: Sequence[str], train_labels: Sequence[str]) -> list | None:
+def class_weights(
+    spec: str, labels: Sequence[str], train_labels: Sequence[str], *, sep: str | None = None
+) -> list | None:
     """Per-class loss weights in ``labels`` order, or None for an unweighted loss.
 
     ``balanced`` is scikit-learn's ``n / (k * count)``; ``sqrt`` its square root, a milder
-    push towards the rare classes; any other value is a JSON file ``{label: weight}``.
+    push towards the rare classes; any other value is a JSON file ``{label: weight}``. With
+    ``sep``, a row labelled ``a|b`` counts one half towards each of its classes.
     """
     if spec == "none":
         return None
     if spec in ("balanced", "sqrt"):
         import numpy as np
-        from sklearn.utils.class_weight import compute_class_weight
 
-        weights = compute_class_weight(
-            "balanced", classes=np.asarray(labels), y=np.asarray(train_labels)
-        )
+        if sep is None:
+            from sklearn.utils.class_weight import compute_class_weight
+
+            weights = compute_class_weight(
+                "balanced", classes=np.asarray(labels), y=np.asarray(train_labels)
+            )
+        else:  # fractional counts, which compute_class_weight cannot take; same formula
+            from tweetsent.multilabel import soft_targets
+
+            counts = soft_targets(train_labels, labels, sep).sum(axis=0)
+            weights = len(train_labels) / (len(labels) * counts)
         if spec == "sqrt":
             weights = [math.sqrt(w) for w in weights]
         return [float(w) for w in weights]
@@ -204,6 +214,23 @@ def callbacks(config: TrainConfig) -> list:
     return []
 
 
+def soft_cross_entropy(logits, targets, weight=None, label_smoothing: float = 0.0):
+    """Cross-entropy against probability rows, weighted and smoothed as torch's class-index
+    form is: one-hot rows give exactly ``functional.cross_entropy(logits, index, ...)``.
+
+    torch's probability-target form divides a weighted loss by the batch size, not by the
+    targets' total weight as its class-index form does, so it would train one-hot and soft
+    rows at different scales; hence this normalisation of our own.
+    """
+    import torch
+
+    log_q = torch.log_softmax(logits, dim=-1)
+    if weight is None:
+        weight = torch.ones(logits.shape[-1], dtype=log_q.dtype, device=log_q.device)
+    smoothed = targets * (1 - label_smoothing) + label_smoothing / logits.shape[-1]
+    return -(smoothed * weight * log_q).sum() / (targets * weight).sum()
+
+
 class TweetTrainer(Trainer):
     """``Trainer`` with a class-weighted loss and the OneCycle schedule as options."""
 
@@ -242,7 +269,10 @@ class TweetTrainer(Trainer):
         return self.optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.loss_weights is None:
+        labels = inputs.get("labels")
+        # Float targets in a single-label run are the soft rows' probabilities.
+        soft = not self.multi_label and labels is not None and labels.is_floating_point()
+        if self.loss_weights is None and not soft:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         import torch
         from torch.nn import functional
@@ -250,11 +280,15 @@ class TweetTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         logits = outputs.logits.float()
-        weight = torch.tensor(self.loss_weights, dtype=torch.float32, device=logits.device)
+        weight = None
+        if self.loss_weights is not None:
+            weight = torch.tensor(self.loss_weights, dtype=torch.float32, device=logits.device)
         if self.multi_label:  # per-label weight of the positive term of binary cross-entropy
             loss = functional.binary_cross_entropy_with_logits(
                 logits, labels.float(), pos_weight=weight
             )
+        elif soft:
+            loss = soft_cross_entropy(logits, labels, weight, self.args.label_smoothing_factor)
         else:
             loss = functional.cross_entropy(
                 logits, labels, weight=weight, label_smoothing=self.args.label_smoothing_factor
@@ -296,5 +330,6 @@ __all__ = [
     "positive_weights",
     "prepare_model",
     "regroup_optimizer",
+    "soft_cross_entropy",
     "trainer_arguments",
 ]

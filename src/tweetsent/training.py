@@ -39,12 +39,18 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
     if not config.data_path:
         raise ConfigError("no training data given (pass DATA or data_path in --config)")
     data_config = resolve_data_config(config.data)
-    if config.multi_label:
+    soft = _soft_rows(config)
+    if config.multi_label or soft:
         data_config = ml.keep_multilabel_rows(data_config)
     data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
+    extra = None
+    if soft:  # single-label rows are split as usual; the multi-label ones only ever train
+        data, extra = ml.split_off_multilabel(data, config.label_sep)
     if config.val_file:
         train_data = data
         val = _cleaned(load_labelled(config.val_file, data_config), config)
+        if soft:
+            val, _ = ml.split_off_multilabel(val, config.label_sep)
         known = _label_vocabulary(train_data, config)
         if len(known) < 2:
             raise DataError(f"{config.data_path}: only one class; a classifier needs two")
@@ -53,10 +59,23 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
             raise DataError(
                 f"{config.val_file}: label(s) absent from the training data: {', '.join(unknown)}"
             )
-        return train_data, val
-    if config.multi_label:
+    elif config.multi_label:
         return ml.multilabel_split(data, config.val_size, config.split_seed, config.label_sep)
-    return stratified_split(data, config.val_size, config.split_seed)
+    else:
+        train_data, val = stratified_split(data, config.val_size, config.split_seed)
+    if extra:
+        logger.info("%d multi-label row(s) join the training rows as soft targets", len(extra))
+        train_data = LabelledData(
+            train_data.texts + extra.texts,
+            train_data.labels + extra.labels,
+            train_data.source,
+            train_data.dropped,
+        )
+    return train_data, val
+
+
+def _soft_rows(config: TrainConfig) -> bool:
+    return not config.multi_label and config.multi_label_rows == "soft"
 
 
 def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
@@ -69,7 +88,7 @@ def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
 
 
 def _label_vocabulary(data: LabelledData, config: TrainConfig) -> list[str]:
-    if config.multi_label:
+    if config.multi_label or _soft_rows(config):
         return ml.label_vocabulary(data.labels, config.label_sep)
     return data.label_set
 
@@ -204,6 +223,12 @@ def _fit(
         def targets(data: LabelledData) -> list:
             return [label2id[label] for label in data.labels]
 
+    train_targets = targets
+    if _soft_rows(config):
+
+        def train_targets(data: LabelledData) -> list:
+            return ml.soft_targets(data.labels, labels, config.label_sep).tolist()
+
     model_name = resolve_model(config.model)
     precision = resolve_precision(config.precision)
     logger.info(
@@ -225,8 +250,13 @@ def _fit(
     if config.multi_label:
         loss_weights = recipe.positive_weights(config.class_weights, labels, targets(train_data))
     else:
-        loss_weights = recipe.class_weights(config.class_weights, labels, train_data.labels)
-    train_set = _tokenize(tokenizer, train_data, targets(train_data), config.max_length)
+        loss_weights = recipe.class_weights(
+            config.class_weights,
+            labels,
+            train_data.labels,
+            sep=config.label_sep if _soft_rows(config) else None,
+        )
+    train_set = _tokenize(tokenizer, train_data, train_targets(train_data), config.max_length)
     val_set = _tokenize(tokenizer, val_data, targets(val_data), config.max_length)
 
     def compute_metrics(prediction) -> dict:

@@ -31,7 +31,8 @@ SEARCH_SPACE = {
 
 
 def _all_rows(config: TrainConfig):
-    """The cleaned, normalised rows a run would split, unsplit."""
+    """The cleaned, normalised rows a run would split, unsplit, and the soft multi-label rows
+    that only ever train (None unless ``multi_label_rows`` is ``soft``)."""
     from tweetsent import multilabel as ml
     from tweetsent.data import load_labelled, resolve_data_config
     from tweetsent.training import _cleaned
@@ -39,9 +40,13 @@ def _all_rows(config: TrainConfig):
     if config.val_file:
         raise ConfigError("--cv makes its own validation folds; drop --val-file")
     data_config = resolve_data_config(config.data)
-    if config.multi_label:
+    soft = not config.multi_label and config.multi_label_rows == "soft"
+    if config.multi_label or soft:
         data_config = ml.keep_multilabel_rows(data_config)
-    return _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
+    data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
+    if soft:  # folds of the single-label rows; the multi-label ones join every training fold
+        return ml.split_off_multilabel(data, config.label_sep)
+    return data, None
 
 
 def _write_rows(path: Path, texts, labels) -> None:
@@ -64,7 +69,7 @@ def cross_validate(
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {k!r}")
     out = _fresh_dir(out_dir, overwrite)
-    data = _all_rows(config)
+    data, extra = _all_rows(config)
     # Multi-label rows are stratified by their label combination, as the single split is.
     strata = pd.Series(data.labels)
     rare = strata.map(strata.value_counts()) < k
@@ -85,7 +90,10 @@ def cross_validate(
         for fold, (train_idx, val_idx) in enumerate(folds.split(data.texts, strata), start=1):
             fold_dir = staging / f"fold-{fold}"
             fold_dir.mkdir()
-            _write_rows(fold_dir / "train.csv", *_take(data.texts, data.labels, train_idx))
+            texts, labels = _take(data.texts, data.labels, train_idx)
+            if extra:
+                texts, labels = texts + extra.texts, labels + extra.labels
+            _write_rows(fold_dir / "train.csv", texts, labels)
             _write_rows(fold_dir / "validation.csv", *_take(data.texts, data.labels, val_idx))
             fold_config = dataclasses.replace(
                 config,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
-from tweetsent.config import HEADS, METRICS, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
+from tweetsent.config import (
+    HEADS,
+    METRICS,
+    MULTI_LABEL_ROWS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULERS,
+    TrainConfig,
+)
 from tweetsent.errors import ConfigError
 
 D = TrainConfig()  # defaults, shown in --help
@@ -41,6 +49,7 @@ TRAIN_FLAGS = {
     "head_lr": "head_lr",
     "layer_lr_decay": "layer_lr_decay",
     "label_smoothing": "label_smoothing",
+    "multi_label_rows": "multi_label_rows",
 }
 
 
@@ -212,6 +221,14 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         default=SUPPRESS,
         metavar="SEP",
         help=f"separator of a multi-label row's labels, default {D.label_sep!r}",
+    )
+    r.add_argument(
+        "--multi-label-rows",
+        choices=MULTI_LABEL_ROWS,
+        default=SUPPRESS,
+        help="single-label runs: drop rows such as 'happy|surprise' (as the tutorials do) or "
+        "train on them with the probability shared between their labels (soft; never in "
+        f"validation); default {D.multi_label_rows}",
     )
     r.add_argument(
         "--early-stopping",
