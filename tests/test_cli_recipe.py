@@ -54,6 +54,7 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
         0.1,
         "--multi-label-rows",
         "soft",
+        "--demojize",
     )
     assert code == 0, err
     assert "baseline tfidf+logreg (balanced)" in out
@@ -70,6 +71,7 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
         "split_seed": 5,
         "label_smoothing": 0.1,
         "multi_label_rows": "soft",
+        "demojize": True,
     }
     assert {k: saved[k] for k in expected} == expected
     assert (run / "model" / "model.safetensors").exists()

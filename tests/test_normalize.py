@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tweetsent.normalize import normalize_tweet
+from tweetsent.normalize import clean_tweet, demojize, normalize_tweet
 
 CASES = [
     # mentions, any case, digits and underscores
@@ -75,3 +75,59 @@ def test_training_and_prediction_apply_the_same_normalisation(tmp_path, tiny_con
     tiny_config.normalize = False
     train_data, _ = prepare_data(tiny_config)
     assert any("&amp;" in t for t in train_data.texts)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("so scary 😱", "so scary face screaming in fear"),
+        ("❤️🔪😱", "red heart kitchen knife face screaming in fear"),
+        ("please 🙏🏼 now", "please folded hands now"),  # skin tone dropped
+        ("thank you😊", "thank you smiling face with smiling eyes"),
+        ("no emoji here :)", "no emoji here :)"),
+        ("", ""),
+    ],
+)
+def test_demojize_table(raw, expected):
+    assert demojize(raw) == expected
+    assert demojize(expected) == expected  # idempotent: names contain no emoji
+
+
+def test_clean_tweet_normalises_before_demojizing():
+    # ftfy first turns the mojibake back into the emoji, which then gets its name.
+    mojibake = "😊".encode().decode("cp1252")  # "ðŸ˜Š"
+    assert mojibake == "ðŸ˜Š"
+    assert (
+        clean_tweet(f"@Bob {mojibake}", demojize_emoji=True)
+        == "@user smiling face with smiling eyes"
+    )
+    assert (
+        clean_tweet("@Bob 😊", normalize=False, demojize_emoji=True)
+        == "@Bob smiling face with smiling eyes"
+    )
+    assert clean_tweet("@Bob 😊") == "@user 😊"
+
+
+def test_demojize_reaches_training_and_prediction(tmp_path, tiny_config):
+    from tweetsent.prediction import TweetClassifier
+    from tweetsent.training import prepare_data, train
+
+    data = tmp_path / "emoji.csv"
+    rows = ["text,label"]
+    for i in range(12):
+        rows.append(f"day {i} 😍😍,happy")
+        rows.append(f"day {i} 😡,angry")
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    tiny_config.data_path = str(data)
+    tiny_config.demojize = True
+    train_data, _ = prepare_data(tiny_config)
+    assert any("smiling face with heart-eyes" in t for t in train_data.texts)
+    assert not any("😍" in t or "😡" in t for t in train_data.texts)
+
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    for where in (run, run / "model"):  # the run and a bare model directory both know
+        clf = TweetClassifier.load(where, backend="torch")
+        assert clf.demojize
+        np.testing.assert_allclose(
+            clf.predict_proba(["day 3 😡"]), clf.predict_proba(["day 3 enraged face"]), atol=1e-6
+        )

@@ -81,6 +81,7 @@ class TrainConfig:
     # per-label weight of BCE's positive term (balanced: negatives / positives).
     class_weights: str = "sqrt"
     normalize: bool = True  # tweetsent.normalize.normalize_tweet at training AND prediction
+    demojize: bool = False  # emoji -> their names ("😱" -> "face screaming in fear"), likewise
     multi_label: bool = False  # labels such as "happy|surprise": sigmoid head, one set per text
     label_sep: str = "|"  # separator of the labels of one multi-label row
     scheduler: str = "linear"  # linear warm-up then decay | onecycle (torch OneCycleLR)
@@ -156,6 +157,9 @@ class TrainConfig:
                 f"class_weights must be {', '.join(CLASS_WEIGHTS)} or a JSON file, "
                 f"got {self.class_weights!r}"
             )
+        for name in ("normalize", "demojize", "multi_label", "freeze_encoder"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("early_stopping_patience", "freeze_layers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -17,6 +17,7 @@ import re
 _MENTION = re.compile(r"(?<![\w@])@\w{1,50}", re.UNICODE)
 _URL = re.compile(r"(?:\bhttps?://|\bwww\.)\S+", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
+_SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
 
 
 def normalize_tweet(text: str) -> str:
@@ -38,4 +39,33 @@ def normalize_tweet(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-__all__ = ["normalize_tweet"]
+def demojize(text: str) -> str:
+    """Emoji written out as their English names, skin tones dropped.
+
+    An uncased BERT vocabulary reads nearly every emoji as ``[UNK]``; as words ("face screaming
+    in fear") the encoder can read the feeling they carry. BERTweet's normaliser does the same
+    with the same library.
+
+    >>> demojize("so scary 😱 thanks 🙏🏼")
+    'so scary face screaming in fear thanks folded hands'
+    """
+    import emoji
+
+    if not text:
+        return ""
+    text = emoji.replace_emoji(
+        _SKIN_TONES.sub("", text),
+        replace=lambda _, data: f" {data['en'].strip(':').replace('_', ' ')} ",
+    )
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_tweet(text: str, *, normalize: bool = True, demojize_emoji: bool = False) -> str:
+    """The text preparation a run was trained with: :func:`normalize_tweet`, then
+    :func:`demojize` (after ftfy, which repairs mojibake emoji such as ``ðŸ˜Š`` first)."""
+    if normalize:
+        text = normalize_tweet(text)
+    return demojize(text) if demojize_emoji else text
+
+
+__all__ = ["clean_tweet", "demojize", "normalize_tweet"]

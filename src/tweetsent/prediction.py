@@ -89,6 +89,7 @@ class TweetClassifier:
         config: TrainConfig | None = None,
         normalize: bool | None = None,
         thresholds: Sequence[float] | None = None,
+        demojize: bool | None = None,
     ):
         if batch_size <= 0:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size}")
@@ -102,6 +103,7 @@ class TweetClassifier:
         self.normalize = (
             bool(config.normalize if config else False) if normalize is None else normalize
         )
+        self.demojize = bool(config.demojize if config else False) if demojize is None else demojize
         # A multi-label model (sigmoid head) carries one decision threshold per label.
         if thresholds is not None and len(thresholds) != len(self.labels):
             raise ConfigError(f"expected {len(self.labels)} thresholds, got {len(thresholds)}")
@@ -153,9 +155,9 @@ class TweetClassifier:
         if run_dir and config_file.is_file():
             config = TrainConfig.load(config_file)
         max_length = config.max_length if config else 128
-        thresholds, normalize = _model_settings(model_dir)
+        thresholds, normalize, demojize = _model_settings(model_dir)
         if config is not None:
-            normalize = config.normalize
+            normalize, demojize = config.normalize, config.demojize
 
         if backend == "auto":
             backend, auto_variant = auto_backend(run_dir or path, onnx_dir=onnx_dir)
@@ -180,6 +182,7 @@ class TweetClassifier:
                 config=config,
                 thresholds=thresholds,
                 normalize=normalize,
+                demojize=demojize,
             )
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
@@ -194,6 +197,7 @@ class TweetClassifier:
             config=config,
             thresholds=thresholds,
             normalize=normalize,
+            demojize=demojize,
         )
 
     def predict_proba(self, texts: str | Iterable[str]) -> np.ndarray:
@@ -246,10 +250,10 @@ class TweetClassifier:
     def _clean(self, text) -> str:
         if text is None or (isinstance(text, float) and text != text):
             return ""
-        if self.normalize:
-            from tweetsent.normalize import normalize_tweet
+        if self.normalize or self.demojize:
+            from tweetsent.normalize import clean_tweet
 
-            return normalize_tweet(str(text))
+            return clean_tweet(str(text), normalize=self.normalize, demojize_emoji=self.demojize)
         return str(text)
 
 
@@ -267,22 +271,25 @@ def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
     }
 
 
-def _model_settings(model_dir: Path) -> tuple[list[float] | None, bool]:
+def _model_settings(model_dir: Path) -> tuple[list[float] | None, bool, bool]:
     """What a run stored in its model's config.json: per-label thresholds of a multi-label
-    model (else None), and whether its texts were normalised (so a bare model dir knows too).
+    model (else None), and whether its texts were normalised and demojized (so a bare model
+    dir knows too).
     """
     import json
 
     try:
         saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None, False
+        return None, False, False
     normalize = bool(saved.get("tweetsent_normalize", False))
+    demojize = bool(saved.get("tweetsent_demojize", False))
     thresholds = saved.get("tweetsent_thresholds")
     if saved.get("problem_type") != "multi_label_classification" or not thresholds:
-        return None, normalize
+        return None, normalize, demojize
     id2label = saved.get("id2label") or {}
-    return [float(thresholds[id2label[str(i)]]) for i in range(len(id2label))], normalize
+    thresholds = [float(thresholds[id2label[str(i)]]) for i in range(len(id2label))]
+    return thresholds, normalize, demojize
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

@@ -79,11 +79,15 @@ def _soft_rows(config: TrainConfig) -> bool:
 
 
 def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
-    """Normalised texts (if asked) and, for multi-label runs, canonical label sets."""
-    if config.normalize:
-        from tweetsent.normalize import normalize_tweet
+    """Normalised (and demojized) texts if asked and, for multi-label runs, canonical label
+    sets."""
+    if config.normalize or config.demojize:
+        from tweetsent.normalize import clean_tweet
 
-        data.texts = [normalize_tweet(text) for text in data.texts]
+        data.texts = [
+            clean_tweet(text, normalize=config.normalize, demojize_emoji=config.demojize)
+            for text in data.texts
+        ]
     return ml.canonical(data, config.label_sep) if config.multi_label else data
 
 
@@ -355,6 +359,7 @@ def _fit(
 
     model_dir = staging / "model"
     trainer.model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
+    trainer.model.config.tweetsent_demojize = config.demojize
     if distributed.is_main():
         # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
         trainer.model.save_pretrained(str(model_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, atomic_write_text, metrics_summary
@@ -32,6 +33,12 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--normalize", action="store_true", default=SUPPRESS, help="normalise tweets")
     p.add_argument("--no-normalize", dest="normalize", action="store_false", default=SUPPRESS)
+    p.add_argument(
+        "--demojize", action=argparse.BooleanOptionalAction, default=SUPPRESS, help="emoji to names"
+    )
+    p.add_argument(
+        "--multi-label-rows", choices=("drop", "soft"), default=SUPPRESS, help="as in train"
+    )
     p.add_argument("--multi-label", action="store_true", default=SUPPRESS)
     p.add_argument("--label-sep", default=SUPPRESS, metavar="SEP")
     p.add_argument("--json", default=SUPPRESS, metavar="FILE", help="write the metrics as JSON")

@@ -39,6 +39,7 @@ TRAIN_FLAGS = {
     "early_stopping_patience": "early_stopping_patience",
     "class_weights": "class_weights",
     "normalize": "normalize",
+    "demojize": "demojize",
     "multi_label": "multi_label",
     "label_sep": "label_sep",
     "scheduler": "scheduler",
@@ -208,6 +209,13 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         default=SUPPRESS,
         help="mentions -> @user, links -> http, HTML entities and mojibake repaired, at "
         f"training and prediction alike; default {'on' if D.normalize else 'off'}",
+    )
+    r.add_argument(
+        "--demojize",
+        action=argparse.BooleanOptionalAction,
+        default=SUPPRESS,
+        help="write emoji out as their names ('😱' -> 'face screaming in fear'), at training "
+        f"and prediction alike; default {'on' if D.demojize else 'off'}",
     )
     r.add_argument(
         "--multi-label",
