@@ -169,6 +169,7 @@ def test_soft_rows_join_training_only(smile_path):
 def test_soft_rows_train_a_single_label_model(tmp_path, tiny_config, multi_csv):
     tiny_config.data_path = str(multi_csv)
     tiny_config.multi_label_rows = "soft"
+    tiny_config.data.drop_multilabel = "|"  # what cleaning marks as multi-label
     tiny_config.epochs = 2
     tiny_config.class_weights = "sqrt"  # weights from fractional class counts
     train_data, val = prepare_data(tiny_config)
@@ -186,6 +187,14 @@ def test_soft_rows_train_a_single_label_model(tmp_path, tiny_config, multi_csv):
     assert proba.shape == (1, 3) and proba.sum() == pytest.approx(1, abs=1e-5)
 
 
+def test_soft_rows_need_a_multilabel_filter(tiny_config, multi_csv):
+    # Without drop_multilabel nothing is multi-label to cleaning: 'happy|surprise' stays a class.
+    tiny_config.data_path = str(multi_csv)
+    tiny_config.multi_label_rows = "soft"
+    train_data, val = prepare_data(tiny_config)
+    assert "happy | surprise" in set(train_data.labels) | set(val.labels)
+
+
 def test_cross_validation_adds_soft_rows_to_every_training_fold(tmp_path, tiny_config, multi_csv):
     import pandas as pd
 
@@ -193,7 +202,12 @@ def test_cross_validation_adds_soft_rows_to_every_training_fold(tmp_path, tiny_c
 
     tiny_config.data_path = str(multi_csv)
     tiny_config.multi_label_rows = "soft"
+    tiny_config.data.drop_multilabel = "|"
     cross_validate(tiny_config, 2, tmp_path / "cv")
+    fold_config = json.loads((tmp_path / "cv" / "fold-1" / "run" / "config.json").read_text())
+    assert fold_config["data"]["drop_multilabel"] == "|"  # folds train on the soft rows too
+    fold_labels = json.loads((tmp_path / "cv" / "fold-1" / "run" / "metrics.json").read_text())
+    assert sorted(fold_labels["labels"]) == ["angry", "happy", "surprise"]
     for fold in (1, 2):
         train_rows = pd.read_csv(tmp_path / "cv" / f"fold-{fold}" / "train.csv")
         val_rows = pd.read_csv(tmp_path / "cv" / f"fold-{fold}" / "validation.csv")

@@ -78,11 +78,12 @@ def baseline_metrics(
 
 def _expanded(data: LabelledData, config: TrainConfig):
     """Texts, labels and sample weights; a soft ``a|b`` row becomes two rows of weight 1/2."""
-    if config.multi_label_rows != "soft":
+    sep = ml.soft_separator(config)
+    if not sep:
         return data.texts, data.labels, None
     texts, y, weights = [], [], []
     for text, raw in zip(data.texts, data.labels, strict=True):
-        parts = ml.split_labels(raw, config.label_sep)
+        parts = ml.split_labels(raw, sep)
         texts += [text] * len(parts)
         y += parts
         weights += [1 / len(parts)] * len(parts)

@@ -98,9 +98,9 @@ class TrainConfig:
     layer_lr_decay: float = 0.9
     # Cross-entropy against (1 - e) * one-hot + e / classes (single-label only); 0: plain targets.
     label_smoothing: float = 0.0
-    # Single-label runs: rows labelled with several classes (happy|surprise, split on
-    # label_sep) are dropped as the tutorials do, or "soft": added to the training rows (never
-    # to validation) with the target probability shared evenly between their labels.
+    # Single-label runs: the rows cleaning marks as multi-label (data.drop_multilabel, e.g. the
+    # SMILE preset's "happy|surprise") are dropped as the tutorials do, or "soft": added to the
+    # training rows (never to validation) with the probability shared evenly between labels.
     multi_label_rows: str = "drop"
 
     def __post_init__(self) -> None:

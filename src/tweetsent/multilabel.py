@@ -56,6 +56,17 @@ def multi_hot(labels: Sequence[str], vocabulary: Sequence[str], sep: str) -> np.
     return out
 
 
+def soft_separator(config) -> str | None:
+    """The separator of the rows a single-label run trains on as soft targets, else None.
+
+    Soft rows are the ones cleaning would drop as multi-label (``drop_multilabel``, e.g. the
+    SMILE preset's ``|``); without that filter a label such as ``a|b`` stays a class of its own.
+    """
+    if config.multi_label or config.multi_label_rows != "soft":
+        return None
+    return resolve_data_config(config.data).drop_multilabel
+
+
 def split_off_multilabel(data: LabelledData, sep: str) -> tuple[LabelledData, LabelledData]:
     """Single-label runs with soft multi-label rows: ``(single-label rows, multi-label rows)``.
 
@@ -194,6 +205,7 @@ __all__ = [
     "multilabel_metrics",
     "multilabel_split",
     "sigmoid",
+    "soft_separator",
     "soft_targets",
     "split_off_multilabel",
     "split_labels",

@@ -39,18 +39,18 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
     if not config.data_path:
         raise ConfigError("no training data given (pass DATA or data_path in --config)")
     data_config = resolve_data_config(config.data)
-    soft = _soft_rows(config)
+    soft = ml.soft_separator(config)
     if config.multi_label or soft:
         data_config = ml.keep_multilabel_rows(data_config)
     data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
     extra = None
     if soft:  # single-label rows are split as usual; the multi-label ones only ever train
-        data, extra = ml.split_off_multilabel(data, config.label_sep)
+        data, extra = ml.split_off_multilabel(data, soft)
     if config.val_file:
         train_data = data
         val = _cleaned(load_labelled(config.val_file, data_config), config)
         if soft:
-            val, _ = ml.split_off_multilabel(val, config.label_sep)
+            val, _ = ml.split_off_multilabel(val, soft)
         known = _label_vocabulary(train_data, config)
         if len(known) < 2:
             raise DataError(f"{config.data_path}: only one class; a classifier needs two")
@@ -74,10 +74,6 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
     return train_data, val
 
 
-def _soft_rows(config: TrainConfig) -> bool:
-    return not config.multi_label and config.multi_label_rows == "soft"
-
-
 def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
     """Normalised (and demojized) texts if asked and, for multi-label runs, canonical label
     sets."""
@@ -92,8 +88,10 @@ def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
 
 
 def _label_vocabulary(data: LabelledData, config: TrainConfig) -> list[str]:
-    if config.multi_label or _soft_rows(config):
+    if config.multi_label:
         return ml.label_vocabulary(data.labels, config.label_sep)
+    if ml.soft_separator(config):
+        return ml.label_vocabulary(data.labels, ml.soft_separator(config))
     return data.label_set
 
 
@@ -228,10 +226,11 @@ def _fit(
             return [label2id[label] for label in data.labels]
 
     train_targets = targets
-    if _soft_rows(config):
+    soft = ml.soft_separator(config)
+    if soft:
 
         def train_targets(data: LabelledData) -> list:
-            return ml.soft_targets(data.labels, labels, config.label_sep).tolist()
+            return ml.soft_targets(data.labels, labels, soft).tolist()
 
     model_name = resolve_model(config.model)
     precision = resolve_precision(config.precision)
@@ -258,7 +257,7 @@ def _fit(
             config.class_weights,
             labels,
             train_data.labels,
-            sep=config.label_sep if _soft_rows(config) else None,
+            sep=soft,
         )
     train_set = _tokenize(tokenizer, train_data, train_targets(train_data), config.max_length)
     val_set = _tokenize(tokenizer, val_data, targets(val_data), config.max_length)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tweetsent import multilabel as ml
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.errors import ConfigError, DataError
 
@@ -33,19 +34,18 @@ SEARCH_SPACE = {
 def _all_rows(config: TrainConfig):
     """The cleaned, normalised rows a run would split, unsplit, and the soft multi-label rows
     that only ever train (None unless ``multi_label_rows`` is ``soft``)."""
-    from tweetsent import multilabel as ml
     from tweetsent.data import load_labelled, resolve_data_config
     from tweetsent.training import _cleaned
 
     if config.val_file:
         raise ConfigError("--cv makes its own validation folds; drop --val-file")
     data_config = resolve_data_config(config.data)
-    soft = not config.multi_label and config.multi_label_rows == "soft"
+    soft = ml.soft_separator(config)
     if config.multi_label or soft:
         data_config = ml.keep_multilabel_rows(data_config)
     data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
     if soft:  # folds of the single-label rows; the multi-label ones join every training fold
-        return ml.split_off_multilabel(data, config.label_sep)
+        return ml.split_off_multilabel(data, soft)
     return data, None
 
 
@@ -99,7 +99,13 @@ def cross_validate(
                 config,
                 data_path=str(fold_dir / "train.csv"),
                 val_file=str(fold_dir / "validation.csv"),
-                data=DataConfig(format="csv", text_col="text", label_col="label"),
+                # The soft rows' separator too, so each fold trains on them as the run would.
+                data=DataConfig(
+                    format="csv",
+                    text_col="text",
+                    label_col="label",
+                    drop_multilabel=ml.soft_separator(config),
+                ),
                 limit=None,
             )
             logger.info(
