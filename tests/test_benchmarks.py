@@ -86,9 +86,22 @@ def test_bench_predict_includes_an_onnx_export(tiny_run):
     assert result["results"][1]["agreement"] is None  # no fp32 torch baseline in this run
 
 
-def test_bench_train_returns_documented_keys(tiny_config, tmp_path):
+def test_bench_train_returns_documented_keys(tiny_config, tmp_path, small_csv):
+    import dataclasses
+
+    from tweetsent.training import prepare_data
+
+    # Multi-label rows, which the default trains on as soft targets: every contestant must see
+    # the same plain-labelled rows, so the bench drops them for all, ours included.
+    data = tmp_path / "with-multi.csv"
+    extra = "".join(f"love hate day {i},happy|angry\n" for i in range(6))
+    data.write_text(small_csv.read_text() + extra)
+    tiny_config.data_path = str(data)
+    tiny_config.data.drop_multilabel = "|"
     tiny_config.epochs = 1
-    result = bench_train(tiny_config, tmp_path, tutorial_steps=3)
+    dropped, _ = prepare_data(dataclasses.replace(tiny_config, multi_label_rows="drop"))
+    result = bench_train(tiny_config, tmp_path / "bench", tutorial_steps=3)
+    assert result["train_tweets"] == len(dropped)
     kinds = [r["name"].split()[0] for r in result["results"]]
     assert kinds == ["tutorial", "plain", "Trainer", "ours"]
     for row in result["results"]:

@@ -97,7 +97,6 @@ def test_split_seed_not_seed_decides_the_split(tiny_config):
         (["--cv", "1"], "--cv needs at least 2 folds"),
         (["--search", "0"], "--search needs a positive number of trials"),
         (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
-        (["--multi-label", "--multi-label-rows", "soft"], "multi_label_rows is for single-label"),
     ],
 )
 def test_bad_recipe_options_fail_with_one_line(

@@ -156,8 +156,8 @@ def test_soft_rows_join_training_only(smile_path):
     from tweetsent.config import TrainConfig
 
     cfg = dict(data_path=str(smile_path), data=DataConfig(preset="smile"))
-    train_drop, val_drop = prepare_data(TrainConfig(**cfg))
-    train_soft, val_soft = prepare_data(TrainConfig(**cfg, multi_label_rows="soft"))
+    train_drop, val_drop = prepare_data(TrainConfig(**cfg, multi_label_rows="drop"))
+    train_soft, val_soft = prepare_data(TrainConfig(**cfg))  # soft is the default
     # The tutorial's validation split, row for row; the 32 multi-label tweets only train.
     assert (val_soft.texts, val_soft.labels) == (val_drop.texts, val_drop.labels)
     assert len(val_soft) == 223 and len(train_drop) == 1258

@@ -75,8 +75,6 @@ def test_recipe_config_is_validated(field, value, fragment):
 def test_label_smoothing_is_single_label_only():
     with pytest.raises(ConfigError, match="single-label only"):
         TrainConfig(multi_label=True, label_smoothing=0.1)
-    with pytest.raises(ConfigError, match="multi_label_rows is for single-label runs"):
-        TrainConfig(multi_label=True, multi_label_rows="soft")
 
 
 def test_soft_rows_count_half_towards_each_class_weight():

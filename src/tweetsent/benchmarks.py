@@ -12,6 +12,7 @@ The reference loops are written out here on purpose: they *are* the baselines th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -339,6 +340,10 @@ def bench_train(
         raise ConfigError(f"unknown training contestant(s): {', '.join(sorted(unknown))}")
     work_dir = Path(work_dir)
     config.data = resolve_data_config(config.data)
+    if config.multi_label_rows != "drop":
+        # Same rows for every contestant: the references know only plain class labels, so the
+        # multi-label rows ours would train on as soft targets sit this comparison out.
+        config = dataclasses.replace(config, multi_label_rows="drop")
     train_data, val_data = prepare_data(config)
     labels = train_data.label_set
     model_name = resolve_model(config.model)

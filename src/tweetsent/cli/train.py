@@ -234,9 +234,9 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         "--multi-label-rows",
         choices=MULTI_LABEL_ROWS,
         default=SUPPRESS,
-        help="single-label runs: drop rows such as 'happy|surprise' (as the tutorials do) or "
-        "train on them with the probability shared between their labels (soft; never in "
-        f"validation); default {D.multi_label_rows}",
+        help="single-label runs: train on the rows cleaning marks as multi-label, such as "
+        "SMILE's 'happy|surprise', with the probability shared between their labels (soft; "
+        f"never in validation), or drop them as the tutorials do; default {D.multi_label_rows}",
     )
     r.add_argument(
         "--early-stopping",
