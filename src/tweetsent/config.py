@@ -55,10 +55,10 @@ class TrainConfig:
     data_path: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     model: str | None = None  # Hugging Face id or local directory; None: the embedded MiniLM
-    epochs: int = 8
-    # Batch 8 rather than 16: twice the optimizer steps on a small data set; with --demojize and
-    # soft multi-label rows it took the SMILE 3-seed mean from 0.868 to 0.870 f1_weighted and
-    # 0.594 to 0.614 f1_macro (bench/RESULTS.md, Quality).
+    # 6 epochs at batch 8 (with --demojize and soft multi-label rows): SMILE 3-seed mean 0.873 /
+    # 0.623 f1_weighted / f1_macro, against 0.868 / 0.594 at 8 epochs of batch 16, in 3/4 of
+    # the time of 8 epochs at batch 8 (bench/RESULTS.md, Quality).
+    epochs: int = 6
     batch_size: int = 8
     eval_batch_size: int = 64
     lr: float = 1e-4
