@@ -131,3 +131,24 @@ def test_demojize_reaches_training_and_prediction(tmp_path, tiny_config):
         np.testing.assert_allclose(
             clf.predict_proba(["day 3 😡"]), clf.predict_proba(["day 3 enraged face"]), atol=1e-6
         )
+
+
+def test_runs_saved_before_demojize_keep_their_emoji(tiny_run):
+    import json
+
+    from tweetsent.config import TrainConfig
+    from tweetsent.prediction import TweetClassifier
+
+    assert TweetClassifier.load(tiny_run, backend="torch").demojize  # today's default
+    # A run directory written before the setting existed has the key in neither config.json.
+    config_file, model_file = tiny_run / "config.json", tiny_run / "model" / "config.json"
+    for path, key in ((config_file, "demojize"), (model_file, "tweetsent_demojize")):
+        saved = json.loads(path.read_text())
+        del saved[key]
+        if path == config_file:
+            del saved["multi_label_rows"]
+        path.write_text(json.dumps(saved))
+    old = TrainConfig.load(config_file)
+    assert old.demojize is False and old.multi_label_rows == "drop"
+    assert not TweetClassifier.load(tiny_run, backend="torch").demojize
+    assert not TweetClassifier.load(tiny_run / "model", backend="torch").demojize

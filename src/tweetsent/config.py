@@ -48,6 +48,12 @@ class DataConfig:
         self.label_names = {str(k): str(v) for k, v in (self.label_names or {}).items()}
 
 
+# Settings that runs saved before them did not have, with the behaviour those runs had: a saved
+# config.json without the key reloads (to predict, resume or repeat) as it ran, not with
+# today's default.
+ADDED_LATER = {"demojize": False, "multi_label_rows": "drop"}
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run depends on; saved as ``config.json`` in the run directory."""
@@ -201,7 +207,7 @@ class TrainConfig:
             raise ConfigError(f"{path}: not a readable JSON config ({exc})") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: a config file must hold a JSON object")
-        return cls.from_dict(values)
+        return cls.from_dict({**ADDED_LATER, **values})
 
 
 def _positive_int(name: str, value: Any) -> None:
