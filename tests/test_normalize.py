@@ -48,17 +48,26 @@ def test_normalize_everything_at_once():
     assert normalize_tweet(text) == "@user loved it & more http '"
 
 
+def _two_class_csv(path, happy: str, angry: str):
+    """12 rows of each class, texts from the templates with ``{i}`` filled in."""
+    rows = ["text,label"]
+    for i in range(12):
+        rows += [f"{happy.format(i=i)},happy", f"{angry.format(i=i)},angry"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 def test_training_and_prediction_apply_the_same_normalisation(tmp_path, tiny_config):
     from tweetsent.prediction import TweetClassifier
     from tweetsent.training import prepare_data, train
 
-    data = tmp_path / "mentions.csv"
-    rows = ["text,label"]
-    for i in range(12):
-        rows.append(f"@Fan{i} love it https://t.co/{i} &amp; more,happy")
-        rows.append(f"@Critic_{i} hate it www.x.org/{i},angry")
-    data.write_text("\n".join(rows) + "\n")
-    tiny_config.data_path = str(data)
+    tiny_config.data_path = str(
+        _two_class_csv(
+            tmp_path / "mentions.csv",
+            "@Fan{i} love it https://t.co/{i} &amp; more",
+            "@Critic_{i} hate it www.x.org/{i}",
+        )
+    )
     train_data, val = prepare_data(tiny_config)
     assert all("@user" in t and "http" in t for t in train_data.texts + val.texts)
     assert not any("&amp;" in t or "t.co" in t for t in train_data.texts)
@@ -112,13 +121,9 @@ def test_demojize_reaches_training_and_prediction(tmp_path, tiny_config):
     from tweetsent.prediction import TweetClassifier
     from tweetsent.training import prepare_data, train
 
-    data = tmp_path / "emoji.csv"
-    rows = ["text,label"]
-    for i in range(12):
-        rows.append(f"day {i} 😍😍,happy")
-        rows.append(f"day {i} 😡,angry")
-    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    tiny_config.data_path = str(data)
+    tiny_config.data_path = str(
+        _two_class_csv(tmp_path / "emoji.csv", "day {i} 😍😍", "day {i} 😡")
+    )
     tiny_config.demojize = True
     train_data, _ = prepare_data(tiny_config)
     assert any("smiling face with heart-eyes" in t for t in train_data.texts)

@@ -90,9 +90,8 @@ def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
 def _label_vocabulary(data: LabelledData, config: TrainConfig) -> list[str]:
     if config.multi_label:
         return ml.label_vocabulary(data.labels, config.label_sep)
-    if ml.soft_separator(config):
-        return ml.label_vocabulary(data.labels, ml.soft_separator(config))
-    return data.label_set
+    sep = ml.soft_separator(config)
+    return ml.label_vocabulary(data.labels, sep) if sep else data.label_set
 
 
 def train(
