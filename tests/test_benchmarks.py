@@ -135,3 +135,15 @@ def test_cli_bench_predict_writes_json(tiny_run, small_csv, tmp_path, capsys):
 def test_cli_bench_train_rejects_bad_data(tmp_path, capsys):
     assert main(["bench", "train", str(tmp_path / "missing.csv"), "--only", "plain"]) == 1
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_cli_bench_train_option_reaches_ours_only(tiny_backbone, small_csv, tmp_path, capsys):
+    out = tmp_path / "train.json"
+    argv = ["bench", "train", str(small_csv), "--text-col", "text", "--label-col", "label"]
+    argv += ["--model", str(tiny_backbone), "--epochs", "1"]
+    argv += ["--only", "plain", "ours", "--freeze-word-embeddings", "--json", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    plain, ours = json.loads(out.read_text())["results"]
+    assert ours["name"].endswith("word embeddings frozen)")
+    assert "frozen" not in plain["name"]
+    assert "word embeddings frozen" in capsys.readouterr().out

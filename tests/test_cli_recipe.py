@@ -55,6 +55,7 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
         "--multi-label-rows",
         "soft",
         "--demojize",
+        "--freeze-word-embeddings",
     )
     assert code == 0, err
     assert "baseline tfidf+logreg (balanced)" in out
@@ -72,6 +73,7 @@ def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, sma
         "label_smoothing": 0.1,
         "multi_label_rows": "soft",
         "demojize": True,
+        "freeze_word_embeddings": True,
     }
     assert {k: saved[k] for k in expected} == expected
     assert (run / "model" / "model.safetensors").exists()

@@ -56,6 +56,7 @@ def test_bad_weight_files_are_named(tmp_path, content, fragment):
         ("optimizer", "adam", "optimizer must be one of adamw, sgd"),
         ("head", "deep", "head must be one of linear, mlp"),
         ("freeze_layers", -1, "freeze_layers must be a non-negative"),
+        ("freeze_word_embeddings", "yes", "freeze_word_embeddings must be true or false"),
         ("early_stopping_patience", 1.5, "early_stopping_patience must be"),
         ("class_weights", "", "class_weights must be"),
         ("label_sep", "", "label_sep must be"),
@@ -199,6 +200,23 @@ def test_frozen_encoder_stays_unchanged_in_training(tmp_path, tiny_backbone, tin
     after = load_classifier(run / "model").bert.encoder.layer[0]
     for p, q in zip(before.parameters(), after.parameters(), strict=True):
         assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_frozen_word_embeddings_stay_pretrained_and_the_rest_trains(
+    tmp_path, tiny_backbone, tiny_config
+):
+    tiny_config.freeze_word_embeddings = True
+    run = train(tiny_config, tmp_path / "run", progress=False).run_dir
+    before = build_classifier(str(tiny_backbone), LABELS).bert
+    after = load_classifier(run / "model").bert
+    for part in ("word_embeddings", "position_embeddings"):
+        old = getattr(before.embeddings, part).weight.detach().numpy()
+        new = getattr(after.embeddings, part).weight.detach().numpy()
+        assert np.array_equal(old, new) == (part == "word_embeddings")
+    old, new = (
+        m.encoder.layer[0].intermediate.dense.weight.detach().numpy() for m in (before, after)
+    )
+    assert not np.array_equal(old, new)
 
 
 def test_class_weighted_onecycle_sgd_run(tmp_path, tiny_config):

@@ -392,7 +392,8 @@ def bench_train(
         rows.append(
             {
                 "name": f"ours (tweetsent train, {metrics['precision']}, "
-                f"batch {config.batch_size})",
+                f"batch {config.batch_size}"
+                + (", word embeddings frozen)" if config.freeze_word_embeddings else ")"),
                 "tweets_per_second": round(metrics["train_tweets_per_second"], 2),
                 "seconds": round(metrics["train_seconds"], 2),
                 "tweets": len(train_data) * config.epochs,

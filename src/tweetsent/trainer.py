@@ -117,6 +117,14 @@ def prepare_model(model, config: TrainConfig):
         for module in [base.embeddings, *layers[: config.freeze_layers]]:
             for param in module.parameters():
                 param.requires_grad = False
+    if config.freeze_word_embeddings and not config.freeze_encoder:
+        try:
+            words = base.get_input_embeddings()
+        except NotImplementedError:
+            words = None
+        if words is None:
+            raise ConfigError(f"freeze_word_embeddings: {type(base).__name__} has no embeddings")
+        words.weight.requires_grad = False
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     logger.debug("%d trainable parameters", trainable)
     return model

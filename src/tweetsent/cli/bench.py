@@ -63,6 +63,12 @@ def add_parser(subparsers) -> None:
         default=("tutorial", "plain", "trainer", "ours"),
         help="run only these contestants",
     )
+    pt.add_argument(
+        "--freeze-word-embeddings",
+        action="store_true",
+        default=SUPPRESS,
+        help="train ours with this option (the references train every weight)",
+    )
     pt.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
     pt.set_defaults(func=bench_train_cli)
 
@@ -118,8 +124,9 @@ def bench_train_cli(args) -> int:
 
     values = {"data_path": args.data, "data": DataConfig(**data_overrides(args))}
     values.update(model=args.model, epochs=args.epochs, limit=args.limit)
-    if hasattr(args, "batch_size"):
-        values["batch_size"] = args.batch_size
+    for name in ("batch_size", "freeze_word_embeddings"):
+        if hasattr(args, name):
+            values[name] = getattr(args, name)
     config = TrainConfig(**values)
     with tempfile.TemporaryDirectory(prefix="tweetsent-bench-") as tmp:
         result = bench_train(

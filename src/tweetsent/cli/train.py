@@ -46,6 +46,7 @@ TRAIN_FLAGS = {
     "optimizer": "optimizer",
     "freeze_encoder": "freeze_encoder",
     "freeze_layers": "freeze_layers",
+    "freeze_word_embeddings": "freeze_word_embeddings",
     "head": "head",
     "head_lr": "head_lr",
     "layer_lr_decay": "layer_lr_decay",
@@ -263,6 +264,13 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
         default=SUPPRESS,
         metavar="N",
         help="freeze the embeddings and the lowest N transformer layers",
+    )
+    r.add_argument(
+        "--freeze-word-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=SUPPRESS,
+        help="keep the token embedding matrix as pretrained (faster steps); "
+        f"default {'on' if D.freeze_word_embeddings else 'off'}",
     )
     r.add_argument("--head", choices=HEADS, default=SUPPRESS, help="default linear")
     r.add_argument(

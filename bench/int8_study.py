@@ -1,0 +1,207 @@
+"""Where int8 loses labels, and what the int8 schemes onnxruntime offers cost and keep.
+
+    python bench/int8_study.py RUN_DIR [--n 2000] [--json FILE]
+
+Same 2,000 tweets as ``tweetsent bench predict`` (the first 1,000 of SMILE and of the COVID test
+file); every figure is against the run's own fp32 torch model in the same process:
+
+1. simulated (torch, fp32 arithmetic on quantize-dequantized tensors): weights alone, activations
+   alone, both, and per-token instead of per-tensor activation scales, to see which rounding
+   costs the labels. The fake quantizers below are a diagnostic, not a product path.
+2. onnxruntime, measured: the fp32 export, dynamic int8 (``quantize_dynamic``, per tensor and per
+   output channel: the latter is ``tweetsent export --quantize int8``), and ``MatMulNBits``
+   (8- and 4-bit blocked weights, int8 compute, ``accuracy_level=4``; needs ``pip install
+   onnx-ir``) with tweets/s and the ratio to the fp32 export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def fake_weight(w, bits=8):
+    """Symmetric, one scale per output channel (the export's weight scheme)."""
+    top = 2 ** (bits - 1) - 1
+    scale = w.abs().amax(1, keepdim=True).clamp(min=1e-12) / top
+    return (w / scale).round().clamp(-top, top) * scale
+
+
+def fake_activation(x, per_token: bool):
+    """Asymmetric uint8 with a zero point, as onnxruntime's DynamicQuantizeLinear (per tensor)."""
+    dims = dict(dim=-1, keepdim=True) if per_token else {}
+    low = x.amin(**dims).clamp(max=0)
+    high = x.amax(**dims).clamp(min=0)
+    scale = (high - low).clamp(min=1e-12) / 255
+    zero = (-low / scale).round()
+    return ((x / scale).round() + zero).clamp(0, 255).sub(zero) * scale
+
+
+def simulate(reference, texts, labels, probabilities) -> list[dict]:
+    import torch
+
+    model = reference.engine.model
+    linears = {
+        n: m
+        for n, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear) and ".encoder." in n
+    }
+    weights = {n: m.weight.detach().clone() for n, m in linears.items()}
+    rows = []
+    kinds = {
+        "query": "attention.self.query",
+        "key": "attention.self.key",
+        "value": "attention.self.value",
+        "attention out": "attention.output.dense",
+        "FFN in": "intermediate.dense",
+        "FFN out": "output.dense",
+    }
+
+    def variant(name, quantize_weights, activations, only=None):
+        hooks = []
+        for n, module in linears.items():
+            chosen = only is None or (
+                n.endswith(only) and not (only == "output.dense" and "attention" in n)
+            )
+            module.weight.data = (
+                fake_weight(weights[n]) if quantize_weights and chosen else weights[n]
+            )
+            if activations and chosen:
+                per_token = activations == "per token"
+                hooks.append(
+                    module.register_forward_pre_hook(
+                        lambda _m, inputs, p=per_token: (fake_activation(inputs[0], p),)
+                    )
+                )
+        try:
+            rows.append(
+                score(f"simulated: {name}", reference.predict_proba(texts), labels, probabilities)
+            )
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+    variant("int8 weights (per channel) only", True, None)
+    variant("uint8 activations (per tensor) only", False, "per tensor")
+    variant("W8A8, activations per tensor", True, "per tensor")
+    variant("W8A8, activations per token", True, "per token")
+    for kind, suffix in kinds.items():
+        variant(f"W8A8 per tensor, {kind} MatMuls only", True, "per tensor", only=suffix)
+    for n, module in linears.items():
+        module.weight.data = weights[n]
+    return rows
+
+
+def score(name, proba, labels, reference, seconds=None, n=None) -> dict:
+    row = {
+        "variant": name,
+        "agreement": float((proba.argmax(1) == labels).mean()),
+        "p90_max_prob_diff": float(np.quantile(np.abs(proba - reference).max(1), 0.9)),
+    }
+    if seconds is not None:
+        row["tweets_per_s"] = n / seconds
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def onnx_variants(run_dir: Path, texts, labels, probabilities) -> list[dict]:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from tweetsent.export import export_onnx
+    from tweetsent.prediction import TweetClassifier
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("onnx", "checkpoint-*"))
+        export_onnx(run)
+        fp32, slot = run / "onnx" / "model.onnx", run / "onnx" / "model_int8.onnx"
+
+        def measure(name):
+            clf = TweetClassifier.load(run, backend="onnx", onnx_variant="int8")
+            clf.predict_proba(texts[:200])  # warm-up: first-shape costs out of the timing
+            start = time.perf_counter()
+            proba = clf.predict_proba(texts)
+            rows.append(
+                score(name, proba, labels, probabilities, time.perf_counter() - start, len(texts))
+            )
+
+        shutil.copy(fp32, slot)
+        measure("onnx fp32")
+        for per_channel in (False, True):
+            quantize_dynamic(
+                str(fp32),
+                str(slot),
+                op_types_to_quantize=["MatMul"],
+                weight_type=QuantType.QInt8,
+                per_channel=per_channel,
+            )
+            measure(f"onnx dynamic int8, weights per {'channel' if per_channel else 'tensor'}")
+        try:
+            from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        except ImportError as exc:
+            print(f"MatMulNBits skipped ({exc}; pip install onnx-ir)")
+            return rows
+        for bits, block in ((8, 32), (8, 128), (4, 32)):
+            quantizer = MatMulNBitsQuantizer(
+                onnx.load(str(fp32)),
+                bits=bits,
+                block_size=block,
+                is_symmetric=True,
+                accuracy_level=4,
+            )
+            quantizer.process()
+            quantizer.model.save_model_to_file(str(slot), False)
+            measure(f"onnx MatMulNBits {bits}-bit, block {block}, int8 compute")
+    base = rows[0]["tweets_per_s"]
+    for row in rows:
+        row["vs_onnx_fp32"] = row["tweets_per_s"] / base
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from tweetsent.benchmarks import load_sources, sample_texts
+    from tweetsent.prediction import TweetClassifier
+
+    sources = load_sources(
+        [f"{DATA / 'smile-annotations-final.csv'}:smile", f"{DATA / 'Corona_NLP_test.csv'}:covid"]
+    )
+    texts = sample_texts(sources, args.n)
+    reference = TweetClassifier.load(args.run_dir, backend="torch", precision="fp32")
+    probabilities = reference.predict_proba(texts)
+    labels = probabilities.argmax(1)
+    rows = simulate(reference, texts, labels, probabilities)
+    rows += onnx_variants(args.run_dir, texts, labels, probabilities)
+    header = ["variant", "label agreement with fp32", "p90 of max prob. diff", "tweets/s"]
+    print("\n| " + " | ".join([*header, "vs onnx fp32"]) + " |")
+    print("|---|---:|---:|---:|---:|")
+    for row in rows:
+        speed = (
+            f"{row['tweets_per_s']:.0f} | {row['vs_onnx_fp32']:.2f}x"
+            if "tweets_per_s" in row
+            else "– | –"
+        )
+        agreement, diff = 100 * row["agreement"], row["p90_max_prob_diff"]
+        print(f"| {row['variant']} | {agreement:.2f} % | {diff:.3f} | {speed} |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
