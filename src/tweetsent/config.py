@@ -102,6 +102,7 @@ class TrainConfig:
     freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers
     # Keep the token embedding matrix (about half of MiniLM's weights) as pretrained: no dense
     # gradient, clipping or AdamW update of 30k rows of which a batch touches a few hundred.
+    # Off by default: ~1.2x faster training here, but f1_macro -0.016 over 7 SMILE seeds.
     freeze_word_embeddings: bool = False
     head: str = "linear"  # linear (the model's own) | mlp (Linear-GELU-Dropout-Linear)
     # Learning rate of the freshly initialised head (classifier and pooler); None: ``lr``. With
