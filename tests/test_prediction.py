@@ -41,6 +41,9 @@ def test_matches_transformers_pipeline(tiny_run):
 
     pipe = pipeline("text-classification", model=str(tiny_run / "model"), top_k=None)
     clf = TweetClassifier.load(tiny_run, backend="torch", precision="fp32")
+    # A plain pipeline knows nothing of the run's fitted temperature (documented): it matches
+    # the raw softmax, and the labels.
+    clf.temperature = None
     texts = ["love great day", "hate awful day"]
     ours = clf.predict_proba(texts)
     for row, theirs in zip(ours, pipe(texts), strict=True):

@@ -93,9 +93,16 @@ def evaluate(
         )
     index = {label: i for i, label in enumerate(classifier.labels)}
     y_true = [index[label] for label in data.labels]
-    proba = classifier.predict_proba(data.texts)
+    from tweetsent.calibration import expected_calibration_error, softmax
+
+    logits = classifier.predict_logits(data.texts)
+    proba = softmax(logits, classifier.temperature)  # what predict_proba shows
     metrics = classification_metrics(y_true, proba.argmax(axis=1), classifier.labels)
     metrics["loss"] = cross_entropy(proba, y_true)
+    # Calibration of the probabilities users see, and of the raw softmax for comparison.
+    metrics["ece"] = expected_calibration_error(proba, y_true)
+    metrics["ece_uncalibrated"] = expected_calibration_error(softmax(logits), y_true)
+    metrics["temperature"] = classifier.temperature
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
     return metrics

@@ -296,7 +296,6 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     if text_col not in chunk.columns:
         raise DataError(f"{path}: column {text_col!r} missing from row {chunk.index[0] + 1} on")
     proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
-    best = proba.argmax(axis=1)
     chunk = chunk.copy()
     if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
         from tweetsent.multilabel import apply_thresholds
@@ -307,8 +306,11 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
             sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
             for row in chosen
         ]
-    else:
-        chunk["predicted_label"] = [classifier.labels[i] for i in best]
+    else:  # "uncertain" below the classifier's min_confidence, if it has one
+        from tweetsent.calibration import apply_min_confidence
+
+        minimum = getattr(classifier, "min_confidence", None)
+        chunk["predicted_label"] = apply_min_confidence(classifier.labels, proba, minimum)
     chunk["confidence"] = proba.max(axis=1).round(6)
     for j, label in enumerate(classifier.labels):
         chunk[f"p_{label}"] = proba[:, j].round(6)
@@ -346,6 +348,8 @@ def _signature(input_path: Path, data_config, chunk_rows, shard, classifier, mod
         "batch_size": getattr(classifier, "batch_size", None),
         "max_length": getattr(classifier, "max_length", None),
     }
+    if getattr(classifier, "min_confidence", None) is not None:  # unset: signatures as before
+        facts["min_confidence"] = classifier.min_confidence
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -90,6 +90,8 @@ class TweetClassifier:
         normalize: bool | None = None,
         thresholds: Sequence[float] | None = None,
         demojize: bool | None = None,
+        temperature: float | None = None,
+        min_confidence: float | None = None,
     ):
         if batch_size <= 0:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size}")
@@ -108,6 +110,15 @@ class TweetClassifier:
         if thresholds is not None and len(thresholds) != len(self.labels):
             raise ConfigError(f"expected {len(self.labels)} thresholds, got {len(thresholds)}")
         self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+        # Temperature scaling fitted at the end of training (tweetsent.calibration): logits are
+        # divided by it before the softmax, whatever the engine. None (or 1): the raw softmax.
+        if temperature is not None and not temperature > 0:
+            raise ConfigError(f"temperature must be positive, got {temperature}")
+        self.temperature = None if thresholds is not None else temperature
+        # Below this probability, predict() answers "uncertain" (single-label models only).
+        self.min_confidence = min_confidence
+        if min_confidence is not None and self.multi_label:
+            raise ConfigError("min_confidence applies to single-label models only")
         # DistilBERT / RoBERTa take no token_type_ids; feed each model only what it declares.
         self._input_names = set(getattr(engine, "input_names", None) or tokenizer.model_input_names)
 
@@ -156,6 +167,7 @@ class TweetClassifier:
             config = TrainConfig.load(config_file)
         max_length = config.max_length if config else 128
         thresholds, normalize, demojize = _model_settings(model_dir)
+        temperature = _model_temperature(model_dir)
         if config is not None:
             normalize, demojize = config.normalize, config.demojize
 
@@ -183,6 +195,7 @@ class TweetClassifier:
                 thresholds=thresholds,
                 normalize=normalize,
                 demojize=demojize,
+                temperature=temperature,
             )
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
@@ -198,18 +211,27 @@ class TweetClassifier:
             thresholds=thresholds,
             normalize=normalize,
             demojize=demojize,
+            temperature=temperature,
         )
 
     def predict_proba(self, texts: str | Iterable[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in ``self.labels`` order.
 
-        Single-label models: a softmax over the labels (rows sum to 1). Multi-label models: one
-        independent sigmoid probability per label.
+        Single-label models: a softmax over the labels (rows sum to 1), of the logits divided by
+        the run's fitted temperature where it has one (``self.temperature``). Multi-label
+        models: one independent sigmoid probability per label.
         """
+        logits = self.predict_logits(texts)
+        if self.multi_label:
+            return _sigmoid(logits)
+        return _softmax(logits / self.temperature if self.temperature else logits)
+
+    def predict_logits(self, texts: str | Iterable[str]) -> np.ndarray:
+        """The engine's raw logits, one row per text (no temperature applied)."""
         texts = [texts] if isinstance(texts, str) else list(texts)
-        probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        logits_out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
-            return probabilities
+            return logits_out
         encoded = self.tokenizer(
             [self._clean(t) for t in texts],
             truncation=True,
@@ -226,15 +248,16 @@ class TweetClassifier:
             rows = order[start : start + self.batch_size]
             batch = _pad([encoded[i] for i in rows], pad_id)
             logits = self.engine({k: v for k, v in batch.items() if k in self._input_names})
-            probabilities[rows] = _sigmoid(logits) if self.multi_label else _softmax(logits)
-        return probabilities
+            logits_out[rows] = logits
+        return logits_out
 
     def predict(self, texts: str | Iterable[str]) -> str | list[str] | list[list[str]]:
         """Label names; a single string in gives a single answer out.
 
         A multi-label model answers with a label set per text: the labels whose probability
         reaches their tuned threshold (at least the most probable one), as a list in
-        ``self.labels`` order.
+        ``self.labels`` order. A single-label model with ``min_confidence`` set answers
+        ``"uncertain"`` where the top probability is below it.
         """
         single = isinstance(texts, str)
         proba = self.predict_proba([texts] if single else texts)
@@ -244,7 +267,9 @@ class TweetClassifier:
             chosen = apply_thresholds(proba, self.thresholds)
             answers = [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
         else:
-            answers = [self.labels[i] for i in proba.argmax(axis=1)]
+            from tweetsent.calibration import apply_min_confidence
+
+            answers = apply_min_confidence(self.labels, proba, self.min_confidence)
         return answers[0] if single else answers
 
     def _clean(self, text) -> str:
@@ -290,6 +315,18 @@ def _model_settings(model_dir: Path) -> tuple[list[float] | None, bool, bool]:
     id2label = saved.get("id2label") or {}
     thresholds = [float(thresholds[id2label[str(i)]]) for i in range(len(id2label))]
     return thresholds, normalize, demojize
+
+
+def _model_temperature(model_dir: Path) -> float | None:
+    """The temperature a single-label run fitted on its validation split (None: none fitted)."""
+    import json
+
+    try:
+        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = saved.get("tweetsent_temperature")
+    return float(value) if value else None
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

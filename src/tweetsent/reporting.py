@@ -14,6 +14,7 @@ PLOTS = {
     "validation.png": "Validation loss and F1 per epoch",
     "learning_rate.png": "Learning rate per step",
     "confusion_matrix.png": "Confusion matrix (validation, best epoch)",
+    "reliability.png": "Reliability diagram (validation, before and after temperature scaling)",
 }
 
 
@@ -77,6 +78,10 @@ def write_plots(metrics: dict, out_dir: Path) -> None:
 
     if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
         write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
+    if metrics.get("calibration", {}).get("method") == "temperature":
+        from tweetsent.calibration import write_reliability_diagram
+
+        write_reliability_diagram(metrics["calibration"], out_dir / "reliability.png")
 
 
 def write_confusion_matrix(validation: dict, path: Path) -> None:
@@ -158,6 +163,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
             + ", ".join(f"{k} {x:.4f}" for k, x in v["at_threshold_0.5"].items())
             + ".",
         ]
+    lines += calibration_lines(metrics.get("calibration"))
     if metrics.get("baseline"):
         lines += baseline_lines(metrics["baseline"], v)
     lines += [
@@ -199,6 +205,28 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     tmp = out_dir / "report.md.tmp"
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(out_dir / "report.md")
+
+
+def calibration_lines(calibration: dict | None) -> list[str]:
+    """Temperature scaling in the report: the fitted T and ECE / NLL before and after."""
+    if not calibration:
+        return []
+    if calibration.get("method") != "temperature":
+        return ["", f"Calibration: {calibration.get('note', 'none')}."]
+    return [
+        "",
+        "### Calibration (temperature scaling, fitted on the validation split)",
+        "",
+        f"Probabilities shown by `predict`, the API and the service are "
+        f"softmax(logits / {calibration['temperature']:.3f}); labels are unchanged. Measured on "
+        "the rows the temperature was fitted on, so the figures after are somewhat optimistic.",
+        "",
+        "| | ECE | NLL |",
+        "|---|---:|---:|",
+        f"| raw softmax | {calibration['ece_before']:.4f} | {calibration['nll_before']:.4f} |",
+        f"| temperature {calibration['temperature']:.3f} | {calibration['ece_after']:.4f} | "
+        f"{calibration['nll_after']:.4f} |",
+    ]
 
 
 def baseline_lines(baseline: dict, validation: dict) -> list[str]:

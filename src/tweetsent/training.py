@@ -341,14 +341,27 @@ def _fit(
     logits = output.predictions
     # Labels from the output, which stay aligned with the predictions whatever order Trainer
     # evaluated the rows in (TweetTrainer keeps row order; this holds either way).
+    from tweetsent.calibration import MULTI_LABEL_NOTE, calibrate
+
     if config.multi_label:
         y_multi = np.asarray(output.label_ids, dtype=np.float32)
         validation = _multilabel_validation(trainer.model, logits, y_multi, labels)
+        calibration = {"method": "none", "note": MULTI_LABEL_NOTE}
     else:
         proba = torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), -1).numpy()
         y_true = np.asarray(output.label_ids, dtype=int)
         validation = classification_metrics(y_true, proba.argmax(axis=1), labels)
         validation["loss"] = cross_entropy(proba, y_true)
+        # Temperature scaling on the validation logits; stored with the model, so every
+        # predictor shows calibrated probabilities (labels and the metrics above are unchanged).
+        calibration = calibrate(logits, y_true)
+        trainer.model.config.tweetsent_temperature = calibration["temperature"]
+        logger.info(
+            "calibration: temperature %.3f, validation ECE %.4f -> %.4f",
+            calibration["temperature"],
+            calibration["ece_before"],
+            calibration["ece_after"],
+        )
     # Under DDP Trainer gathers the shards; every validation row must be scored exactly once.
     if len(output.label_ids) != len(val_data):
         raise RuntimeError(f"evaluated {len(output.label_ids)} of {len(val_data)} validation rows")
@@ -368,6 +381,7 @@ def _fit(
         "best_epoch": best_epoch,
         "metric_for_best": config.metric_for_best,
         "validation": validation,
+        "calibration": calibration,
         "history": history.epochs,
         "train_steps": history.steps,
         "labels": labels,

@@ -139,7 +139,16 @@ def format_table(rows: list[list], headers: list[str]) -> str:
 def metrics_summary(metrics: dict) -> str:
     keys = [
         k
-        for k in ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+        for k in (
+            "loss",
+            "accuracy",
+            "f1_weighted",
+            "f1_macro",
+            "f1_micro",
+            "mcc",
+            "ece",
+            "ece_uncalibrated",
+        )
         if k in metrics
     ]
     top = format_table([[k, f"{metrics[k]:.4f}"] for k in keys], ["metric", "value"])

@@ -24,6 +24,14 @@ def add_parser(subparsers) -> None:
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        metavar="P",
+        help="write the label 'uncertain' where the top (calibrated) probability is below P, "
+        "to route doubtful tweets to a person (single-label runs)",
+    )
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",
@@ -77,9 +85,16 @@ def predict_cli(args) -> int:
         raise ConfigError("--input needs --output FILE.csv")
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
+    from tweetsent.calibration import check_min_confidence
+
+    check_min_confidence(args.min_confidence)
     classifier = TweetClassifier.load(
         args.run_dir, backend=args.backend, batch_size=args.batch_size
     )
+    if args.min_confidence is not None:
+        if classifier.multi_label:
+            raise ConfigError("--min-confidence applies to single-label runs only")
+        classifier.min_confidence = args.min_confidence
     if not has_input and classifier.multi_label:
         sep = classifier.config.label_sep if classifier.config else "|"
         for text, labels in zip(args.texts, classifier.predict(args.texts), strict=True):
@@ -87,9 +102,11 @@ def predict_cli(args) -> int:
         return 0
     if not has_input:
         proba = classifier.predict_proba(args.texts)
-        for text, row in zip(args.texts, proba, strict=True):
-            best = int(row.argmax())
-            print(f"{classifier.labels[best]}\t{row[best]:.3f}\t{text}")
+        from tweetsent.calibration import apply_min_confidence
+
+        labels = apply_min_confidence(classifier.labels, proba, classifier.min_confidence)
+        for text, row, label in zip(args.texts, proba, labels, strict=True):
+            print(f"{label}\t{row.max():.3f}\t{text}")
         return 0
     return _predict_file(classifier, args)
 

@@ -352,6 +352,14 @@ def train_cli(args) -> int:
             f"\nbaseline {b['model']}: f1_weighted {b['f1_weighted']:.4f}, "
             f"f1_macro {b['f1_macro']:.4f}, accuracy {b['accuracy']:.4f}"
         )
+    cal = m.get("calibration") or {}
+    if cal.get("method") == "temperature":
+        print(
+            f"\ncalibration: temperature {cal['temperature']:.3f} (validation ECE "
+            f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f})"
+        )
+    elif cal:
+        print(f"\ncalibration: {cal['note']}")
     print(
         f"\n{m['train_tweets_per_second']:.1f} tweets/s over {m['train_seconds']:.0f} s; "
         f"run written to {result.run_dir}"

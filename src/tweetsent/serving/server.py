@@ -56,6 +56,8 @@ def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
         "backbone": backbone,
         "backend": classifier.backend,
         "max_length": classifier.max_length,
+        # Probabilities are softmax(logits / temperature); None: the raw softmax.
+        "temperature": getattr(classifier, "temperature", None),
         "training": training,
     }
 
