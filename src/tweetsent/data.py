@@ -113,6 +113,8 @@ class LabelledData:
     labels: list[str]
     source: str = ""
     dropped: dict[str, int] = field(default_factory=dict)
+    # Each kept row's number in the file (1 = the first data row), where loaded from a file.
+    rows: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -131,8 +133,13 @@ class LabelledData:
         return frame
 
     def subset(self, indices) -> LabelledData:
+        indices = list(indices)
         return LabelledData(
-            [self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source, {}
+            [self.texts[i] for i in indices],
+            [self.labels[i] for i in indices],
+            self.source,
+            {},
+            [self.rows[i] for i in indices] if self.rows else [],
         )
 
 
@@ -336,7 +343,8 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
     for reason, count in dropped.items():
         logger.debug("%s: skipped %d row(s): %s", path, count, reason)
 
-    data = LabelledData(texts[keep].tolist(), labels[keep].tolist(), str(path), dropped)
+    rows = [int(i) + 1 for i in frame.index[keep]]
+    data = LabelledData(texts[keep].tolist(), labels[keep].tolist(), str(path), dropped, rows)
     if len(data) == 0:
         why = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "the file has no data rows"
         raise DataError(f"{path}: no usable rows after cleaning ({why})")

@@ -12,7 +12,17 @@ import sys
 
 from tweetsent import __version__
 
-COMMANDS = ("inspect", "train", "evaluate", "predict", "baseline", "export", "bench", "serve")
+COMMANDS = (
+    "inspect",
+    "train",
+    "evaluate",
+    "predict",
+    "baseline",
+    "export",
+    "bench",
+    "serve",
+    "audit",
+)
 
 logger = logging.getLogger("tweetsent")
 

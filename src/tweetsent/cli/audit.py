@@ -1,0 +1,140 @@
+"""``tweetsent audit``: find labels that are probably wrong, and duplicates that disagree."""
+
+from __future__ import annotations
+
+from tweetsent.cli._util import SUPPRESS, add_data_args, format_table
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "audit",
+        help="find probably-wrong labels (confident learning with cleanlab)",
+        description="Out-of-fold probabilities for every labelled row, then cleanlab's "
+        "confident learning ranks the rows whose given label is probably wrong. Writes --out "
+        "(every row: rank among the flagged, row, text, given and suggested label, label "
+        "quality, per-class probabilities, duplicate group) and a Markdown summary beside it "
+        "(same name, .md) with the estimated noise per class, the top suspects and exact / "
+        "near-duplicate tweets that carry different labels. Single-label data only.",
+    )
+    p.add_argument("data", help="labelled file")
+    add_data_args(p)
+    p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the audit")
+    p.add_argument("--cv", type=int, default=5, metavar="K", help="folds (default: 5)")
+    p.add_argument(
+        "--mode",
+        choices=("fast", "finetune"),
+        default="fast",
+        help="fast: frozen-encoder embeddings + logistic regression (seconds to minutes); "
+        "finetune: one 'tweetsent train' run per fold with the default recipe (K trainings)",
+    )
+    p.add_argument(
+        "--model",
+        default=SUPPRESS,
+        metavar="NAME_OR_DIR",
+        help="encoder (fast) or backbone (finetune); default: the embedded MiniLM",
+    )
+    p.add_argument(
+        "--config",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="finetune: the training recipe, e.g. a run's config.json (data fields ignored)",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=SUPPRESS, help="finetune: epochs per fold (default: 6)"
+    )
+    p.add_argument(
+        "--work-dir",
+        default=SUPPRESS,
+        metavar="DIR",
+        help="finetune: keep the fold runs here (default: a temporary folder, removed)",
+    )
+    p.add_argument("--seed", type=int, default=17, help="folds and training seed (default: 17)")
+    p.add_argument("--limit", type=int, default=SUPPRESS, help="audit only the first N rows")
+    p.add_argument(
+        "--multi-label",
+        action="store_true",
+        help="(not supported yet: refused with a message)",
+    )
+    p.add_argument("--top", type=int, default=20, help="suspects shown and in the .md (20)")
+    p.set_defaults(func=audit_cli)
+
+
+def audit_cli(args) -> int:
+    from tweetsent.audit import audit, check_output, write_audit
+    from tweetsent.cli._util import data_config_from_args
+    from tweetsent.config import TrainConfig
+    from tweetsent.errors import ConfigError
+
+    if args.multi_label:
+        raise ConfigError(
+            "audit does not support multi-label data yet; audit single-label rows "
+            "(e.g. --drop-multilabel '|')"
+        )
+    check_output(args.out)
+    if args.mode == "fast":
+        for flag in ("config", "epochs", "work_dir"):
+            if hasattr(args, flag):
+                raise ConfigError(f"--{flag.replace('_', '-')} applies to --mode finetune only")
+    recipe = TrainConfig.load(args.config) if hasattr(args, "config") else TrainConfig()
+    if hasattr(args, "epochs"):
+        recipe.epochs = args.epochs
+    result = audit(
+        args.data,
+        data_config_from_args(args),
+        cv=args.cv,
+        mode=args.mode,
+        model=getattr(args, "model", None),
+        seed=args.seed,
+        limit=getattr(args, "limit", None),
+        train_config=recipe,
+        work_dir=getattr(args, "work_dir", None),
+    )
+    csv_path, md_path = write_audit(result, args.out, top=args.top)
+    n = len(result.table)
+    print(
+        f"{n} rows audited ({result.cv}-fold, {result.mode} mode): {len(result.issues)} "
+        f"label issue(s) flagged ({100 * len(result.issues) / n:.1f} %)"
+    )
+    print()
+    print(
+        format_table(
+            [
+                [
+                    r.label,
+                    r.rows,
+                    f"{100 * r.estimated_wrong:.1f} %",
+                    r.flagged,
+                    r.most_likely_instead,
+                ]
+                for r in result.noise.itertuples()
+            ],
+            ["given label", "rows", "est. wrong", "flagged", "most likely instead"],
+        )
+    )
+    top = result.issues.head(args.top)
+    if len(top):
+        print(f"\ntop {len(top)} suspects (row: data row in the file):")
+        print(
+            format_table(
+                [
+                    [
+                        r.row,
+                        r.given_label,
+                        r.suggested_label,
+                        f"{r.label_quality:.3f}",
+                        _short(r.text),
+                    ]
+                    for r in top.itertuples()
+                ],
+                ["row", "given", "suggested", "quality", "text"],
+            )
+        )
+    groups = result.duplicates["group"].nunique() if len(result.duplicates) else 0
+    print(f"\n{groups} group(s) of duplicate tweets with different labels")
+    print(f"written to {csv_path} and {md_path}")
+    return 0
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
