@@ -102,6 +102,7 @@ def evaluate(
     # Calibration of the probabilities users see, and of the raw softmax for comparison.
     metrics["ece"] = expected_calibration_error(proba, y_true)
     metrics["ece_uncalibrated"] = expected_calibration_error(softmax(logits), y_true)
+    metrics["loss_uncalibrated"] = cross_entropy(softmax(logits), y_true)
     metrics["temperature"] = classifier.temperature
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
