@@ -22,6 +22,7 @@ COMMANDS = (
     "bench",
     "serve",
     "audit",
+    "suggest",
 )
 
 logger = logging.getLogger("tweetsent")
