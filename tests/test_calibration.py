@@ -188,3 +188,23 @@ def test_multi_label_run_says_it_fits_no_temperature(tmp_path, tiny_config):
     saved = json.loads((tmp_path / "ml" / "model" / "config.json").read_text())
     assert "tweetsent_temperature" not in saved
     assert TweetClassifier.load(tmp_path / "ml").temperature is None
+
+
+def test_service_applies_min_confidence(tiny_server, _tiny_run):
+    import httpx
+
+    texts = ["love great day", "hate awful furious"]
+    clf = TweetClassifier.load(_tiny_run, backend="torch")
+    proba = clf.predict_proba(texts)
+    cut = float(proba.max(axis=1).mean())  # between the two, or above both
+    answer = httpx.post(
+        f"{tiny_server.url}/predict", json={"texts": texts, "min_confidence": cut}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    got = [p["label"] for p in answer.json()["predictions"]]
+    assert got == apply_min_confidence(clf.labels, proba, cut)
+    assert httpx.get(f"{tiny_server.url}/model").json()["temperature"] == pytest.approx(
+        clf.temperature
+    )
+    bad = httpx.post(f"{tiny_server.url}/predict", json={"texts": texts, "min_confidence": 2})
+    assert bad.status_code == 422 and "min_confidence" in bad.json()["detail"]

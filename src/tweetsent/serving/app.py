@@ -49,7 +49,7 @@ class ApiError(Exception):
 
 
 class Prediction(BaseModel):
-    label: str = Field(description="the most probable label")
+    label: str = Field(description="the most probable label ('uncertain' below min_confidence)")
     score: float = Field(description="its probability")
     probabilities: list[float] = Field(description="one per label, in the order of `labels`")
 
@@ -82,6 +82,18 @@ def request_model(settings: ServeConfig) -> type[BaseModel]:
                 ),
             ],
             ...,
+        ),
+        min_confidence=(
+            Annotated[
+                float | None,
+                Field(
+                    gt=0,
+                    le=1,
+                    description="optional: below this probability the label is 'uncertain' "
+                    "(single-label models)",
+                ),
+            ],
+            None,
         ),
     )
 
@@ -170,7 +182,10 @@ def create_app(
         """The label and the probability of every label, for each text."""
         check_content_type(request.headers.get("content-type"))
         body = await read_body(request, settings.max_body_bytes)
-        texts = parse_texts(body, body_model)
+        request_body = parse_request(body, body_model)
+        texts = request_body.texts
+        if request_body.min_confidence is not None and classifier.multi_label:
+            raise ApiError(422, "min_confidence: applies to single-label models only")
         try:
             proba = await batcher.predict(texts)
         except Overloaded as exc:
@@ -178,13 +193,15 @@ def create_app(
         except Closed as exc:
             raise ApiError(503, str(exc)) from None
         # Six decimals: float32 carries no more, and the answer stays short and readable.
+        from tweetsent.calibration import apply_min_confidence
+
+        chosen = apply_min_confidence(labels, proba, request_body.min_confidence)
         proba = np.round(proba.astype(np.float64), 6)
-        best = proba.argmax(axis=1)
         return {
             "labels": labels,
             "predictions": [
-                {"label": labels[i], "score": float(row[i]), "probabilities": row.tolist()}
-                for i, row in zip(best, proba, strict=True)
+                {"label": label, "score": float(row.max()), "probabilities": row.tolist()}
+                for label, row in zip(chosen, proba, strict=True)
             ],
         }
 
@@ -247,6 +264,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_texts(body: bytes, model: type[BaseModel]) -> list[str]:
+    return parse_request(body, model).texts
+
+
+def parse_request(body: bytes, model: type[BaseModel]):
     """Decode, parse and validate a ``/predict`` body; an :class:`ApiError` says what is wrong."""
     if not body.strip():
         raise ApiError(400, 'request body is empty: send JSON like {"texts": ["..."]}')
@@ -257,13 +278,13 @@ def parse_texts(body: bytes, model: type[BaseModel]) -> list[str]:
             400, f"request body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at {exc.start})"
         ) from None
     try:
-        texts = model.model_validate_json(text).texts
+        request = model.model_validate_json(text)
     except ValidationError as exc:
         raise describe(exc) from None
-    blank = [i for i, t in enumerate(texts) if not t.strip()]
+    blank = [i for i, t in enumerate(request.texts) if not t.strip()]
     if blank:
         raise ApiError(422, f"texts[{blank[0]}]: the text is blank")
-    return texts
+    return request
 
 
 def describe(exc: ValidationError) -> ApiError:
@@ -279,7 +300,7 @@ def describe(exc: ValidationError) -> ApiError:
             return ApiError(422, 'request body must be a JSON object like {"texts": ["..."]}')
         message = {
             "missing": "field required: a list of strings",
-            "extra_forbidden": "unknown field (the only field is 'texts')",
+            "extra_forbidden": "unknown field (the fields are 'texts' and 'min_confidence')",
             "list_type": "must be a list of strings",
             "string_type": "must be a string",
             "too_short": "the list is empty: give at least one text",
