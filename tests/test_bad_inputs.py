@@ -276,6 +276,17 @@ CASES = [
         "/dev/null: is a character device; the output must be a regular file name",
     ),
     (
+        "evaluate --json is a device",
+        lambda t, f: [
+            "evaluate",
+            str(f["run"]),
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--json",
+            "/dev/null",
+        ],
+        "/dev/null: is a character device; the output must be a regular file name",
+    ),
+    (
         "predict input has a column named like ours",
         lambda t, f: [
             "predict",
