@@ -89,7 +89,7 @@ class TrainConfig:
     # none | balanced | sqrt | path of a JSON file {label: weight}. Multi-label runs: the
     # per-label weight of BCE's positive term (balanced: negatives / positives).
     class_weights: str = "sqrt"
-    normalize: bool = True  # tweetsent.normalize.normalize_tweet at training AND prediction
+    normalize: bool = True  # tweetsent.data.normalize.normalize_tweet at training AND prediction
     # Emoji -> their names ("😱" -> "face screaming in fear") at training and prediction: the
     # uncased vocabulary reads emoji as [UNK]. SMILE 3-seed mean +0.006 f1_weighted, +0.003
     # f1_macro alone; more in combination with soft multi-label rows.

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tweetsent.config import FORMATS, DataConfig
-from tweetsent.data import PRESETS
+from tweetsent.data.presets import PRESETS
 
 SUPPRESS = argparse.SUPPRESS
 DATA_KEYS = (

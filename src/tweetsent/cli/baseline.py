@@ -46,8 +46,8 @@ def add_parser(subparsers) -> None:
 
 
 def baseline_cli(args) -> int:
-    from tweetsent.baseline import run_baseline
     from tweetsent.cli.train import config_from_args
+    from tweetsent.training.baseline import run_baseline
 
     config = config_from_args(args)
     metrics = run_baseline(config)
