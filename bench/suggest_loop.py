@@ -2,7 +2,7 @@
 
 A cheap but honest protocol for a 2-core CPU: the learner retrained each round is the audit's
 fast learner (frozen embedded-MiniLM sentence embeddings + scikit-learn logistic regression),
-not a fine-tuned encoder. The selection is ``tweetsent.suggest.select``, exactly as the
+not a fine-tuned encoder. The selection is ``tweetsent.inference.suggest.select``, exactly as the
 command runs it (uncertainty, then k-means diversity over the candidates' embeddings).
 
 Start from ``--start`` random labelled tweets of the task's training split (the pool), add
@@ -43,10 +43,10 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
 
-    from tweetsent.audit import sentence_embeddings
     from tweetsent.config import TrainConfig
-    from tweetsent.normalize import clean_tweet
-    from tweetsent.suggest import select
+    from tweetsent.data.normalize import clean_tweet
+    from tweetsent.inference.suggest import select
+    from tweetsent.modeling.embeddings import sentence_embeddings
 
     task = Path(args.task)
     train = pd.read_csv(task / "train.csv", keep_default_na=False)
@@ -154,23 +154,27 @@ def main() -> None:
             + "\n"
         )
     if args.plot:
-        import matplotlib
+        _plot(args, table, full, len(y_pool), task)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for strategy in args.strategies:
-            part = table[table["strategy"] == strategy]
-            ax.errorbar(part["labelled"], part["score"], yerr=part["score_std"], marker="o",
-                        capsize=3, label=strategy)  # fmt: skip
-        ax.axhline(full["score"], color="grey", ls=":", label=f"all {len(y_pool)} labelled")
-        metric = f"F1 ({args.positive})" if args.positive else "macro F1"
-        title = f"{task.name}: suggest vs random (mean of {len(args.seeds)} seeds)"
-        ax.set(xlabel="labelled tweets", ylabel=f"test {metric}", title=title)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+def _plot(args, table, full, pool_size, task) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for strategy in args.strategies:
+        part = table[table["strategy"] == strategy]
+        ax.errorbar(part["labelled"], part["score"], yerr=part["score_std"], marker="o",
+                    capsize=3, label=strategy)  # fmt: skip
+    ax.axhline(full["score"], color="grey", ls=":", label=f"all {pool_size} labelled")
+    metric = f"F1 ({args.positive})" if args.positive else "macro F1"
+    title = f"{task.name}: suggest vs random (mean of {len(args.seeds)} seeds)"
+    ax.set(xlabel="labelled tweets", ylabel=f"test {metric}", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(args.plot, dpi=110, bbox_inches="tight")
 
 
 if __name__ == "__main__":

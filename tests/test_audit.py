@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tweetsent.audit import audit, conflicting_duplicates
 from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.data.duplicates import conflicting_duplicates
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.evaluation.audit import audit
+from tweetsent.training.audit_folds import audit_finetune
 
 WORDS = {
     "happy": ["love", "wonderful", "amazing", "lovely", "fantastic", "delighted", "great", "joy"],
@@ -102,11 +104,10 @@ def test_cli_writes_csv_and_markdown(cli_audit, capsys):
 def test_finetune_mode_trains_one_run_per_fold_out_of_fold(tmp_path, tiny_backbone):
     path, _ = noisy_file(tmp_path, seed=1)
     recipe = TrainConfig(epochs=1, batch_size=8, lr=1e-3, max_length=32, precision="fp32")
-    result = audit(
+    result = audit_finetune(
         path,
         DATA,
         cv=2,
-        mode="finetune",
         model=str(tiny_backbone),
         train_config=recipe,
         work_dir=tmp_path / "folds",
@@ -125,7 +126,7 @@ def test_finetune_mode_trains_one_run_per_fold_out_of_fold(tmp_path, tiny_backbo
 @pytest.mark.slow
 def test_finetune_mode_finds_the_flipped_labels(tmp_path):
     path, flipped = noisy_file(tmp_path, seed=1)
-    result = audit(path, DATA, cv=3, mode="finetune", train_config=TrainConfig(epochs=3))
+    result = audit_finetune(path, DATA, cv=3, train_config=TrainConfig(epochs=3))
     precision, recall = precision_recall(result, flipped)
     assert precision >= 0.6 and recall >= 0.6, (precision, recall)
 

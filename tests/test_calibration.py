@@ -8,16 +8,16 @@ import json
 import numpy as np
 import pytest
 
-from tweetsent.calibration import (
+from tweetsent.errors import ConfigError
+from tweetsent.evaluation.calibration import calibrate
+from tweetsent.inference.calibration import (
     UNCERTAIN,
     apply_min_confidence,
-    calibrate,
     expected_calibration_error,
     fit_temperature,
     softmax,
 )
-from tweetsent.errors import ConfigError
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference.predictor import TweetClassifier
 
 TEXTS = ["love great day", "hate awful furious", "museum opens tuesday", "day", "ticket love"]
 

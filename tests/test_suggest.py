@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from tweetsent.errors import ConfigError
-from tweetsent.prediction import TweetClassifier
-from tweetsent.suggest import select, suggest, uncertainty
+from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.inference.suggest import select, suggest, uncertainty
 
 LABELS = ["angry", "happy", "neutral"]
 CUES = {"love": 1, "wonderful": 1, "great": 1, "hate": 0, "awful": 0, "terrible": 0}

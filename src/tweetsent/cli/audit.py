@@ -60,17 +60,18 @@ def add_parser(subparsers) -> None:
 
 
 def audit_cli(args) -> int:
-    from tweetsent.audit import audit, check_output, write_audit
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
+    from tweetsent.evaluation.audit import audit, write_audit
+    from tweetsent.fileio import check_output_file
 
     if args.multi_label:
         raise ConfigError(
             "audit does not support multi-label data yet; audit single-label rows "
             "(e.g. --drop-multilabel '|')"
         )
-    check_output(args.out)
+    check_output_file(args.out)
     if args.mode == "fast":
         for flag in ("config", "epochs", "work_dir"):
             if hasattr(args, flag):
@@ -78,11 +79,13 @@ def audit_cli(args) -> int:
     recipe = TrainConfig.load(args.config) if hasattr(args, "config") else TrainConfig()
     if hasattr(args, "epochs"):
         recipe.epochs = args.epochs
-    result = audit(
+    run_audit = audit
+    if args.mode == "finetune":  # it trains: its code lives with training (package layers)
+        from tweetsent.training.audit_folds import audit_finetune as run_audit
+    result = run_audit(
         args.data,
         data_config_from_args(args),
         cv=args.cv,
-        mode=args.mode,
         model=getattr(args, "model", None),
         seed=args.seed,
         limit=getattr(args, "limit", None),
@@ -90,6 +93,12 @@ def audit_cli(args) -> int:
         work_dir=getattr(args, "work_dir", None),
     )
     csv_path, md_path = write_audit(result, args.out, top=args.top)
+    _print_summary(result, args.top)
+    print(f"written to {csv_path} and {md_path}")
+    return 0
+
+
+def _print_summary(result, top_n: int) -> None:
     n = len(result.table)
     print(
         f"{n} rows audited ({result.cv}-fold, {result.mode} mode): {len(result.issues)} "
@@ -111,7 +120,7 @@ def audit_cli(args) -> int:
             ["given label", "rows", "est. wrong", "flagged", "most likely instead"],
         )
     )
-    top = result.issues.head(args.top)
+    top = result.issues.head(top_n)
     if len(top):
         print(f"\ntop {len(top)} suspects (row: data row in the file):")
         print(
@@ -131,8 +140,6 @@ def audit_cli(args) -> int:
         )
     groups = result.duplicates["group"].nunique() if len(result.duplicates) else 0
     print(f"\n{groups} group(s) of duplicate tweets with different labels")
-    print(f"written to {csv_path} and {md_path}")
-    return 0
 
 
 def _short(text: str, width: int = 70) -> str:

@@ -65,7 +65,7 @@ def add_parser(subparsers) -> None:
 
 def predict_cli(args) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     has_input = hasattr(args, "input")
     file_only = [
@@ -85,7 +85,7 @@ def predict_cli(args) -> int:
         raise ConfigError("--input needs --output FILE.csv")
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
-    from tweetsent.calibration import check_min_confidence
+    from tweetsent.inference.calibration import check_min_confidence
 
     check_min_confidence(args.min_confidence)
     classifier = TweetClassifier.load(
@@ -102,7 +102,7 @@ def predict_cli(args) -> int:
         return 0
     if not has_input:
         proba = classifier.predict_proba(args.texts)
-        from tweetsent.calibration import apply_min_confidence
+        from tweetsent.inference.calibration import apply_min_confidence
 
         labels = apply_min_confidence(classifier.labels, proba, classifier.min_confidence)
         for text, row, label in zip(args.texts, proba, labels, strict=True):
@@ -113,7 +113,7 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.predict_file import (
+    from tweetsent.inference.files import (
         DEFAULT_CHUNK_ROWS,
         Shard,
         model_fingerprint,
@@ -143,7 +143,7 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.predict_file import merge_shards
+    from tweetsent.inference.files import merge_shards
 
     if not hasattr(args, "output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")

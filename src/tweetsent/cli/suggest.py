@@ -36,11 +36,11 @@ def add_parser(subparsers) -> None:
 
 
 def suggest_cli(args) -> int:
-    from tweetsent.audit import check_output
     from tweetsent.cli._util import data_config_from_args, data_overrides
-    from tweetsent.suggest import suggest, write_suggestions
+    from tweetsent.fileio import check_output_file
+    from tweetsent.inference.suggest import suggest, write_suggestions
 
-    check_output(args.out)
+    check_output_file(args.out)
     frame = suggest(
         args.run_dir,
         args.pool,

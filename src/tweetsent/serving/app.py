@@ -1,6 +1,6 @@
 """The HTTP API and web page of ``tweetsent serve``, as a FastAPI application.
 
-``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.prediction.TweetClassifier`
+``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.inference.TweetClassifier`
 (the same predictor the CLI uses) to ``POST /predict`` through a :class:`MicroBatcher`.
 
 Every bad request gets a 4xx JSON answer ``{"detail": "one-line message"}``: the body is read,
@@ -31,6 +31,7 @@ from pydantic import (
 
 from tweetsent import __version__
 from tweetsent.config import ServeConfig
+from tweetsent.inference.calibration import apply_min_confidence
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
 
 logger = logging.getLogger(__name__)
@@ -183,27 +184,15 @@ def create_app(
         check_content_type(request.headers.get("content-type"))
         body = await read_body(request, settings.max_body_bytes)
         request_body = parse_request(body, body_model)
-        texts = request_body.texts
         if request_body.min_confidence is not None and classifier.multi_label:
             raise ApiError(422, "min_confidence: applies to single-label models only")
         try:
-            proba = await batcher.predict(texts)
+            proba = await batcher.predict(request_body.texts)
         except Overloaded as exc:
             raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
         except Closed as exc:
             raise ApiError(503, str(exc)) from None
-        # Six decimals: float32 carries no more, and the answer stays short and readable.
-        from tweetsent.calibration import apply_min_confidence
-
-        chosen = apply_min_confidence(labels, proba, request_body.min_confidence)
-        proba = np.round(proba.astype(np.float64), 6)
-        return {
-            "labels": labels,
-            "predictions": [
-                {"label": label, "score": float(row.max()), "probabilities": row.tolist()}
-                for label, row in zip(chosen, proba, strict=True)
-            ],
-        }
+        return answer(labels, proba, request_body.min_confidence)
 
     @app.get("/health", summary="Liveness and batching counters")
     async def health() -> dict[str, Any]:
@@ -223,6 +212,20 @@ def create_app(
         return HTMLResponse(page)
 
     return app
+
+
+def answer(labels: list[str], proba: np.ndarray, min_confidence: float | None) -> dict[str, Any]:
+    """The ``/predict`` answer; the label is "uncertain" below ``min_confidence`` if given."""
+    chosen = apply_min_confidence(labels, proba, min_confidence)
+    # Six decimals: float32 carries no more, and the answer stays short and readable.
+    proba = np.round(proba.astype(np.float64), 6)
+    return {
+        "labels": labels,
+        "predictions": [
+            {"label": label, "score": float(row.max()), "probabilities": row.tolist()}
+            for label, row in zip(chosen, proba, strict=True)
+        ],
+    }
 
 
 def limits(settings: ServeConfig) -> dict[str, Any]:

@@ -10,7 +10,9 @@ confident joint (``cleanlab.count.estimate_joint``). Two ways to get the probabi
   and a scikit-learn logistic regression, out of fold with ``cross_val_predict``: seconds.
 - ``finetune``: one full ``tweetsent train`` run per fold with the default recipe (or a
   ``TrainConfig``), each predicting its held-out fold with its calibrated probabilities: the
-  strongest model, K trainings long.
+  strongest model, K trainings long. Training sits above evaluation in the package's layers,
+  so that mode is :func:`tweetsent.training.audit_folds.audit_finetune`, which passes its fold
+  trainer to :func:`audit` as ``oof``.
 
 Separately, exact and near-duplicate tweets (after tweet normalisation) that carry different
 labels are grouped: at most one of their labels can be right.
@@ -18,10 +20,8 @@ labels are grouped: at most one of their labels can be right.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,15 +29,17 @@ import numpy as np
 import pandas as pd
 
 from tweetsent.config import DataConfig, TrainConfig
-from tweetsent.data import LabelledData, load_labelled, resolve_data_config
+from tweetsent.data.duplicates import conflicting_duplicates
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import LabelledData, load_labelled
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.fileio import atomic_write_bytes, atomic_write_text, check_output_file
 
 logger = logging.getLogger(__name__)
 
 MODES = ("fast", "finetune")
-# Two tweets whose character n-gram TF-IDF vectors (of duplicate_key) have at least this cosine
-# are near-duplicates: copies that differ by mentions, links or a word or two.
-NEAR_DUPLICATE = 0.9
+# oof(data, labels, folds, recipe, model, seed, work_dir) -> out-of-fold probabilities
+FoldProbabilities = Callable[..., np.ndarray]
 
 
 @dataclass
@@ -70,19 +72,23 @@ def audit(
     train_config: TrainConfig | None = None,
     work_dir: str | Path | None = None,
     batch_size: int = 64,
+    oof: FoldProbabilities | None = None,
 ) -> AuditResult:
     """Audit the labels of ``data_path``; see the module's docstring.
 
     ``model``: the frozen encoder of ``fast`` mode, or the backbone of ``finetune`` mode (None:
     the embedded MiniLM). ``train_config``: the recipe of ``finetune`` mode (its data fields
     are replaced by the folds). ``work_dir``: where ``finetune`` mode keeps its fold runs
-    (default: a temporary folder, removed afterwards).
+    (default: a temporary folder, removed afterwards). ``oof``: what computes the finetune
+    mode's probabilities (see :func:`tweetsent.training.audit_folds.audit_finetune`).
 
     >>> result = audit("smile.csv", DataConfig(preset="smile"))   # doctest: +SKIP
     >>> result.issues.head()                                     # doctest: +SKIP
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "finetune" and oof is None:
+        raise ConfigError("finetune mode: use tweetsent.training.audit_folds.audit_finetune")
     if not isinstance(cv, int) or cv < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {cv!r}")
     recipe = train_config or TrainConfig()
@@ -105,10 +111,12 @@ def audit(
         mode,
     )
     if mode == "fast":
+        from tweetsent.modeling.embeddings import sentence_embeddings
+
         features = sentence_embeddings(cleaned, model, batch_size=batch_size)
         proba = _logistic_oof(features, y, folds, seed)
     else:
-        proba = _finetune_oof(data, labels, folds, recipe, model, seed, work_dir)
+        proba = oof(data, labels, folds, recipe, model, seed, work_dir)
     return _assemble(data, labels, y, proba, mode, cv, data_path)
 
 
@@ -127,7 +135,7 @@ def _check_classes(data: LabelledData, cv: int, path) -> list[str]:
 
 
 def _clean(texts: Sequence[str], recipe: TrainConfig) -> list[str]:
-    from tweetsent.normalize import clean_tweet
+    from tweetsent.data.normalize import clean_tweet
 
     if not (recipe.normalize or recipe.demojize):
         return list(texts)
@@ -142,48 +150,6 @@ def _folds(y: np.ndarray, cv: int, seed: int) -> list[tuple[np.ndarray, np.ndarr
     return list(StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed).split(y, y))
 
 
-def sentence_embeddings(
-    texts: Sequence[str], model: str | None = None, *, batch_size: int = 64
-) -> np.ndarray:
-    """L2-normalised mean-pooled last hidden states of a frozen encoder, one row per text.
-
-    The embedded MiniLM is a sentence-transformers model trained for exactly this pooling.
-    Texts are sorted by length and padded per batch, so little work is spent on padding.
-    """
-    import torch
-    from transformers import AutoModel
-
-    from tweetsent.errors import ModelError
-    from tweetsent.modeling import load_tokenizer, resolve_model
-
-    name = resolve_model(model)
-    tokenizer = load_tokenizer(name)
-    try:
-        encoder = AutoModel.from_pretrained(name, use_safetensors=True, trust_remote_code=False)
-    except Exception as exc:
-        raise ModelError(f"{name}: cannot load the encoder ({exc})") from None
-    encoder.eval()
-    texts = list(texts)
-    out = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
-    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
-    order = np.argsort(lengths, kind="stable")
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch = tokenizer(
-                [texts[i] for i in rows],
-                truncation=True,
-                max_length=128,
-                padding=True,
-                return_tensors="pt",
-            )
-            hidden = encoder(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-            out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-    return out
-
-
 def _logistic_oof(features: np.ndarray, y: np.ndarray, folds, seed: int) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
@@ -194,52 +160,7 @@ def _logistic_oof(features: np.ndarray, y: np.ndarray, folds, seed: int) -> np.n
     return cross_val_predict(classifier, features, y, cv=folds, method="predict_proba")
 
 
-def _finetune_oof(data, labels, folds, recipe: TrainConfig, model, seed, work_dir) -> np.ndarray:
-    from tweetsent.prediction import TweetClassifier
-    from tweetsent.training import train
-
-    proba = np.zeros((len(data), len(labels)), dtype=np.float64)
-    holder = None if work_dir else tempfile.TemporaryDirectory(prefix="tweetsent-audit-")
-    root = Path(work_dir or holder.name)
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        for k, (train_idx, held_idx) in enumerate(folds, start=1):
-            fold_dir = root / f"fold-{k}"
-            fold_dir.mkdir(exist_ok=True)
-            train_file = fold_dir / "train.csv"
-            # Raw texts: train() normalises them as its recipe says, as it would any file.
-            pd.DataFrame(
-                {
-                    "text": [data.texts[i] for i in train_idx],
-                    "label": [data.labels[i] for i in train_idx],
-                }
-            ).to_csv(train_file, index=False)
-            config = dataclasses.replace(
-                recipe,
-                data_path=str(train_file),
-                data=DataConfig(text_col="text", label_col="label"),
-                val_file=None,
-                limit=None,
-                model=model if model is not None else recipe.model,
-                seed=seed,
-            )
-            logger.info("fold %d/%d: training on %d rows", k, len(folds), len(train_idx))
-            run = train(config, fold_dir / "run", overwrite=True, progress=False)
-            classifier = TweetClassifier.load(run.run_dir, backend="torch")
-            missing = sorted(set(labels) - set(classifier.labels))
-            if missing:  # a class too small to reach this fold's training split
-                raise DataError(f"fold {k}: class {missing[0]!r} missing from its training rows")
-            columns = [classifier.labels.index(label) for label in labels]
-            held = classifier.predict_proba([data.texts[i] for i in held_idx])
-            proba[held_idx] = held[:, columns]
-    finally:
-        if holder is not None:
-            holder.cleanup()
-    return proba
-
-
 def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
-    from cleanlab.count import estimate_joint
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
@@ -272,6 +193,23 @@ def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
     table["_order"] = np.where(rank > 0, rank, len(y) + 1)
     table = table.sort_values(["_order", "label_quality"], kind="stable").drop(columns="_order")
 
+    return AuditResult(
+        labels=labels,
+        table=table.reset_index(drop=True),
+        noise=_noise_table(y, proba, labels, rank),
+        duplicates=duplicates,
+        mode=mode,
+        cv=cv,
+        source=str(path),
+        dropped=dict(data.dropped),
+    )
+
+
+def _noise_table(y: np.ndarray, proba: np.ndarray, labels: list[str], rank) -> pd.DataFrame:
+    """Per given label: the share estimated wrong (cleanlab's confident joint) and the likeliest
+    true label instead."""
+    from cleanlab.count import estimate_joint
+
     joint = estimate_joint(y, proba)  # rows: given label, columns: estimated true label
     counts = np.bincount(y, minlength=len(labels))
     noise_rows = []
@@ -290,103 +228,19 @@ def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
                 "most_likely_instead": labels[int(off.argmax())] if off.sum() > 0 else "",
             }
         )
-    return AuditResult(
-        labels=labels,
-        table=table.reset_index(drop=True),
-        noise=pd.DataFrame(noise_rows),
-        duplicates=duplicates,
-        mode=mode,
-        cv=cv,
-        source=str(path),
-        dropped=dict(data.dropped),
-    )
-
-
-def duplicate_key(text: str) -> str:
-    """A tweet reduced to what a copy keeps: normalised (mentions, links, entities, mojibake),
-    lower-cased, letters and digits only."""
-    import re
-
-    from tweetsent.normalize import normalize_tweet
-
-    text = normalize_tweet(str(text)).lower()
-    text = re.sub(r"\b(rt|via)\b|@user|\bhttp\b", " ", text)
-    return " ".join(re.findall(r"\w+", text))
-
-
-def conflicting_duplicates(
-    texts: Sequence[str], labels: Sequence[str], rows: Sequence[int] | None = None
-) -> pd.DataFrame:
-    """Groups of exact or near-duplicate tweets whose labels differ: ``group``, ``row``,
-    ``text``, ``given_label``, ``similarity`` (the lowest cosine within the group; 1: exact)."""
-    from scipy.sparse.csgraph import connected_components
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    rows = list(rows) if rows is not None else list(range(1, len(texts) + 1))
-    keys = [duplicate_key(t) for t in texts]
-    columns = ["group", "row", "text", "given_label", "similarity"]
-    nonempty = [i for i, k in enumerate(keys) if k]
-    if len(nonempty) < 2:
-        return pd.DataFrame(columns=columns)
-    # Character n-grams within word boundaries: robust to a changed suffix, emoji or typo.
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-    matrix = vectors.fit_transform([keys[i] for i in nonempty])
-    similar = _similar_pairs(matrix, NEAR_DUPLICATE)
-    n_groups, component = connected_components(similar, directed=False)
-    out = []
-    group_id = 0
-    for g in range(n_groups):
-        members = np.flatnonzero(component == g)
-        if len(members) < 2:
-            continue
-        original = [nonempty[m] for m in members]
-        if len({labels[i] for i in original}) < 2:
-            continue  # copies that agree are harmless
-        group_id += 1
-        block = (matrix[members] @ matrix[members].T).toarray()
-        lowest = float(block.min())
-        for i in original:
-            out.append([group_id, rows[i], texts[i], labels[i], round(min(lowest, 1.0), 4)])
-    return pd.DataFrame(out, columns=columns)
-
-
-def _similar_pairs(matrix, threshold: float, chunk: int = 2048):
-    """A sparse adjacency of rows whose cosine (TF-IDF rows are unit length) reaches threshold;
-    computed in chunks of rows, so memory stays bounded on large files."""
-    from scipy import sparse
-
-    parts = []
-    for start in range(0, matrix.shape[0], chunk):
-        block = matrix[start : start + chunk] @ matrix.T
-        block = block.multiply(block >= threshold - 1e-9)
-        parts.append(sparse.csr_matrix(block))
-    return sparse.vstack(parts).tocsr()
+    return pd.DataFrame(noise_rows)
 
 
 # --- output ------------------------------------------------------------------------------------
 
 
-def check_output(path: str | Path) -> Path:
-    """An output file name whose folder exists; checked before the work, not after it."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DataError(f"{path.parent}: output folder not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory; --out needs a file name")
-    return path
-
-
 def write_audit(result: AuditResult, out_csv: str | Path, *, top: int = 20) -> tuple[Path, Path]:
     """``out_csv`` (every row) and, beside it, the Markdown summary (``.md``); both written
     under a temporary name and renamed into place."""
-    out_csv = check_output(out_csv)
-    out_md = out_csv.with_suffix(".md")
-    tmp = out_csv.with_name(f".{out_csv.name}.partial")
-    result.table.to_csv(tmp, index=False)
-    tmp.replace(out_csv)
-    tmp = out_md.with_name(f".{out_md.name}.partial")
-    tmp.write_text(audit_markdown(result, top=top), encoding="utf-8")
-    tmp.replace(out_md)
+    out_csv = check_output_file(out_csv)
+    out_md = check_output_file(out_csv.with_suffix(".md"))
+    atomic_write_bytes(out_csv, result.table.to_csv(index=False).encode("utf-8"))
+    atomic_write_text(out_md, audit_markdown(result, top=top))
     return out_csv, out_md
 
 
@@ -437,22 +291,29 @@ def audit_markdown(result: AuditResult, *, top: int = 20) -> str:
             f"| {r.rank} | {r.row} | {r.given_label} | {r.suggested_label} | "
             f"{r.label_quality:.3f} | {_md(r.text)} |"
         )
-    if len(result.duplicates):
-        lines += [
-            "",
-            "## Duplicates with different labels",
-            "",
-            "Exact or near-duplicate tweets (after normalisation; similarity: lowest TF-IDF "
-            "cosine in the group, 1 = identical) that carry different labels.",
-            "",
-            "| group | row | label | similarity | text |",
-            "|---:|---:|---|---:|---|",
-        ]
-        for r in result.duplicates.itertuples():
-            lines.append(
-                f"| {r.group} | {r.row} | {r.given_label} | {r.similarity:.2f} | {_md(r.text)} |"
-            )
+    lines += _duplicate_lines(result.duplicates)
     return "\n".join(lines) + "\n"
+
+
+def _duplicate_lines(duplicates: pd.DataFrame) -> list[str]:
+    if not len(duplicates):
+        return []
+    lines: list[str] = []
+    lines += [
+        "",
+        "## Duplicates with different labels",
+        "",
+        "Exact or near-duplicate tweets (after normalisation; similarity: lowest TF-IDF "
+        "cosine in the group, 1 = identical) that carry different labels.",
+        "",
+        "| group | row | label | similarity | text |",
+        "|---:|---:|---|---:|---|",
+    ]
+    for r in duplicates.itertuples():
+        lines.append(
+            f"| {r.group} | {r.row} | {r.given_label} | {r.similarity:.2f} | {_md(r.text)} |"
+        )
+    return lines
 
 
 def _md(text: str, width: int = 160) -> str:
@@ -464,7 +325,5 @@ __all__ = [
     "AuditResult",
     "audit",
     "audit_markdown",
-    "conflicting_duplicates",
-    "sentence_embeddings",
     "write_audit",
 ]

@@ -79,7 +79,7 @@ def write_plots(metrics: dict, out_dir: Path) -> None:
     if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
         write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
     if metrics.get("calibration", {}).get("method") == "temperature":
-        from tweetsent.calibration import write_reliability_diagram
+        from tweetsent.evaluation.calibration import write_reliability_diagram
 
         write_reliability_diagram(metrics["calibration"], out_dir / "reliability.png")
 
@@ -164,8 +164,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
             + ".",
         ]
     lines += calibration_lines(metrics.get("calibration"))
-    if metrics.get("baseline"):
-        lines += baseline_lines(metrics["baseline"], v)
+    lines += baseline_lines(metrics["baseline"], v) if metrics.get("baseline") else []
     lines += [
         "",
         "| class | precision | recall | f1 | support | accuracy |",

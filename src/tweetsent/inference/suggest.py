@@ -22,8 +22,11 @@ import numpy as np
 import pandas as pd
 
 from tweetsent.config import DataConfig
-from tweetsent.data import read_table, require_column, resolve_data_config
+from tweetsent.data.duplicates import duplicate_key
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import read_table, require_column
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.fileio import atomic_write_bytes, check_output_file
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +108,8 @@ def suggest(
 ) -> pd.DataFrame:
     """The ``n`` tweets of ``pool_path`` to label next, as a frame ready to write.
 
-    ``run_dir``: a run directory, or a loaded :class:`~tweetsent.prediction.TweetClassifier`.
+    ``run_dir``: a run directory, or a loaded
+    :class:`~tweetsent.inference.predictor.TweetClassifier`.
 
     Columns: the run's text and label column names (the label empty), ``rank``, ``pool_row``
     (1 = the first data row of the pool), ``predicted_label``, ``confidence``, ``uncertainty``,
@@ -113,39 +117,18 @@ def suggest(
 
     >>> suggest("runs/smile", "unlabelled.csv", 100, DataConfig(text_col="text"))  # doctest: +SKIP
     """
-    from tweetsent.audit import duplicate_key, sentence_embeddings
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference.predictor import TweetClassifier
+    from tweetsent.modeling.embeddings import sentence_embeddings
 
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
-    if not isinstance(factor, int) or factor < 1:
-        raise ConfigError(f"the candidate factor must be a positive integer, got {factor!r}")
-    if not isinstance(n, int) or n <= 0:
-        raise ConfigError(f"n must be a positive number of tweets, got {n!r}")
+    _check_options(strategy, factor, n)
     classifier = (
         run_dir
         if isinstance(run_dir, TweetClassifier)
         else TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
     )
-    run_data = classifier.data_config
-    cfg = resolve_data_config(data_config or _pool_config(run_data))
-    frame = read_table(pool_path, cfg)
-    text_col = cfg.text_col
-    if text_col is None and frame.shape[1] == 1:
-        text_col = frame.columns[0]
-    text_col = require_column(frame, text_col, "text", pool_path)
-    label_col = _label_column(run_data, cfg)
-    texts = frame[text_col].fillna("").astype(str)
-    # Empty tweets teach nothing and a repeated tweet needs one label: keep each text once.
-    keys = texts.map(duplicate_key)
-    usable = np.flatnonzero(((keys != "") & ~keys.duplicated()).to_numpy())
-    if len(usable) == 0:
-        raise DataError(f"{pool_path}: no tweets to choose from")
-    if n > len(usable):
-        logger.warning(
-            "%s: only %d distinct tweets; suggesting all of them", pool_path, len(usable)
-        )
-    pool_texts = texts.iloc[usable].tolist()
+    cfg = resolve_data_config(data_config or _pool_config(classifier.data_config))
+    frame, text_col, usable = _read_pool(pool_path, cfg, n)
+    pool_texts = frame[text_col].iloc[usable].fillna("").astype(str).tolist()
     proba = (
         classifier.predict_proba(pool_texts)
         if strategy != "random"
@@ -165,18 +148,52 @@ def suggest(
         seed=seed,
     )
     if strategy == "random":  # predictions for the record, for the chosen rows only
-        proba_chosen = classifier.predict_proba([pool_texts[i] for i in chosen])
+        proba = classifier.predict_proba([pool_texts[i] for i in chosen])
     else:
-        proba_chosen = proba[chosen]
-    picked = frame.iloc[usable[chosen]]
+        proba = proba[chosen]
+    label_col = _label_column(classifier.data_config, cfg)
+    return _to_label(frame, text_col, label_col, usable[chosen], scores, classifier, proba)
+
+
+def _check_options(strategy: str, factor: int, n: int) -> None:
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if not isinstance(factor, int) or factor < 1:
+        raise ConfigError(f"the candidate factor must be a positive integer, got {factor!r}")
+    if not isinstance(n, int) or n <= 0:
+        raise ConfigError(f"n must be a positive number of tweets, got {n!r}")
+
+
+def _read_pool(pool_path, cfg: DataConfig, n: int) -> tuple[pd.DataFrame, str, np.ndarray]:
+    """The pool's table, its text column, and the rows worth considering: empty tweets teach
+    nothing and a repeated tweet needs one label, so each text is kept once."""
+    frame = read_table(pool_path, cfg)
+    text_col = cfg.text_col
+    if text_col is None and frame.shape[1] == 1:
+        text_col = frame.columns[0]
+    text_col = require_column(frame, text_col, "text", pool_path)
+    keys = frame[text_col].fillna("").astype(str).map(duplicate_key)
+    usable = np.flatnonzero(((keys != "") & ~keys.duplicated()).to_numpy())
+    if len(usable) == 0:
+        raise DataError(f"{pool_path}: no tweets to choose from")
+    if n > len(usable):
+        logger.warning(
+            "%s: only %d distinct tweets; suggesting all of them", pool_path, len(usable)
+        )
+    return frame, text_col, usable
+
+
+def _to_label(frame, text_col, label_col, rows, scores, classifier, proba) -> pd.DataFrame:
+    """The chosen rows, ready to label: text, an empty label, then what the model thought."""
+    picked = frame.iloc[rows]
     out = pd.DataFrame(
         {
             text_col: picked[text_col].fillna("").astype(str).to_numpy(),
             label_col: "",
-            "rank": np.arange(1, len(chosen) + 1),
-            "pool_row": usable[chosen] + 1,
-            "predicted_label": _predicted(classifier, proba_chosen),
-            "confidence": proba_chosen.max(axis=1).round(6),
+            "rank": np.arange(1, len(rows) + 1),
+            "pool_row": rows + 1,
+            "predicted_label": _predicted(classifier, proba),
+            "confidence": proba.max(axis=1).round(6),
             "uncertainty": np.round(scores, 6),
         }
     )
@@ -211,14 +228,14 @@ def _label_column(run_data: DataConfig | None, pool: DataConfig) -> str:
 
 def _clean(classifier, text: str) -> str:
     """The text as the run's model reads it (normalised, emoji named, if it trained so)."""
-    from tweetsent.normalize import clean_tweet
+    from tweetsent.data.normalize import clean_tweet
 
     return clean_tweet(text, normalize=classifier.normalize, demojize_emoji=classifier.demojize)
 
 
 def _predicted(classifier, proba: np.ndarray) -> list[str]:
     if classifier.multi_label:
-        from tweetsent.multilabel import apply_thresholds
+        from tweetsent.data.labels import apply_thresholds
 
         sep = classifier.config.label_sep if classifier.config else "|"
         chosen = apply_thresholds(proba, classifier.thresholds)
@@ -231,12 +248,8 @@ def _predicted(classifier, proba: np.ndarray) -> list[str]:
 
 def write_suggestions(frame: pd.DataFrame, out: str | Path) -> Path:
     """Write under a temporary name, then rename into place."""
-    from tweetsent.audit import check_output
-
-    out = check_output(out)
-    tmp = out.with_name(f".{out.name}.partial")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(out)
+    out = check_output_file(out)
+    atomic_write_bytes(out, frame.to_csv(index=False).encode("utf-8"))
     return out
 
 

@@ -1,22 +1,22 @@
-"""Confidence that means what it says: temperature scaling, calibration error, reliability.
+"""Confidence that means what it says: temperature scaling, calibration error, min-confidence.
 
 A fine-tuned classifier's softmax is usually over-confident. Temperature scaling (Guo et al.,
 2017) divides the logits by one scalar ``T`` fitted on held-out rows by minimising the negative
 log-likelihood; the argmax, so every label and accuracy figure, is unchanged. ``train`` fits
 ``T`` on the validation split of a single-label run and stores it in the model's
-``config.json`` (``tweetsent_temperature``); :class:`tweetsent.prediction.TweetClassifier`
+``config.json`` (``tweetsent_temperature``); :class:`tweetsent.inference.predictor.TweetClassifier`
 divides the logits of every engine (torch, ONNX) by it before the softmax. A plain
 ``transformers.pipeline`` over ``RUN_DIR/model`` does not know the field and shows the raw,
 uncalibrated softmax.
 
 Multi-label runs fit no temperature: their per-label thresholds are tuned on validation instead.
+Fitting at the end of training and the reliability diagram: :mod:`tweetsent.evaluation.calibration`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -102,63 +102,6 @@ def expected_calibration_error(
     return float(
         sum(b["count"] * abs(b["confidence"] - b["accuracy"]) for b in bins if b["count"]) / total
     )
-
-
-def calibrate(logits: np.ndarray, y_true: Sequence[int], n_bins: int = N_BINS) -> dict:
-    """Fit a temperature on these rows and describe calibration before and after.
-
-    The figures are measured on the rows the temperature was fitted on (the validation split),
-    so the "after" figures are somewhat optimistic; measure on a test file with
-    ``tweetsent evaluate`` for an unbiased figure.
-    """
-    from tweetsent.evaluation import cross_entropy
-
-    temperature = fit_temperature(logits, y_true)
-    before = softmax(logits)
-    after = softmax(logits, temperature)
-    return {
-        "method": "temperature",
-        "temperature": temperature,
-        "fitted_on": "validation",
-        "rows": len(before),
-        "n_bins": n_bins,
-        "ece_before": expected_calibration_error(before, y_true, n_bins),
-        "ece_after": expected_calibration_error(after, y_true, n_bins),
-        "nll_before": cross_entropy(before, y_true),
-        "nll_after": cross_entropy(after, y_true),
-        "bins_before": reliability_bins(before, y_true, n_bins),
-        "bins_after": reliability_bins(after, y_true, n_bins),
-    }
-
-
-def write_reliability_diagram(calibration: dict, path: Path) -> None:
-    """Accuracy against confidence per bin, before and after temperature scaling."""
-    from tweetsent.reporting import _pyplot, _save
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
-    for key, style, name in (
-        ("bins_before", "o--", f"raw softmax (ECE {calibration['ece_before']:.3f})"),
-        (
-            "bins_after",
-            "s-",
-            f"T = {calibration['temperature']:.2f} (ECE {calibration['ece_after']:.3f})",
-        ),
-    ):
-        used = [b for b in calibration[key] if b["count"]]
-        ax.plot([b["confidence"] for b in used], [b["accuracy"] for b in used], style, label=name)
-    ax.set(
-        xlim=(0, 1),
-        ylim=(0, 1),
-        xlabel="confidence (top label)",
-        ylabel="accuracy",
-        title=f"Reliability ({calibration['fitted_on']}, {calibration['rows']} rows)",
-    )
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    plt.close(fig)
 
 
 def check_min_confidence(value: float | None) -> float | None:
