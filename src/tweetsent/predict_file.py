@@ -295,6 +295,16 @@ def _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, pro
 def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], path) -> bytes:
     if text_col not in chunk.columns:
         raise DataError(f"{path}: column {text_col!r} missing from row {chunk.index[0] + 1} on")
+    labelled = label_frame(classifier, chunk, text_col)
+    return labelled[columns].to_csv(index=False, header=False).encode("utf-8")
+
+
+def label_frame(classifier, chunk: pd.DataFrame, text_col: str) -> pd.DataFrame:
+    """A copy of ``chunk`` with ``output_columns(classifier.labels)`` set from its texts.
+
+    The one place file outputs are labelled (here and on Ray, :mod:`tweetsent.ray`), so both
+    write the same values: probabilities rounded to 6 decimals, missing texts labelled as "".
+    """
     proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
     best = proba.argmax(axis=1)
     chunk = chunk.copy()
@@ -312,7 +322,7 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     chunk["confidence"] = proba.max(axis=1).round(6)
     for j, label in enumerate(classifier.labels):
         chunk[f"p_{label}"] = proba[:, j].round(6)
-    return chunk[columns].to_csv(index=False, header=False).encode("utf-8")
+    return chunk
 
 
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
@@ -461,6 +471,7 @@ def _fsync_dir(path: Path) -> None:
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "Shard",
+    "label_frame",
     "merge_shards",
     "model_fingerprint",
     "output_columns",

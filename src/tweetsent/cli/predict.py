@@ -52,6 +52,44 @@ def add_parser(subparsers) -> None:
     files.add_argument(
         "--no-progress", action="store_true", help="no progress bar (none when not a terminal)"
     )
+    ray = p.add_argument_group(
+        'Ray (--engine ray; needs the extra: pip install -e ".[ray]")',
+        "Label --input (a file, a folder of tables or a glob) on a Ray cluster into part files "
+        "under --output (a folder), one per chunk, plus _SUCCESS when complete; run again "
+        "after an interruption to finish only what is missing.",
+    )
+    ray.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: a Ray cluster, or a local Ray instance",
+    )
+    ray.add_argument(
+        "--address",
+        default=SUPPRESS,
+        metavar="ADDR",
+        help="join this Ray cluster ('auto', host:port or ray://host:port); default: start a "
+        "local Ray instance on this machine",
+    )
+    ray.add_argument(
+        "--workers",
+        type=int,
+        default=SUPPRESS,
+        metavar="N",
+        help="workers (actors), each loading the run once (default: the cluster's CPUs less one)",
+    )
+    ray.add_argument(
+        "--output-format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="format of the part files (default: parquet)",
+    )
+    ray.add_argument(
+        "--merged",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="when done, also join the parts into FILE (.csv or .parquet), in input order",
+    )
     p.set_defaults(func=predict_cli)
 
 
@@ -59,6 +97,11 @@ def predict_cli(args) -> int:
     from tweetsent.errors import ConfigError
     from tweetsent.prediction import TweetClassifier
 
+    if args.engine == "ray":
+        return _predict_ray(args)
+    ray_only = [flag for flag in ("address", "workers", "merged") if hasattr(args, flag)]
+    if ray_only:
+        raise ConfigError(f"--{ray_only[0]} applies to --engine ray only")
     has_input = hasattr(args, "input")
     file_only = [
         flag
@@ -134,4 +177,56 @@ def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
         raise ConfigError(f"--merge takes no {'tweets' if args.texts else file_only[0]}")
     parts = merge_shards(args.output)
     print(f"{parts} parts merged into {args.output}")
+    return 0
+
+
+def _predict_ray(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from tweetsent.cli._util import data_config_from_args
+    from tweetsent.config import TrainConfig
+    from tweetsent.errors import ConfigError
+    from tweetsent.predict_file import DEFAULT_CHUNK_ROWS
+
+    if args.texts or not hasattr(args, "input") or not hasattr(args, "output"):
+        raise ConfigError("--engine ray labels files: give --input PATH and --output FOLDER")
+    for flag, given in (("--shard", hasattr(args, "shard")), ("--merge", args.merge)):
+        if given:
+            raise ConfigError(f"{flag} is for --engine local; Ray splits and joins the work itself")
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be a positive integer, got {workers}")
+    from tweetsent import ray as tray
+
+    config_file = Path(args.run_dir) / "config.json"
+    base = TrainConfig.load(config_file).data if config_file.is_file() else None
+    data_config = data_config_from_args(args, base=base)
+    address = getattr(args, "address", None)
+    if address is None and workers is None:
+        workers = os.cpu_count() or 1  # a local instance: one worker per core
+    started = tray.connect(address, num_cpus=None if workers is None else workers + 1)
+    try:
+        record = tray.predict_files(
+            args.run_dir,
+            args.input,
+            args.output,
+            data_config,
+            backend=args.backend,
+            batch_size=args.batch_size,
+            workers=workers,
+            chunk_rows=getattr(args, "chunk_size", DEFAULT_CHUNK_ROWS),
+            output_format=args.output_format,
+            restart=args.restart,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+    print(f"{record['rows']} rows labelled, in {record['parts']} parts under {args.output}")
+    if hasattr(args, "merged"):
+        rows = tray.merge_output(args.output, args.merged)
+        print(f"{rows} rows merged into {args.merged}")
     return 0
