@@ -76,6 +76,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, quiet: b
     options = {"logging_level": logging.ERROR if quiet else logging.INFO}
     if quiet:
         options["log_to_driver"] = False
+        # Ray Data 2.60's actor pools make the driver's core worker log a spurious error about
+        # constructor arguments for every pool; real failures still arrive as exceptions.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     if address is None:
         # Logical CPUs: one per worker plus one for the read tasks (see read_input).
         options.update(num_cpus=num_cpus, include_dashboard=False)
