@@ -14,6 +14,7 @@ Writes one JSON record per engine: rows, seconds, tweets/s, peak RSS (MiB).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -47,10 +48,8 @@ def build_input(path: Path, rows: int) -> None:
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # a process that just ended
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 

@@ -22,8 +22,8 @@ pytest.importorskip("ray.data", reason='Ray is an optional extra: pip install -e
 from tweetsent import ray as tray  # noqa: E402
 from tweetsent.config import DataConfig  # noqa: E402
 from tweetsent.errors import ConfigError, DataError  # noqa: E402
-from tweetsent.predict_file import predict_file  # noqa: E402
-from tweetsent.prediction import TweetClassifier  # noqa: E402
+from tweetsent.inference.files import predict_file  # noqa: E402
+from tweetsent.inference.predictor import TweetClassifier  # noqa: E402
 
 pytestmark = pytest.mark.needs_shared_data
 SMILE = DataConfig(preset="smile")

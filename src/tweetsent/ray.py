@@ -24,33 +24,28 @@ What is ours is only what no library offers, at the product's edge:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import glob
 import json
 import logging
 import os
-import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from tweetsent.config import DataConfig
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import SUFFIX_FORMATS, check_file
+from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError, ModelError
+from tweetsent.inference import ray_output
+from tweetsent.inference.files import _text_column, model_fingerprint
+from tweetsent.inference.ray_output import MANIFEST_VERSION, SUCCESS, merge_output
+from tweetsent.inference.ray_tasks import ID_COLUMNS, Labeller, PartWriter, read_files
 
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = 'pip install -e ".[ray]"'
-ID_COLUMNS = ("input_file", "input_row")
 OUTPUT_FORMATS = ("parquet", "csv")
-MANIFEST = "_tweetsent_ray.json"
-SUCCESS = "_SUCCESS"
-MANIFEST_VERSION = 1
-_PART = re.compile(r"part-(\d{5})-(\d{12})-(\d{12})\.(parquet|csv)")
-_TMP_PREFIX = ".tmp-"
 
 
 def import_ray():
@@ -129,7 +124,7 @@ def predict_dataset(
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     _configure_data_context()
     return dataset.map_batches(
-        _Labeller,
+        Labeller,
         fn_constructor_kwargs=dict(
             run_dir=str(run_dir),
             backend=backend,
@@ -157,8 +152,6 @@ def read_input(
     ``input_row``. ``skip``: per file index (in :func:`input_files` order), row ranges
     ``[start, stop)`` not to emit (already labelled).
     """
-    from tweetsent.data import resolve_data_config
-
     ray = import_ray()
     files = path if isinstance(path, list) else input_files(path)
     data_config = resolve_data_config(data_config or DataConfig())
@@ -166,7 +159,7 @@ def read_input(
     items = [{"file_index": i, "path": str(p)} for i, p in enumerate(files)]
     ds = ray.data.from_items(items, override_num_blocks=len(items))
     ds = ds.map_batches(
-        _read_files,
+        read_files,
         fn_kwargs=dict(data_config=data_config, chunk_rows=chunk_rows, skip=skip or {}),
         batch_size=1,
         batch_format="pandas",
@@ -179,8 +172,6 @@ def read_input(
 
 def input_files(path: str | Path) -> list[Path]:
     """The tables PATH names: a file, a directory's tables (recursively) or a glob, sorted."""
-    from tweetsent.data import SUFFIX_FORMATS, check_file
-
     text = str(path)
     if any(ch in text for ch in "*?["):
         found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
@@ -227,9 +218,6 @@ def predict_files(
     ``on_part`` is called with a dict per part written (``part``, ``rows``, ``pid`` of the
     worker that wrote it, ...) as the parts arrive.
     """
-    from tweetsent.data import resolve_data_config
-    from tweetsent.predict_file import model_fingerprint
-
     if output_format not in OUTPUT_FORMATS:
         raise ConfigError(f"output format must be parquet or csv, got {output_format!r}")
     if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
@@ -244,246 +232,63 @@ def predict_files(
         raise ConfigError(f"{out}: the output folder would hold or overwrite the input")
     text_col = _check_first_file(files[0], data_config, chunk_rows)
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {
+    manifest = _manifest(files, data_config, run_dir, backend, batch_size, chunk_rows)
+    manifest["format"] = output_format
+    with ray_output.locked(out):
+        ray_output.start_or_resume(out, manifest, restart)
+        if (out / SUCCESS).is_file():
+            logger.info("%s: already complete; nothing to label", out)
+            return json.loads((out / SUCCESS).read_text(encoding="utf-8"))
+        worker_options = dict(
+            run_dir=str(run_dir),
+            backend=backend,
+            batch_size=batch_size,
+            text_col=text_col,
+            chunk_rows=chunk_rows,
+            output_dir=str(out.resolve()),
+            output_format=output_format,
+            files=[str(p) for p in files],
+        )
+        _label_missing_rows(out, files, data_config, worker_options, workers, progress, on_part)
+        return ray_output.finish(out, files)
+
+
+def _manifest(files, data_config, run_dir, backend, batch_size, chunk_rows) -> dict:
+    """What must not change between a run and its resumption: input, model, options."""
+    return {
         "version": MANIFEST_VERSION,
         "inputs": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files],
         "data": dataclasses.asdict(data_config),
         "chunk_rows": chunk_rows,
-        "format": output_format,
         "model": [str(Path(run_dir).resolve()), model_fingerprint(run_dir)],
         "backend": backend,
         "batch_size": batch_size,
     }
-    with _locked(out):
-        _start_or_resume(out, manifest, restart)
-        if (out / SUCCESS).is_file():
-            logger.info("%s: already complete; nothing to label", out)
-            return json.loads((out / SUCCESS).read_text(encoding="utf-8"))
-        done = _merged_ranges(_parts(out))
-        already = sum(stop - start for ranges in done.values() for start, stop in ranges)
-        if already:
-            logger.info(
-                "%s: %d row(s) already labelled in earlier parts; skipping them", out, already
-            )
-        ray = import_ray()
-        workers = default_workers() if workers is None else workers
-        ds = read_input(
-            files,
-            data_config,
-            chunk_rows=chunk_rows,
-            skip=done,
-        )
-        _configure_data_context(progress)
-        labelled = ds.map_batches(
-            _PartWriter,
-            fn_constructor_kwargs=dict(
-                run_dir=str(run_dir),
-                backend=backend,
-                batch_size=batch_size,
-                text_col=text_col,
-                chunk_rows=chunk_rows,
-                output_dir=str(out.resolve()),
-                output_format=output_format,
-                files=[str(p) for p in files],
-            ),
-            batch_size=None,
-            batch_format="pandas",
-            **_actor_options(ray, workers),
-        )
-        written = 0
-        for row in labelled.iter_rows():
-            written += int(row["rows"])
-            if on_part is not None:
-                on_part(dict(row))
-        logger.info("%d row(s) labelled in this run", written)
-        return _finish(out, files)
 
 
-def merge_output(output_dir: str | Path, target: str | Path, *, keep_ids: bool = False) -> int:
-    """Join the parts of a finished run into one file (``.csv`` or ``.parquet``), in input order.
-
-    Returns the number of rows. The result holds the columns ``tweetsent predict --input``
-    writes (``keep_ids`` keeps ``input_file`` / ``input_row`` too); for one CSV input it is the
-    same file, byte for byte. Memory holds one part at a time.
-    """
-    out = Path(output_dir)
-    target = Path(target)
-    if not (out / SUCCESS).is_file():
-        raise DataError(
-            f"{out}: not complete (no {SUCCESS}); run the same predict command again to finish it"
-        )
-    fmt = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(target.suffix.lower())
-    if fmt is None:
-        raise ConfigError(f"{target}: the merged file must end in .csv or .parquet")
-    if not target.parent.is_dir():
-        raise DataError(f"{target.parent}: output folder not found")
-    parts = _parts(out)
-    _check_complete(out, parts, len(json.loads((out / MANIFEST).read_text())["inputs"]))
-    tmp = target.with_name(f".{target.name}.partial")
-    rows = 0
-    writer = None
-    try:
-        with open(tmp, "wb") as fh:
-            for i, (_, _, _, path) in enumerate(parts):
-                frame = _read_part(path)
-                if not keep_ids:
-                    frame = frame.drop(columns=list(ID_COLUMNS))
-                rows += len(frame)
-                if fmt == "csv":
-                    fh.write(frame.to_csv(index=False, header=i == 0).encode("utf-8"))
-                else:
-                    import pyarrow as pa
-                    import pyarrow.parquet as pq
-
-                    table = pa.Table.from_pandas(frame, preserve_index=False)
-                    writer = writer or pq.ParquetWriter(fh, table.schema)
-                    writer.write_table(table.cast(writer.schema))
-            if writer is not None:
-                writer.close()
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return rows
-
-
-# --- inside Ray: reading and labelling --------------------------------------------------------
-
-
-def _read_files(batch: pd.DataFrame, *, data_config, chunk_rows, skip) -> Iterator[pd.DataFrame]:
-    """Ray task: every file of ``batch`` as frames of its chunks, less the rows in ``skip``."""
-    from tweetsent.data import read_table_chunks
-    from tweetsent.predict_file import _text_column
-
-    for index, path in zip(batch["file_index"], batch["path"], strict=True):
-        ranges = skip.get(int(index), [])
-        starts = np.array([r[0] for r in ranges], dtype=np.int64)
-        stops = np.array([r[1] for r in ranges], dtype=np.int64)
-        checked = False
-        for chunk in read_table_chunks(path, data_config, chunk_rows):
-            if not checked:
-                _text_column(list(chunk.columns), data_config, path)
-                clash = [c for c in ID_COLUMNS if c in chunk.columns]
-                if clash:
-                    raise DataError(f"{path}: has a column named {clash[0]!r}, which we add")
-                checked = True
-            if not len(chunk):
-                continue
-            rows = chunk.index.to_numpy(dtype=np.int64)
-            if len(starts):
-                at = np.searchsorted(starts, rows, side="right") - 1
-                done = (at >= 0) & (rows < stops[np.maximum(at, 0)])
-                if done.all():
-                    continue
-                chunk, rows = chunk[~done], rows[~done]
-            # Strings throughout (as read), so that every block has the same schema.
-            frame = chunk.astype("string").reset_index(drop=True)
-            frame["input_file"] = path
-            frame["input_row"] = rows
-            yield frame
-
-
-class _Labeller:
-    """Ray actor: loads the run once, then labels the batches it is given."""
-
-    def __init__(self, *, run_dir, backend, batch_size, text_col, chunk_rows):
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from tweetsent.prediction import TweetClassifier
-
-        self.classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
-        self.text_col = text_col
-        self.chunk_rows = chunk_rows
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        pieces = [self._label(piece) for piece in self._pieces(batch)]
-        return pd.concat(pieces, ignore_index=True) if pieces else self._label(batch)
-
-    def _pieces(self, batch: pd.DataFrame) -> Iterator[pd.DataFrame]:
-        """Runs of consecutive rows of one file and one chunk; the whole batch without ids."""
-        if not all(c in batch.columns for c in ID_COLUMNS) or not len(batch):
-            yield batch
-            return
-        rows = batch["input_row"].to_numpy(dtype=np.int64)
-        files = batch["input_file"].to_numpy()
-        chunk = rows // self.chunk_rows if self.chunk_rows else np.zeros_like(rows)
-        cut = np.flatnonzero(
-            (files[1:] != files[:-1]) | (rows[1:] != rows[:-1] + 1) | (chunk[1:] != chunk[:-1])
-        )
-        bounds = [0, *(cut + 1).tolist(), len(batch)]
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            yield batch.iloc[start:stop]
-
-    def _label(self, piece: pd.DataFrame) -> pd.DataFrame:
-        from tweetsent.predict_file import label_frame
-
-        if self.text_col not in piece.columns:
-            raise DataError(
-                f"no column {self.text_col!r} to label; columns: {', '.join(piece.columns)}"
-            )
-        labelled = label_frame(self.classifier, piece, self.text_col)
-        # The id columns last, after ours, as in the parts and in predict --input's layout.
-        ids = [c for c in ID_COLUMNS if c in labelled.columns]
-        return labelled[[c for c in labelled.columns if c not in ids] + ids]
-
-
-class _PartWriter(_Labeller):
-    """Ray actor: labels its blocks and writes each run of rows to its part file."""
-
-    def __init__(self, *, output_dir, output_format, files, **kwargs):
-        super().__init__(**kwargs)
-        self.output_dir = Path(output_dir)
-        self.output_format = output_format
-        self.file_index = {path: i for i, path in enumerate(files)}
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        written = []
-        for piece in self._pieces(batch):
-            labelled = self._label(piece.reset_index(drop=True))
-            path = str(piece["input_file"].iloc[0])
-            start = int(piece["input_row"].iloc[0])
-            stop = start + len(piece)
-            name = f"part-{self.file_index[path]:05d}-{start:012d}-{stop:012d}.{self.output_format}"
-            _write_part(labelled, self.output_dir / name, self.output_format)
-            written.append(
-                {
-                    "part": name,
-                    "input_file": path,
-                    "start": start,
-                    "stop": stop,
-                    "rows": len(piece),
-                    "pid": os.getpid(),
-                }
-            )
-        return pd.DataFrame(written, columns=["part", "input_file", "start", "stop", "rows", "pid"])
-
-
-def _write_part(frame: pd.DataFrame, target: Path, fmt: str) -> None:
-    """Under a temporary name, then renamed: a part that exists is complete."""
-    tmp = target.with_name(f"{_TMP_PREFIX}{os.getpid()}-{target.name}")
-    try:
-        if fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        else:
-            frame.to_csv(tmp, index=False)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _read_part(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pandas()
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).astype(
-        {"input_row": "int64"}
+def _label_missing_rows(out, files, data_config, worker_options, workers, progress, on_part):
+    """The rows no part holds yet: read, labelled and written by Ray; the parts as they come."""
+    done = ray_output.merged_ranges(ray_output.list_parts(out))
+    already = sum(stop - start for ranges in done.values() for start, stop in ranges)
+    if already:
+        logger.info("%s: %d row(s) already labelled in earlier parts; skipping them", out, already)
+    ray = import_ray()
+    workers = default_workers() if workers is None else workers
+    ds = read_input(files, data_config, chunk_rows=worker_options["chunk_rows"], skip=done)
+    _configure_data_context(progress)
+    labelled = ds.map_batches(
+        PartWriter,
+        fn_constructor_kwargs=worker_options,
+        batch_size=None,
+        batch_format="pandas",
+        **_actor_options(ray, workers),
     )
+    written = 0
+    for row in labelled.iter_rows():
+        written += int(row["rows"])
+        if on_part is not None:
+            on_part(dict(row))
+    logger.info("%d row(s) labelled in this run", written)
 
 
 def default_workers() -> int:
@@ -533,9 +338,6 @@ def _check_run_dir(run_dir) -> None:
 
 def _check_first_file(path: Path, data_config: DataConfig, chunk_rows: int) -> str:
     """Fail in seconds, before Ray starts, on the usual mistakes (wrong --text-col, format)."""
-    from tweetsent.data import read_table_chunks
-    from tweetsent.predict_file import _text_column
-
     first = next(iter(read_table_chunks(path, data_config, min(chunk_rows, 256))))
     clash = [c for c in ID_COLUMNS if c in first.columns]
     if clash:
@@ -543,103 +345,11 @@ def _check_first_file(path: Path, data_config: DataConfig, chunk_rows: int) -> s
     return _text_column(list(first.columns), data_config, path)
 
 
-def _parts(out: Path) -> list[tuple[int, int, int, Path]]:
-    """The finished parts in ``out``: (file index, start, stop, path), in input order."""
-    found = []
-    for p in out.iterdir():
-        match = _PART.fullmatch(p.name)
-        if match:
-            found.append((int(match[1]), int(match[2]), int(match[3]), p))
-    return sorted(found)
-
-
-def _merged_ranges(parts) -> dict[int, list[tuple[int, int]]]:
-    ranges: dict[int, list[tuple[int, int]]] = {}
-    for index, start, stop, _ in parts:
-        spans = ranges.setdefault(index, [])
-        if spans and start <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(stop, spans[-1][1]))
-        else:
-            spans.append((start, stop))
-    return ranges
-
-
-def _check_complete(out: Path, parts, n_files: int) -> dict[int, int]:
-    """Every file's rows in exactly one part, from row 0 on; rows per file index."""
-    rows: dict[int, int] = {i: 0 for i in range(n_files)}
-    for index, start, stop, path in parts:
-        if index >= n_files:
-            raise DataError(f"{path}: a part of an input file this run does not have")
-        if start != rows[index]:
-            what = "overlaps the part before" if start < rows[index] else "leaves a gap before it"
-            raise DataError(f"{path}: {what} (rows {rows[index]}..{start - 1} of file {index})")
-        rows[index] = stop
-    return rows
-
-
-def _finish(out: Path, files: list[Path]) -> dict:
-    parts = _parts(out)
-    rows = _check_complete(out, parts, len(files))
-    for p in out.glob(f"{_TMP_PREFIX}*"):  # left by workers killed mid-write
-        p.unlink(missing_ok=True)
-    record = {
-        "rows": sum(rows.values()),
-        "parts": len(parts),
-        "files": [{"path": str(p), "rows": rows[i]} for i, p in enumerate(files)],
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    tmp = out / f"{_TMP_PREFIX}{SUCCESS}"
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    tmp.replace(out / SUCCESS)
-    return record
-
-
-def _start_or_resume(out: Path, manifest: dict, restart: bool) -> None:
-    path = out / MANIFEST
-    ours = [p for p in out.iterdir() if _PART.fullmatch(p.name) or p.name.startswith(_TMP_PREFIX)]
-    if path.is_file() and not restart:
-        try:
-            earlier = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            earlier = {}
-        changed = [k for k in manifest if earlier.get(k) != json.loads(json.dumps(manifest[k]))]
-        if changed:
-            raise ConfigError(
-                f"{out}: holds labels made from another input, model or options "
-                f"({', '.join(changed)} changed); pass --restart to discard them, or choose "
-                "another --output"
-            )
-        return
-    if ours and not path.is_file() and not restart:
-        raise ConfigError(f"{out}: holds part files but no {MANIFEST}; choose another --output")
-    if restart:
-        for p in [*ours, out / SUCCESS, path]:
-            p.unlink(missing_ok=True)
-    tmp = out / f"{_TMP_PREFIX}{MANIFEST}"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tmp.replace(path)
-
-
-@contextlib.contextmanager
-def _locked(out: Path):
-    """One driver per output folder: a second one is refused rather than racing the first."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    lock = out / ".lock"
-    with lock.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DataError(f"{out}: another 'tweetsent predict' is writing it right now") from None
-        yield
-
-
 __all__ = [
     "ID_COLUMNS",
+    "INSTALL_HINT",
     "connect",
+    "default_workers",
     "input_files",
     "merge_output",
     "predict_dataset",

@@ -52,6 +52,11 @@ def add_parser(subparsers) -> None:
     files.add_argument(
         "--no-progress", action="store_true", help="no progress bar (none when not a terminal)"
     )
+    _add_ray_args(p)
+    p.set_defaults(func=predict_cli)
+
+
+def _add_ray_args(p) -> None:
     ray = p.add_argument_group(
         'Ray (--engine ray; needs the extra: pip install -e ".[ray]")',
         "Label --input (a file, a folder of tables or a glob) on a Ray cluster into part files "
@@ -90,12 +95,11 @@ def add_parser(subparsers) -> None:
         metavar="FILE",
         help="when done, also join the parts into FILE (.csv or .parquet), in input order",
     )
-    p.set_defaults(func=predict_cli)
 
 
 def predict_cli(args) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     if args.engine == "ray":
         return _predict_ray(args)
@@ -139,7 +143,7 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.predict_file import (
+    from tweetsent.inference.files import (
         DEFAULT_CHUNK_ROWS,
         Shard,
         model_fingerprint,
@@ -169,7 +173,7 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.predict_file import merge_shards
+    from tweetsent.inference.files import merge_shards
 
     if not hasattr(args, "output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")
@@ -187,7 +191,7 @@ def _predict_ray(args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
-    from tweetsent.predict_file import DEFAULT_CHUNK_ROWS
+    from tweetsent.inference.files import DEFAULT_CHUNK_ROWS
 
     if args.texts or not hasattr(args, "input") or not hasattr(args, "output"):
         raise ConfigError("--engine ray labels files: give --input PATH and --output FOLDER")

@@ -29,9 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from tweetsent import fileio
 from tweetsent.config import DataConfig
-from tweetsent.data import check_file, read_table_chunks, resolve_data_config
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import check_file, require_column
+from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.inference.labelling import label_frame
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +131,7 @@ def predict_file(
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)
-    if not target.parent.is_dir():
-        raise DataError(f"{target.parent}: output folder not found")
-    if target.exists() and target.is_dir():
-        raise DataError(f"{target}: is a directory; --output needs a file name")
+    fileio.check_output_file(target)
     if target.resolve() == input_path.resolve():
         raise ConfigError(f"{target}: the output would overwrite the input")
     checkpoint = _Checkpoint(target)
@@ -189,6 +190,7 @@ def merge_shards(output_path: str | Path) -> int:
             f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
             "here yet)"
         )
+    fileio.check_output_file(output_path)
     tmp = output_path.with_name(f".{output_path.name}.partial")
     header = None
     with tmp.open("wb") as out:
@@ -228,7 +230,13 @@ def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> 
     first_row = chunks.start * chunk_rows
     end_row = min(chunks.stop * chunk_rows, rows)
     ours = output_columns(classifier.labels)
-    header = [*columns, *[c for c in ours if c not in columns]]
+    clash = [c for c in ours if c in columns]
+    if clash:
+        raise DataError(
+            f"{input_path}: has a column named {clash[0]!r}, which the output uses for the "
+            "prediction; rename or drop that column first (is this an earlier output?)"
+        )
+    header = [*columns, *ours]
     logger.info(
         "%s: %d rows in %d chunk(s) of %d%s",
         input_path,
@@ -299,38 +307,10 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     return labelled[columns].to_csv(index=False, header=False).encode("utf-8")
 
 
-def label_frame(classifier, chunk: pd.DataFrame, text_col: str) -> pd.DataFrame:
-    """A copy of ``chunk`` with ``output_columns(classifier.labels)`` set from its texts.
-
-    The one place file outputs are labelled (here and on Ray, :mod:`tweetsent.ray`), so both
-    write the same values: probabilities rounded to 6 decimals, missing texts labelled as "".
-    """
-    proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
-    best = proba.argmax(axis=1)
-    chunk = chunk.copy()
-    if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
-        from tweetsent.multilabel import apply_thresholds
-
-        sep = classifier.config.label_sep if classifier.config else "|"
-        chosen = apply_thresholds(proba, classifier.thresholds)
-        chunk["predicted_label"] = [
-            sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
-            for row in chosen
-        ]
-    else:
-        chunk["predicted_label"] = [classifier.labels[i] for i in best]
-    chunk["confidence"] = proba.max(axis=1).round(6)
-    for j, label in enumerate(classifier.labels):
-        chunk[f"p_{label}"] = proba[:, j].round(6)
-    return chunk
-
-
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
     text_col = data_config.text_col
     if text_col is None and len(columns) == 1:
         return columns[0]
-    from tweetsent.data import require_column
-
     return require_column(pd.DataFrame(columns=columns), text_col, "text", path)
 
 
@@ -384,25 +364,12 @@ class _Checkpoint:
         self.state_file = target.with_name(f".{target.name}.progress.json")
         self.lock_file = target.with_name(f".{target.name}.lock")
 
-    @contextlib.contextmanager
     def locked(self):
         """One writer per output: a second process is refused rather than corrupting it."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        with self.lock_file.open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DataError(
-                    f"{self.target}: another 'tweetsent predict' is writing it right now"
-                ) from None
-            try:
-                yield
-            finally:
-                self.lock_file.unlink(missing_ok=True)
+        return fileio.ExclusiveLock(
+            self.lock_file,
+            DataError(f"{self.target}: another 'tweetsent predict' is writing it right now"),
+        ).held()
 
     def load(self, signature: str) -> dict | None:
         """The committed state of an earlier run with this signature, or None to start over."""
