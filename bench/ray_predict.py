@@ -29,6 +29,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's tweetsent, as the measured commands use
 
 
 def build_input(path: Path, rows: int) -> None:
@@ -97,7 +98,7 @@ def main() -> None:
             print(json.dumps({k: v for k, v in result.items() if k != "output"}), flush=True)
             records.append(result)
         single = pd.read_csv(tmp / "single.csv")
-        from tweetsent.ray import merge_output
+        from tweetsent.ray import merge_output  # after the sys.path line above
 
         for out in ("ray1", "ray2"):
             merged = tmp / f"{out}.csv"
