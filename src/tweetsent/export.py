@@ -68,7 +68,7 @@ def export_onnx(
         raise ModelError(f"{run_dir}: run directory not found")
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
     model = load_classifier(model_dir, allow_pickle=allow_pickle).eval()
-    tokenizer = load_tokenizer(str(model_dir))
+    tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
     # eager attention: a plain MatMul/Softmax graph that onnxruntime's fusions recognise.
     model.set_attn_implementation("eager")
     model.config.return_dict = False

@@ -141,7 +141,7 @@ class TweetClassifier:
         fastest available on this CPU (see :func:`auto_backend`). ``onnx_dir``: an export
         elsewhere than ``RUN_DIR/onnx``; ``onnx_variant``: ``int8`` or ``fp32`` when it holds both.
         """
-        from tweetsent.modeling import load_classifier, load_tokenizer
+        from tweetsent.modeling import check_model_dir, load_classifier, load_tokenizer
 
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -171,8 +171,9 @@ class TweetClassifier:
                     f"{onnx_dir or path}: no exported ONNX model; run: tweetsent export {path} "
                     "--format onnx"
                 )
+            saved = check_model_dir(onnx_file.parent, classifier=True, weights=False)
             engine = load_onnx_engine(onnx_file)
-            tokenizer = load_tokenizer(str(onnx_file.parent))
+            tokenizer = load_tokenizer(str(onnx_file.parent), vocab_size=saved.get("vocab_size"))
             return cls(
                 engine,
                 tokenizer,
@@ -186,7 +187,7 @@ class TweetClassifier:
             )
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
-        tokenizer = load_tokenizer(str(model_dir))
+        tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return cls(
             TorchEngine(model, precision),
