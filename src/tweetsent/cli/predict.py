@@ -24,6 +24,11 @@ def add_parser(subparsers) -> None:
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow loading pickle (.bin) weights; only for models you trust",
+    )
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",
@@ -78,7 +83,10 @@ def predict_cli(args) -> int:
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
     classifier = TweetClassifier.load(
-        args.run_dir, backend=args.backend, batch_size=args.batch_size
+        args.run_dir,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        allow_pickle=args.allow_pickle,
     )
     if not has_input and classifier.multi_label:
         sep = classifier.config.label_sep if classifier.config else "|"

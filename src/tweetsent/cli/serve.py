@@ -33,6 +33,11 @@ def add_parser(subparsers) -> None:
         default="auto",
         help="inference engine (default: auto, the exported ONNX model when there is one)",
     )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow loading pickle (.bin) weights; only for models you trust",
+    )
     batching = p.add_argument_group("batching")
     batching.add_argument(
         "--max-batch-size",
@@ -108,5 +113,5 @@ def serve_cli(args) -> int:
         graceful_timeout=args.graceful_timeout,
         access_log=args.access_log,
     )
-    serve(args.run_dir, settings, backend=args.backend)
+    serve(args.run_dir, settings, backend=args.backend, allow_pickle=args.allow_pickle)
     return 0

@@ -60,7 +60,13 @@ def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
     }
 
 
-def serve(run_dir: str | Path, settings: ServeConfig, *, backend: str = "auto") -> None:
+def serve(
+    run_dir: str | Path,
+    settings: ServeConfig,
+    *,
+    backend: str = "auto",
+    allow_pickle: bool = False,
+) -> None:
     """Serve ``run_dir`` until interrupted (Ctrl+C or SIGTERM), letting requests in flight finish.
 
     >>> serve("runs/smile", ServeConfig(port=8000))  # doctest: +SKIP
@@ -70,7 +76,9 @@ def serve(run_dir: str | Path, settings: ServeConfig, *, backend: str = "auto") 
     from tweetsent.prediction import TweetClassifier
     from tweetsent.serving.app import create_app
 
-    classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=settings.max_batch_size)
+    classifier = TweetClassifier.load(
+        run_dir, backend=backend, batch_size=settings.max_batch_size, allow_pickle=allow_pickle
+    )
     app = create_app(classifier, settings, info=model_info(run_dir, classifier))
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
