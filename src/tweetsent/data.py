@@ -7,7 +7,10 @@ import csv
 import dataclasses
 import difflib
 import io
+import json
 import logging
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,9 +103,16 @@ def resolve_data_config(cfg: DataConfig) -> DataConfig:
         )
     values = dataclasses.asdict(cfg)
     for key, value in PRESETS[cfg.preset].settings.items():
-        if values.get(key) in (None, [], {}):
+        if key in ADDITIVE_KEYS:  # the preset's list, then the user's additions
+            values[key] = list(dict.fromkeys([*value, *(values.get(key) or [])]))
+        elif values.get(key) in (None, [], {}):
             values[key] = value
     return DataConfig(**values)
+
+
+# List options that add to a preset's list instead of replacing it: `--preset smile
+# --drop-labels surprise` still drops SMILE's 'nocode' rows.
+ADDITIVE_KEYS = ("drop_labels",)
 
 
 @dataclass
@@ -267,9 +277,25 @@ def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> p
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: malformed JSON Lines ({_first_line(exc)})") from None
+    except (ValueError, TypeError) as exc:  # TypeError: a line that is null, a number, a list
+        raise DataError(f"{path}: malformed JSON Lines ({_jsonl_problem(text, exc)})") from None
     return _values_to_str(frame)
+
+
+def _jsonl_problem(lines, exc: BaseException) -> str:
+    """Which line of a JSON Lines text is not a JSON object; pandas' own message does not say."""
+    if isinstance(lines, str):
+        lines = io.StringIO(lines)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.removeprefix("\ufeff"))
+        except ValueError as bad:
+            return f"line {number}: {_first_line(bad)}"
+        if not isinstance(value, dict):
+            return f"line {number}: {json.dumps(value)[:40]} is not a JSON object"
+    return _first_line(exc)
 
 
 def _values_to_str(frame: pd.DataFrame) -> pd.DataFrame:
@@ -315,7 +341,10 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
     text_col = require_column(frame, cfg.text_col, "text", path)
     label_col = require_column(frame, cfg.label_col, "label", path)
     texts = clip_long_texts(frame[text_col], path)
-    labels = frame[label_col].map(lambda v: v.strip() if isinstance(v, str) else v)
+    # NFC: an 'é' typed as e + combining accent is the same label as the composed 'é'.
+    labels = frame[label_col].map(
+        lambda v: unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v
+    )
     labels = labels.map(lambda v: cfg.label_names.get(v, v) if isinstance(v, str) else v)
 
     keep = pd.Series(True, index=frame.index)
@@ -327,12 +356,14 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
             dropped[reason] = int(mask.sum())
             keep[mask] = False
 
-    drop("empty text", texts.isna() | (texts.fillna("").str.strip() == ""))
-    drop("missing label", labels.isna() | (labels.fillna("") == ""))
+    drop("empty text", texts.map(is_blank))
+    drop("missing label", labels.map(is_blank))
     if cfg.drop_multilabel:
         drop("multi-label", labels.fillna("").str.contains(cfg.drop_multilabel, regex=False))
     if cfg.drop_labels:
-        drop("dropped label", labels.isin(cfg.drop_labels))
+        dropped_labels = [unicodedata.normalize("NFC", x) for x in cfg.drop_labels]
+        drop("dropped label", labels.isin(dropped_labels))
+    check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)
     for reason, count in dropped.items():
         logger.debug("%s: skipped %d row(s): %s", path, count, reason)
 
@@ -344,6 +375,69 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
         data = data.subset(range(limit))
         data.dropped = dropped
     return data
+
+
+# Characters that show nothing: whitespace, zero-width and direction marks, word joiners, the
+# BOM, Hangul fillers, the braille blank, variation selectors and emoji tag characters. A text
+# or label made only of these is empty for every purpose (a tokenizer reads nothing in it).
+_VISIBLE = re.compile(
+    "[^\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000e0000-\U000e007f]"
+)
+
+
+def is_blank(value) -> bool:
+    """True for a missing value or a string with nothing visible in it."""
+    return not isinstance(value, str) or _VISIBLE.search(value) is None
+
+
+# Letters of other scripts drawn like Latin ones (Cyrillic, Greek). A label typed with one of
+# them is a different string that looks the same, and would silently become a class of its own.
+# A short table of our own for the scripts met in practice; Unicode's full confusables list
+# (TR39) is in no dependency we have.
+_HOMOGLYPHS = str.maketrans(
+    "\u0430\u0435\u0456\u0458\u043e\u0440\u0441\u0443\u0445\u0455\u0501\u051b\u051d\u04bb"
+    "\u0410\u0412\u0415\u0406\u0408\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0405"
+    "\u04ae\u03bf\u03bd\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1"
+    "\u03a4\u03a5\u03a7",
+    "aeijopcyxsdqwhABEIJKMHOPCTXSYovABEZHIKMNOPTYX",
+)
+
+
+def label_skeleton(label: str) -> str:
+    """What a label looks like: compatibility forms folded (NFKC), look-alike letters of other
+    scripts mapped to Latin, invisible characters dropped."""
+    folded = unicodedata.normalize("NFKC", label).translate(_HOMOGLYPHS)
+    return "".join(ch for ch in folded if _VISIBLE.match(ch) or ch == " ")
+
+
+def check_lookalike_labels(labels: pd.Series, path, sep: str | None = None) -> None:
+    """Refuse two different labels that look the same (``'angry'`` with a Cyrillic ``а``)."""
+    first_row: dict[str, int] = {}
+    for row, value in labels.items():
+        for label in value.split(sep) if sep else [value]:
+            first_row.setdefault(label.strip(), int(row) + 1)
+    seen: dict[str, str] = {}
+    for label in first_row:
+        key = label_skeleton(label)
+        other = seen.setdefault(key, label)
+        if other != label:
+            where = next(
+                (i for i, (a, b) in enumerate(zip(other, label, strict=False)) if a != b),
+                min(len(other), len(label)),
+            )
+            raise DataError(
+                f"{path}: labels {ascii(other)} (row {first_row[other]}) and {ascii(label)} "
+                f"(row {first_row[label]}) look alike but differ ({_char_name(other, where)} vs "
+                f"{_char_name(label, where)}); spell each class one way"
+            )
+
+
+def _char_name(text: str, at: int) -> str:
+    if at >= len(text):
+        return "nothing"
+    return f"U+{ord(text[at]):04X} {unicodedata.name(text[at], 'unnamed')}"
 
 
 def load_texts(path: str | Path, cfg: DataConfig) -> list[str]:
@@ -544,9 +638,12 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
                 yield frame
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: no rows or columns") from None
-        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-            kind = "JSON Lines" if fmt == "jsonl" else fmt.upper()
-            raise DataError(f"{path}: malformed {kind} ({_first_line(exc)})") from None
+        except (pd.errors.ParserError, ValueError, TypeError, csv.Error) as exc:
+            if fmt == "jsonl":
+                with path.open(encoding=encoding, errors="replace", newline="") as lines:
+                    problem = _jsonl_problem(lines, exc)
+                raise DataError(f"{path}: malformed JSON Lines ({problem})") from None
+            raise DataError(f"{path}: malformed {fmt.upper()} ({_first_line(exc)})") from None
 
 
 def _same_json_columns(frame: pd.DataFrame, columns: list | None, path: Path) -> list:

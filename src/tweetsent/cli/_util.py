@@ -64,7 +64,7 @@ def add_data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> No
             action="extend",
             default=SUPPRESS,
             metavar="LABEL",
-            help="drop rows with these labels (e.g. nocode)",
+            help="drop rows with these labels (e.g. nocode); added to a preset's own list",
         )
         group.add_argument(
             "--drop-multilabel",
