@@ -36,7 +36,7 @@ from tweetsent.errors import ConfigError, DataError
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 2048
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: cells escaped against spreadsheet formulas
 # Rows per chunk, at least, for the counting pass: parsing only, so tiny chunks would be slow.
 _COUNT_CHUNK_ROWS = 1024
 _END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identity
@@ -312,7 +312,26 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     chunk["confidence"] = proba.max(axis=1).round(6)
     for j, label in enumerate(classifier.labels):
         chunk[f"p_{label}"] = proba[:, j].round(6)
-    return chunk[columns].to_csv(index=False, header=False).encode("utf-8")
+    chunk = chunk[columns].set_axis(range(len(columns)), axis=1)  # by position: names may repeat
+    for i in chunk.columns:
+        if not pd.api.types.is_numeric_dtype(chunk[i]):  # text cells; our scores are floats
+            chunk[i] = chunk[i].map(spreadsheet_safe)
+    return chunk.to_csv(index=False, header=False).encode("utf-8")
+
+
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV
+# injection): '=HYPERLINK(...)' as a label or tweet must arrive as text. OWASP's advice, done
+# here because pandas' to_csv has no such option: prefix such cells with a quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value):
+    """``value``, or ``'value`` when a spreadsheet would read it as a formula (numbers such as
+    ``-1`` stay as they are: a number is not a formula)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
@@ -419,7 +438,8 @@ class _Checkpoint:
         return state
 
     def begin(self, state: dict) -> None:
-        header = pd.DataFrame(columns=state["columns"]).to_csv(index=False).encode("utf-8")
+        names = [spreadsheet_safe(c) for c in state["columns"]]
+        header = pd.DataFrame(columns=names).to_csv(index=False).encode("utf-8")
         with self.partial.open("wb") as out:
             out.write(header)
             out.flush()
