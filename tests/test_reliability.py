@@ -1,0 +1,166 @@
+"""Issue 15, "nothing lost, nothing silent": the cases that are not one-line errors of the
+bad-input table (tests/test_bad_inputs.py): behaviour that must be right, not just refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tweetsent.cli import main
+
+SMILE_LIKE = (
+    "1,a museum visit,nocode\n"
+    "2,what a lovely day,happy\n"
+    "3,so lovely,happy\n"
+    "4,wow did not expect that,surprise\n"
+    "5,awful queue,angry\n"
+    "6,rude staff,angry\n"
+)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- item 6: list flags add to a preset's list -----------------------------------------------
+
+
+def test_drop_labels_adds_to_the_preset_list(tmp_path, run_cli, tiny_backbone):
+    path = _write(tmp_path / "smile.csv", SMILE_LIKE)
+    code, out, err = run_cli(
+        "inspect", path, "--preset", "smile", "--drop-labels", "surprise", "--model", tiny_backbone
+    )
+    assert code == 0, err
+    assert "4 usable rows" in out  # nocode (the preset's) and surprise (ours) both dropped
+    assert "skipped 2 row(s): dropped label" in out
+    assert "surprise" not in out.split("skipped")[-1]
+
+
+# --- item 7: label look-alikes and invisible texts --------------------------------------------
+
+
+def test_nfd_and_nfc_spellings_are_one_label(tmp_path):
+    from tweetsent.config import DataConfig
+    from tweetsent.data import load_labelled
+
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    path = _write(tmp_path / "d.csv", f"text,label\na,{nfc}\nb,{nfd}\nc,x\nd,x\n")
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert data.label_set == [nfc, "x"]
+
+
+def test_texts_of_invisible_characters_are_skipped_as_empty(tmp_path):
+    from tweetsent.config import DataConfig
+    from tweetsent.data import load_labelled
+
+    invisible = ["\u200b\u200b", "\u200d\ufeff", " \u2060 ", "\u3164", "\u200e"]
+    rows = "".join(f"{t},x\n" for t in invisible)
+    path = _write(tmp_path / "d.csv", "text,label\nreal tweet,x\nother,y\n" + rows + "t,\u200b\n")
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert data.texts == ["real tweet", "other"]
+    assert data.dropped == {"empty text": len(invisible), "missing label": 1}
+
+
+# --- item 9: an output encoding that cannot show an emoji --------------------------------------
+
+
+def test_ascii_stdout_shows_an_emoji_escaped_not_a_traceback(_tiny_run, monkeypatch):
+    raw = io.BytesIO()
+    ascii_out = io.TextIOWrapper(raw, encoding="ascii")  # as PYTHONIOENCODING=ascii gives
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    code = main(["predict", str(_tiny_run), "love it \U0001f60d caf\u00e9"])
+    ascii_out.flush()
+    assert code == 0
+    assert raw.getvalue().decode("ascii").endswith("\tlove it \\U0001f60d caf\\xe9\n")
+
+
+# --- item 11: the pickle refusal names a flag the command has ---------------------------------
+
+
+@pytest.fixture
+def pickle_run(tiny_run):
+    """The tiny run with its weights as a pickle (pytorch_model.bin) only."""
+    import torch
+    from safetensors.torch import load_file
+
+    model = tiny_run / "model"
+    torch.save(load_file(str(model / "model.safetensors")), model / "pytorch_model.bin")
+    (model / "model.safetensors").unlink()
+    return tiny_run
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "export"])
+def test_pickle_refusal_names_a_flag_the_command_accepts(pickle_run, small_csv, run_cli, command):
+    args = {
+        "predict": ["predict", pickle_run, "love it"],
+        "evaluate": ["evaluate", pickle_run, small_csv],
+        "export": ["export", pickle_run],
+    }[command]
+    code, _, err = run_cli(*args)
+    assert code == 1 and "pass --allow-pickle if you trust them" in err
+    code, out, err = run_cli(*args, "--allow-pickle")
+    assert code == 0, err
+
+
+def test_serve_accepts_allow_pickle():
+    from tweetsent.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "RUN", "--allow-pickle"])
+    assert args.allow_pickle is True
+
+
+# --- item 12: CSV outputs safe to open in a spreadsheet ---------------------------------------
+
+FORMULA_LABEL = '=HYPERLINK("http://evil.example","x")'
+
+
+@pytest.fixture
+def formula_run(tiny_run):
+    """The tiny run with one label renamed to a spreadsheet formula."""
+    config_file = tiny_run / "model" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["id2label"] = {"0": FORMULA_LABEL, "1": "@happy", "2": "neutral"}
+    config["label2id"] = {v: int(k) for k, v in config["id2label"].items()}
+    config_file.write_text(json.dumps(config))
+    return tiny_run
+
+
+def test_csv_output_cells_cannot_run_as_formulas(formula_run, tmp_path, run_cli):
+    import pandas as pd
+
+    texts = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "plain", "-1"]
+    frame = pd.DataFrame({"n": ["-1", "2.5", "+3", "-4e5", "=5", "6", "7"], "text": texts})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    out = tmp_path / "out.csv"
+    code, _, err = run_cli(
+        "predict", formula_run, "--input", tmp_path / "in.csv", "--output", out, "--text-col",
+        "text", "--batch-size", "2", "--chunk-size", "3",
+    )  # fmt: skip
+    assert code == 0, err
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(written.columns) == [
+        "n", "text", "predicted_label", "confidence", f"p_{FORMULA_LABEL}", "p_@happy",
+        "p_neutral",
+    ]  # fmt: skip
+    # Numbers stay numbers; every text cell a spreadsheet would evaluate starts with a quote.
+    assert written["n"].tolist() == ["-1", "2.5", "+3", "-4e5", "'=5", "6", "7"]
+    assert written["text"].tolist() == ["'" + t for t in texts[:5]] + ["plain", "-1"]
+    for cell in written["predicted_label"]:
+        assert cell in (f"'{FORMULA_LABEL}", "'@happy", "neutral")
+    assert any(cell.startswith("'") for cell in written["predicted_label"])
+    float(written["confidence"][0])  # scores untouched
+
+    # Shards (and so resumed chunks) still join to the single run's bytes.
+    for i in range(2):
+        code, _, err = run_cli(
+            "predict", formula_run, "--input", tmp_path / "in.csv", "--output", tmp_path / "m.csv",
+            "--text-col", "text", "--batch-size", "2", "--chunk-size", "3", "--shard", f"{i}/2",
+        )  # fmt: skip
+        assert code == 0, err
+    assert run_cli("predict", formula_run, "--output", tmp_path / "m.csv", "--merge")[0] == 0
+    assert (tmp_path / "m.csv").read_bytes() == out.read_bytes()
