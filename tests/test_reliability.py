@@ -164,3 +164,61 @@ def test_csv_output_cells_cannot_run_as_formulas(formula_run, tmp_path, run_cli)
         assert code == 0, err
     assert run_cli("predict", formula_run, "--output", tmp_path / "m.csv", "--merge")[0] == 0
     assert (tmp_path / "m.csv").read_bytes() == out.read_bytes()
+
+
+# --- item 8: many classes ----------------------------------------------------------------------
+
+
+def _many_class_validation(n: int, seed: int = 0) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    matrix = np.diag(rng.integers(1, 20, n))
+    for _ in range(3 * n):  # scattered confusions
+        matrix[rng.integers(n), rng.integers(n)] += int(rng.integers(1, 4))
+    labels = [f"class-{i}" for i in range(n)]
+    support = matrix.sum(axis=1)
+    per_class = {
+        label: {
+            "precision": 0.5,
+            "recall": 0.5,
+            "f1": 0.5,
+            "support": int(support[i]),
+            "accuracy": f"{matrix[i, i]}/{support[i]}",
+        }
+        for i, label in enumerate(labels)
+    }
+    return {"labels": labels, "confusion_matrix": matrix.tolist(), "per_class": per_class}
+
+
+def test_confusion_matrix_of_many_classes_is_drawn_fast_and_small(tmp_path):
+    import time
+
+    from matplotlib.image import imread
+
+    from tweetsent.reporting import write_confusion_matrix
+
+    validation = _many_class_validation(300)
+    started = time.perf_counter()
+    write_confusion_matrix(validation, tmp_path / "cm.png")
+    seconds = time.perf_counter() - started
+    height, width = imread(tmp_path / "cm.png").shape[:2]
+    assert seconds < 10, seconds
+    assert max(height, width) < 2200  # 14 inches at 110 dpi, plus labels
+
+
+def test_most_confused_classes_are_the_ones_plotted_and_reported():
+    from tweetsent.cli._util import metrics_summary
+    from tweetsent.reporting import confused_pairs, most_confused
+
+    matrix = [[5, 0, 0, 0], [0, 5, 0, 9], [0, 0, 5, 0], [0, 2, 0, 5]]
+    assert most_confused(matrix, 2) == [1, 3]
+    assert most_confused(matrix, 10) == [0, 1, 2, 3]
+    validation = {"labels": list("abcd"), "confusion_matrix": matrix}
+    assert confused_pairs(validation, 5) == [("b", "d", 9), ("d", "b", 2)]
+
+    many = _many_class_validation(1000)
+    many.update(accuracy=0.5, f1_weighted=0.5)
+    summary = metrics_summary(many)
+    assert len(summary.splitlines()) < 50
+    assert "... and 970 smaller classes" in summary

@@ -143,6 +143,14 @@ def metrics_summary(metrics: dict) -> str:
         if k in metrics
     ]
     top = format_table([[k, f"{metrics[k]:.4f}"] for k in keys], ["metric", "value"])
+    rows = list(metrics["per_class"].items())
+    more = ""
+    if len(rows) > SUMMARY_MAX_CLASSES:  # a terminal page, not 1,000 lines: the largest classes
+        more = (
+            f"\n... and {len(rows) - SUMMARY_MAX_CLASSES} smaller classes (every class: "
+            "metrics.json, report.md or --json)"
+        )
+        rows = sorted(rows, key=lambda kv: -kv[1]["support"])[:SUMMARY_MAX_CLASSES]
     per_class = format_table(
         [
             [
@@ -153,8 +161,11 @@ def metrics_summary(metrics: dict) -> str:
                 r["support"],
                 r["accuracy"],
             ]
-            for label, r in metrics["per_class"].items()
+            for label, r in rows
         ],
         ["class", "precision", "recall", "f1", "support", "accuracy"],
     )
-    return f"{top}\n\n{per_class}"
+    return f"{top}\n\n{per_class}{more}"
+
+
+SUMMARY_MAX_CLASSES = 30
