@@ -350,6 +350,11 @@ CASES = [
     ("--out /", lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "/"], "--out /"),
     ("--resume .", lambda t, f: ["train", "--resume", "."], "name a directory for the run"),
     (
+        "a pipe as training data",
+        lambda t, f: ["train", *_cols(_fifo(t / "pipe.csv"))],
+        "pipe.csv: a pipe, not a file; training reads its data more than once",
+    ),
+    (
         "labels that look alike (Cyrillic a)",
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD + "hate it,\u0430ngry\n"))],
         "d.csv: labels 'angry' (row 2) and '\\u0430ngry' (row 25) look alike but differ "
@@ -393,6 +398,11 @@ def _id2label_gap(tmp: Path, run: Path) -> Path:
     config["id2label"] = {"0": "angry", "2": "happy", "3": "neutral"}
     config_file.write_text(json.dumps(config))
     return dest
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)  # nobody writes to it: reading it would wait for ever
+    return path
 
 
 def _mkdir(path: Path) -> Path:

@@ -222,3 +222,106 @@ def test_most_confused_classes_are_the_ones_plotted_and_reported():
     summary = metrics_summary(many)
     assert len(summary.splitlines()) < 50
     assert "... and 970 smaller classes" in summary
+
+
+# --- item 10: huge files, pipes and standard input ---------------------------------------------
+
+
+def _cli_under_memory_limit(args: list[str], limit_bytes: int, env: dict):
+    """``tweetsent ARGS`` in a process whose address space is capped (as a small machine)."""
+    import subprocess
+
+    script = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({limit_bytes}, {limit_bytes}))\n"
+        "from tweetsent.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+GB = 1 << 30
+
+
+@pytest.fixture
+def huge_binary(tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as fh:  # sparse: 3 GB of NUL bytes that take no disk
+        fh.truncate(3 * GB)
+    return path
+
+
+def test_a_huge_binary_file_is_refused_from_its_first_bytes(huge_binary, subprocess_env):
+    # 1.5 GB of address space: the whole file (3 GB) can never be read into it.
+    result = _cli_under_memory_limit(
+        ["inspect", str(huge_binary), "--text-col", "text", "--label-col", "label"],
+        int(1.5 * GB),
+        subprocess_env,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().endswith(
+        "huge.csv: looks like a binary file, not a text table (NUL bytes)"
+    ), result.stderr
+
+
+def test_a_file_larger_than_memory_is_a_one_line_error_with_text(tmp_path, subprocess_env):
+    path = tmp_path / "big.csv"
+    with path.open("wb") as fh:
+        fh.write(b"text,label\n" + b"a tweet,happy\n" * 20_000)  # a real head ...
+        fh.truncate(3 * GB)  # ... then 3 GB (sparse) that cannot fit
+    result = _cli_under_memory_limit(
+        ["inspect", str(path), "--text-col", "text", "--label-col", "label"],
+        int(1.5 * GB),
+        subprocess_env,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "big.csv: too large to load into memory (3.2 GB)" in lines[0]
+
+
+def test_predict_reads_standard_input(_tiny_run, small_csv, tmp_path, run_cli, monkeypatch):
+    code, _, err = run_cli(
+        "predict", _tiny_run, "--input", small_csv, "--output", tmp_path / "file.csv",
+        "--text-col", "text",
+    )  # fmt: skip
+    assert code == 0, err
+    stdin = io.TextIOWrapper(io.BytesIO(small_csv.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, out, err = run_cli(
+        "predict", _tiny_run, "--input", "-", "--output", tmp_path / "stdin.csv",
+        "--text-col", "text",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "standard input: a pipe, so an interrupted run cannot resume" in err
+    assert (tmp_path / "stdin.csv").read_bytes() == (tmp_path / "file.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.csv", "stdin.csv"]
+
+
+def test_predict_reads_a_fifo(_tiny_run, small_csv, tmp_path, run_cli):
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    def feed():
+        with fifo.open("wb") as fh:
+            fh.write(small_csv.read_bytes())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    code, out, err = run_cli(
+        "predict", _tiny_run, "--input", fifo, "--output", tmp_path / "out.csv",
+        "--text-col", "text",
+    )  # fmt: skip
+    writer.join(timeout=10)
+    assert code == 0, err
+    assert out.startswith("90 rows labelled")
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 91

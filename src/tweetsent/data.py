@@ -162,9 +162,59 @@ def check_file(path: str | Path) -> Path:
         raise DataError(f"{path}: file not found")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a data file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a pipe's size says nothing: read it
         raise DataError(f"{path}: file is empty")
     return path
+
+
+def is_stream(path: str | Path) -> bool:
+    """A pipe, FIFO or terminal (``/dev/stdin``, ``<(cat f)``): readable once, not seekable."""
+    path = Path(path)
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
+_HEAD_BYTES = 1 << 16
+
+
+def read_bytes_checked(path: Path, encoding: str | None) -> bytes:
+    """The whole file, refused as binary from its first 64 KiB before the rest is read (a
+    2 GB binary file costs no 2 GB of memory), and a one-line error if it does not fit."""
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES + len(_UTF8_BOM))
+        if not head:
+            raise DataError(f"{path}: file is empty")
+        refuse_binary(head, path, encoding)
+        try:
+            if fh.seekable():
+                fh.seek(0)
+                return fh.read()
+            return head + fh.read()
+        except MemoryError:
+            size = path.stat().st_size if path.is_file() else 0
+            shown = f" ({size / 1e9:.1f} GB)" if size else ""
+            raise DataError(
+                f"{path}: too large to load into memory{shown}; training, evaluation and "
+                "inspection read the whole file, so use part of it (tweetsent predict --input "
+                "streams files of any size)"
+            ) from None
+
+
+def refuse_binary(head: bytes, path: Path, encoding: str | None) -> None:
+    """The binary-file checks of ``decode_bytes`` on a file's first bytes only."""
+    head = head.removeprefix(_UTF8_BOM)
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding
+    utf16 = utf16 or (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf16")
+    if utf16:
+        return
+    if b"\x00" in head[:_HEAD_BYTES]:
+        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
+    try:
+        text = head.decode(encoding or "utf-8", errors="ignore")
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r}") from None
+    controls = sum(1 for ch in text[:_HEAD_BYTES] if ord(ch) < 32 and ch not in "\t\n\r")
+    if controls > 0.01 * min(len(text), _HEAD_BYTES):
+        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
 
 
 def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:
@@ -237,7 +287,12 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
             raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
         frame = _values_to_str(frame)
     else:
-        text = decode_bytes(path.read_bytes(), path, cfg.encoding)
+        raw = read_bytes_checked(path, cfg.encoding)
+        try:
+            text = decode_bytes(raw, path, cfg.encoding)
+        except MemoryError:
+            raise DataError(f"{path}: too large to load into memory") from None
+        del raw
         if fmt == "jsonl":
             frame = _read_jsonl(text, path)
         else:

@@ -30,7 +30,13 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent.config import DataConfig
-from tweetsent.data import check_file, read_table_chunks, resolve_data_config
+from tweetsent.data import (
+    SUFFIX_FORMATS,
+    check_file,
+    is_stream,
+    read_table_chunks,
+    resolve_data_config,
+)
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -124,6 +130,18 @@ def predict_file(
     if not isinstance(chunk_rows, int) or chunk_rows <= 0:
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     data_config = resolve_data_config(data_config)
+    if str(input_path) == STDIN or is_stream(input_path):
+        return _predict_stream(
+            classifier,
+            input_path,
+            output_path,
+            data_config,
+            chunk_rows=chunk_rows,
+            shard=shard,
+            resume=resume,
+            progress=progress,
+            model_id=model_id,
+        )
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)
@@ -151,6 +169,38 @@ def predict_file(
         _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
         checkpoint.finish()
     return state["rows_done"]
+
+
+STDIN = "-"  # --input -: read standard input
+
+
+def _predict_stream(classifier, input_path, output_path, data_config, **options) -> int:
+    """Label a pipe (standard input, a FIFO): copied to a hidden file beside the output first,
+    since the file is read twice (count, then label). A pipe cannot be read again, so such a
+    run cannot resume after an interruption: it starts over."""
+    target = shard_path(output_path, options.get("shard"))
+    if not target.parent.is_dir():
+        raise DataError(f"{target.parent}: output folder not found")
+    name = "standard input" if str(input_path) == STDIN else str(input_path)
+    suffix = Path(str(input_path)).suffix
+    if suffix.lower() not in SUFFIX_FORMATS:
+        suffix = f".{data_config.format or 'csv'}"
+    spool = target.with_name(f".{target.name}.input{suffix}")
+    if options.get("resume"):
+        logger.info("%s: a pipe, so an interrupted run cannot resume; it will start over", name)
+    options["resume"] = False
+    try:
+        with spool.open("wb") as out:
+            if str(input_path) == STDIN:
+                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+            else:
+                with open(input_path, "rb") as source:
+                    shutil.copyfileobj(source, out, 1 << 20)
+        return predict_file(classifier, spool, output_path, data_config, **options)
+    except DataError as exc:  # name what the user gave, not our hidden copy
+        raise DataError(str(exc).replace(str(spool), name)) from None
+    finally:
+        spool.unlink(missing_ok=True)
 
 
 def merge_shards(output_path: str | Path) -> int:

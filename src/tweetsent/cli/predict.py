@@ -19,7 +19,12 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     p.add_argument("texts", nargs="*", help="tweets to label")
-    p.add_argument("--input", default=SUPPRESS, metavar="FILE", help="file of tweets to label")
+    p.add_argument(
+        "--input",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="file of tweets to label; '-' reads standard input (such a run cannot resume)",
+    )
     p.add_argument("--output", default=SUPPRESS, metavar="FILE.csv", help="where to write labels")
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
