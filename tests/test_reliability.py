@@ -325,3 +325,213 @@ def test_predict_reads_a_fifo(_tiny_run, small_csv, tmp_path, run_cli):
     assert code == 0, err
     assert out.startswith("90 rows labelled")
     assert len((tmp_path / "out.csv").read_text().splitlines()) == 91
+
+
+# --- item 9: a full disk, a corrupt checkpoint ---------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real, small file system (tmpfs): ``small_disk(megabytes) -> folder``; ``.resize(mb)``
+    frees space as a user would. Skipped where mounting is not permitted (not root)."""
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+
+    class Disk:
+        path = folder
+
+        def resize(self, megabytes: int) -> None:
+            subprocess.run(
+                ["mount", "-o", f"remount,size={megabytes}m", str(folder)],
+                check=True,
+                capture_output=True,
+            )
+
+    def mount(megabytes: int):
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}); needs root")
+        return Disk()
+
+    yield mount
+    import gc
+
+    gc.collect()  # weights memory-mapped from the disk by a test's model
+    # Lazy: detached now, freed when the last file on it is closed.
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _train_args(small_csv, backbone, out, *extra):
+    return [
+        "train", small_csv, "--text-col", "text", "--label-col", "label", "--model", backbone,
+        "--epochs", "2", "--batch-size", "8", "--lr", "1e-3", "--max-length", "32",
+        "--precision", "fp32", "--no-progress", "--out", out, *extra,
+    ]  # fmt: skip
+
+
+def _one_error_line(err: str) -> str:
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.slow  # two short trainings; fast counterparts: the export and predict cases below
+def test_disk_full_while_training_then_resume(small_disk, small_csv, tiny_backbone, run_cli):
+    from tweetsent.checkpoints import is_complete
+
+    # 20 MB: the first epoch's checkpoint (~12 MB) fits, the second does not.
+    disk = small_disk(20)
+    out = disk.path / "run"
+    code, _, err = run_cli(*_train_args(small_csv, tiny_backbone, out))
+    line = _one_error_line(err)
+    assert code == 1
+    assert "no space left on device while writing the run" in line
+    assert f"then continue with: tweetsent train --resume {out}" in line
+    # Nothing half-written: no run, a staging folder with complete checkpoints only.
+    assert not out.exists()
+    staging = disk.path / "run.partial"
+    left = list((staging / "checkpoints").iterdir())
+    assert left and all(is_complete(p) for p in left)
+    assert not [p for p in staging.rglob("*") if ".tmp" in p.name]
+
+    disk.resize(64)  # space freed
+    code, out_text, err = run_cli("train", "--resume", out, "--no-progress")
+    assert code == 0, err
+    assert (out / "model" / "model.safetensors").is_file() and not staging.exists()
+
+
+def test_disk_full_while_exporting_then_rerun(small_disk, _tiny_run, run_cli):
+    import shutil
+
+    disk = small_disk(7)  # holds the run (~5 MB), not its export
+    run = disk.path / "run"
+    shutil.copytree(_tiny_run, run)
+    code, _, err = run_cli("export", run)
+    line = _one_error_line(err)
+    assert code == 1 and "no space left on device" in line, err
+    assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in _tiny_run.iterdir())
+
+    disk.resize(32)
+    code, out, err = run_cli("export", run)
+    assert code == 0, err
+    assert (run / "onnx" / "model.onnx").is_file() and not (run / ".onnx.partial").exists()
+
+
+def test_disk_full_while_predicting_then_resume(small_disk, _tiny_run, tmp_path, run_cli):
+    import pandas as pd
+
+    rows = [f"tweet number {i} about a lovely museum day" for i in range(600)]
+    pd.DataFrame({"text": rows}).to_csv(tmp_path / "in.csv", index=False)
+    args = ["--input", tmp_path / "in.csv", "--text-col", "text", "--chunk-size", "100"]
+    code, _, err = run_cli("predict", _tiny_run, *args, "--output", tmp_path / "whole.csv")
+    assert code == 0, err
+
+    disk = small_disk(1)
+    out = disk.path / "out.csv"
+    big = disk.path / "filler"
+    big.write_bytes(b"x" * (1024 * 1024 - 40 * 1024))  # 40 KB left for a 65 KB output
+    code, _, err = run_cli("predict", _tiny_run, *args, "--output", out)
+    line = _one_error_line(err)
+    assert code == 1 and f"{out}: no space left on device" in line, err
+    assert "run the same command again: it resumes" in line
+    assert not out.exists()
+
+    big.unlink()
+    disk.resize(8)
+    code, _, err = run_cli("predict", _tiny_run, *args, "--output", out)
+    assert code == 0, err
+    assert "resuming after" in err
+    assert out.read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert sorted(p.name for p in disk.path.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.slow  # two short trainings; fast counterpart: test_damaged_checkpoint_files_are_found
+def test_corrupt_checkpoint_on_resume_is_skipped(tmp_path, small_csv, tiny_backbone, run_cli):
+    """A run stopped with Ctrl+C after its first checkpoint, whose optimizer state is then
+    damaged: --resume skips that checkpoint (with a warning) instead of an UnpicklingError."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from tweetsent.checkpoints import latest_checkpoint
+
+    out = tmp_path / "run"
+    staging = tmp_path / "run.partial"
+
+    def ctrl_c_after_first_checkpoint():
+        deadline = time.monotonic() + 120
+        while latest_checkpoint(staging) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_after_first_checkpoint, daemon=True).start()
+    code, _, err = run_cli(*_train_args(small_csv, tiny_backbone, out, "--epochs", "3"))
+    assert code == 130, err
+    checkpoint = latest_checkpoint(staging)
+    assert checkpoint is not None
+    (checkpoint / "optimizer.pt").write_bytes(b"\x80\x04 not a pickle, not a zip")
+
+    code, _, err = run_cli("train", "--resume", out, "--no-progress")
+    assert code == 0, err
+    assert f"{checkpoint}: corrupt checkpoint (optimizer.pt:" in err
+    assert (out / "metrics.json").is_file()
+
+
+def test_damaged_checkpoint_files_are_found(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from tweetsent.checkpoints import damage, resume_point
+
+    staging = tmp_path / "run.partial"
+    for step in (10, 20):
+        folder = staging / "checkpoints" / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        save_file({"w": torch.ones(64, 64)}, str(folder / "model.safetensors"))
+        for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+            torch.save({"state": torch.arange(1000.0)}, folder / name)
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        assert damage(folder) is None
+    latest = staging / "checkpoints" / "checkpoint-20"
+    optimizer = (latest / "optimizer.pt").read_bytes()
+    (latest / "optimizer.pt").write_bytes(optimizer[: len(optimizer) // 2])  # truncated
+    assert damage(latest).startswith("optimizer.pt: ")
+    flipped = bytearray(optimizer)
+    flipped[len(flipped) // 3] ^= 0xFF  # one byte of the tensor data changed
+    (latest / "optimizer.pt").write_bytes(bytes(flipped))
+    assert damage(latest) is not None
+    (latest / "optimizer.pt").write_bytes(optimizer)
+    weights = (latest / "model.safetensors").read_bytes()
+    (latest / "model.safetensors").write_bytes(weights[:-100])
+    assert damage(latest).startswith("model.safetensors: ")
+    # Resuming takes the newest checkpoint that reads back, and drops the damaged one.
+    assert resume_point(tmp_path / "run").name == "checkpoint-10"
+    assert not latest.exists()
+
+
+def test_disk_full_is_recognised_in_what_writers_raise(tmp_path):
+    import errno
+
+    from tweetsent.errors import is_disk_full
+
+    assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as inner:
+            raise RuntimeError("PytorchStreamWriter failed writing file data/0") from inner
+    except RuntimeError as chained:
+        assert is_disk_full(chained)
+    assert is_disk_full(Exception("Error while serializing: No space left on device (os error 28)"))
+    # A short write on a disk with room is some other failure.
+    short = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 10 vs 9")
+    assert not is_disk_full(short, tmp_path)
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetsent.errors import ConfigError, ModelError
+from tweetsent.errors import ConfigError, DiskFullError, ModelError, is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def export_onnx(
     """
     import torch
 
-    from tweetsent.modeling import load_classifier, load_tokenizer
+    from tweetsent.modeling import _short, load_classifier, load_tokenizer
 
     if quantize is not None and quantize not in QUANTIZE:
         raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
@@ -107,8 +107,14 @@ def export_onnx(
         config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
         (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
         _swap_into_place(staging, final)
-    except BaseException:
+    except BaseException as exc:
+        full = is_disk_full(exc, run_dir)  # before removing the staging folder frees space
         shutil.rmtree(staging, ignore_errors=True)
+        if full:
+            raise DiskFullError(
+                f"{run_dir}: no space left on device while exporting ({_short(exc)}); nothing "
+                "was left behind: free some space and run the same command again"
+            ) from exc
         raise
     logger.info("exported %s to %s", model_dir, final)
     return final

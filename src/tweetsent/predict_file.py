@@ -37,7 +37,7 @@ from tweetsent.data import (
     read_table_chunks,
     resolve_data_config,
 )
-from tweetsent.errors import ConfigError, DataError
+from tweetsent.errors import ConfigError, DataError, DiskFullError, is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -152,22 +152,32 @@ def predict_file(
     if target.resolve() == input_path.resolve():
         raise ConfigError(f"{target}: the output would overwrite the input")
     checkpoint = _Checkpoint(target)
+    state: dict = {}
     with checkpoint.locked():
-        signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
-        state = checkpoint.load(signature) if resume else None
-        if state is None:
-            state = _plan(classifier, input_path, data_config, chunk_rows, shard, signature)
-            checkpoint.begin(state)
-        else:
-            logger.info(
-                "%s: resuming after %d of %d rows (%d chunk(s) already written)",
-                input_path,
-                state["rows_done"],
-                state["shard_rows"],
-                state["next_chunk"] - state["first_chunk"],
-            )
-        _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
-        checkpoint.finish()
+        try:
+            signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
+            state = (checkpoint.load(signature) if resume else None) or {}
+            if not state:
+                state = _plan(classifier, input_path, data_config, chunk_rows, shard, signature)
+                checkpoint.begin(state)
+            else:
+                logger.info(
+                    "%s: resuming after %d of %d rows (%d chunk(s) already written)",
+                    input_path,
+                    state["rows_done"],
+                    state["shard_rows"],
+                    state["next_chunk"] - state["first_chunk"],
+                )
+            _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
+            checkpoint.finish()
+        except OSError as exc:
+            if not is_disk_full(exc, target.parent):
+                raise
+            done = f"after {state.get('rows_done', 0)} of {state.get('shard_rows', '?')} rows"
+            raise DiskFullError(
+                f"{target}: no space left on device {done}; free some space and run the same "
+                "command again: it resumes"
+            ) from None
     return state["rows_done"]
 
 

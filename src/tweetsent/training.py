@@ -18,7 +18,13 @@ from tweetsent import checkpoints, distributed
 from tweetsent import multilabel as ml
 from tweetsent.config import TrainConfig
 from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
-from tweetsent.errors import ConfigError, DataError, TweetsentError
+from tweetsent.errors import (
+    ConfigError,
+    DataError,
+    DiskFullError,
+    TweetsentError,
+    is_disk_full,
+)
 from tweetsent.evaluation import classification_metrics, cross_entropy, format_per_class
 from tweetsent.hardware import device_type, resolve_precision
 
@@ -182,9 +188,12 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         metrics = _fit(
             config, train_data, val_data, staging, progress=progress, resume_from=resume_from
         )
-    except BaseException:
+    except BaseException as exc:
+        full = is_disk_full(exc, staging.parent)  # before cleaning up frees the space again
         if distributed.is_main():
             checkpoints.keep_or_remove(staging, out)
+        if full:
+            raise _disk_full(exc, staging, out) from exc
         raise
 
     def write() -> None:
@@ -198,8 +207,11 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
             write_plots(metrics, staging)
             write_report(metrics, config, staging)
             checkpoints.finish(staging, out)
-        except BaseException:
+        except BaseException as exc:
+            full = is_disk_full(exc, staging.parent)
             checkpoints.keep_or_remove(staging, out)
+            if full:
+                raise _disk_full(exc, staging, out) from exc
             raise
         logger.info("run written to %s", out)
 
@@ -208,6 +220,20 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
 
 
 _FINISHED = "finished"
+
+
+def _disk_full(exc: BaseException, staging: Path, out: Path) -> DiskFullError:
+    from tweetsent.modeling import _short
+
+    then = (
+        f"then continue with: tweetsent train --resume {out}"
+        if checkpoints.can_resume(staging)
+        else "then run the same command again"
+    )
+    return DiskFullError(
+        f"{staging.parent}: no space left on device while writing the run ({_short(exc)}); "
+        f"free some space, {then}"
+    )
 
 
 def _fit(
