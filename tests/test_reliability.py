@@ -535,3 +535,40 @@ def test_disk_full_is_recognised_in_what_writers_raise(tmp_path):
     short = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 10 vs 9")
     assert not is_disk_full(short, tmp_path)
     assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
+
+
+# --- item 9: SIGKILL during export (train and predict: test_checkpoints, test_predict_file) ------
+
+
+def test_sigkill_during_export_leaves_the_old_export_then_rerun_succeeds(
+    tiny_run, subprocess_env, run_cli
+):
+    import signal
+    import subprocess
+    import time
+
+    from tweetsent.prediction import TweetClassifier
+
+    assert run_cli("export", tiny_run)[0] == 0
+    before = {p.name: p.read_bytes() for p in (tiny_run / "onnx").iterdir()}
+    staging = tiny_run / ".onnx.partial"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tweetsent", "export", str(tiny_run), "--quantize", "int8"],
+        env=subprocess_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not staging.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, child.stderr.read()
+    # The export a reader sees is the old one, whole; the staging folder is never read.
+    assert {p.name: p.read_bytes() for p in (tiny_run / "onnx").iterdir()} == before
+    assert TweetClassifier.load(tiny_run, backend="onnx").predict(["love it"])
+
+    code, _, err = run_cli("export", tiny_run, "--quantize", "int8")
+    assert code == 0, err
+    assert (tiny_run / "onnx" / "model_int8.onnx").is_file()
+    assert not staging.exists() and not (tiny_run / "onnx.old").exists()
