@@ -572,3 +572,73 @@ def test_sigkill_during_export_leaves_the_old_export_then_rerun_succeeds(
     assert code == 0, err
     assert (tiny_run / "onnx" / "model_int8.onnx").is_file()
     assert not staging.exists() and not (tiny_run / "onnx.old").exists()
+
+
+# --- item 13: slow and idle clients of the service ---------------------------------------------
+
+
+def test_service_drops_slow_and_idle_clients_and_bounds_connections(serve_run, _tiny_run):
+    import socket
+    import time
+
+    import httpx
+
+    server = serve_run(
+        _tiny_run, "--header-timeout", "1", "--body-timeout", "1", "--max-connections", "8"
+    )
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection((host, int(port)))
+        sock.settimeout(10)
+        return sock
+
+    def answer(sock: socket.socket) -> bytes:
+        data = b""
+        try:
+            while chunk := sock.recv(4096):
+                data += chunk
+        except OSError:  # reset: the server closed while we were still sending
+            pass
+        return data
+
+    headers = (
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 25\r\n\r\n"
+    )
+    # A client sending its headers a byte every 50 ms (5 s in all) is cut off after ~1 s.
+    slow = connect()
+    started = time.monotonic()
+    try:
+        for byte in headers:
+            slow.send(bytes([byte]))
+            time.sleep(0.05)
+    except OSError:
+        pass
+    reply = answer(slow)
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert time.monotonic() - started < 4
+
+    # Connections that never send a byte are closed after the same deadline.
+    idle = [connect() for _ in range(20)]
+    started = time.monotonic()
+    assert all(answer(sock).startswith(b"HTTP/1.1 408") for sock in idle)
+    assert time.monotonic() - started < 4
+
+    # A body that does not arrive in time: 408 with a one-line reason, connection closed.
+    trickle = connect()
+    trickle.send(headers + b'{"texts": ')
+    reply = answer(trickle)
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert b"request body not received within 1 s (10 bytes arrived)" in reply
+
+    # Beyond --max-connections open connections, requests get 503.
+    held = [connect() for _ in range(8)]
+    extra = connect()
+    extra.send(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer(extra).startswith(b"HTTP/1.1 503")
+    for sock in held:
+        sock.close()
+    time.sleep(0.2)
+    response = httpx.post(f"{server.url}/predict", json={"texts": ["love it"]}, timeout=30)
+    assert response.status_code == 200, response.text

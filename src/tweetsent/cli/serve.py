@@ -82,6 +82,29 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="bytes per request body (default: %(default)s)",
     )
+    slow = p.add_argument_group("slow and idle clients")
+    slow.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULTS.header_timeout,
+        metavar="S",
+        help="seconds a client has to send a request's headers, from connecting or from the "
+        "request's first byte; then 408 and the connection is closed (default: %(default)s)",
+    )
+    slow.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULTS.body_timeout,
+        metavar="S",
+        help="seconds a request body may take to arrive; then 408 (default: %(default)s)",
+    )
+    slow.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULTS.max_connections,
+        metavar="N",
+        help="open connections at most; requests beyond get 503 (default: %(default)s)",
+    )
     p.add_argument(
         "--graceful-timeout",
         type=float,
@@ -112,6 +135,9 @@ def serve_cli(args) -> int:
         max_body_bytes=args.max_body_bytes,
         graceful_timeout=args.graceful_timeout,
         access_log=args.access_log,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
     )
     serve(args.run_dir, settings, backend=args.backend, allow_pickle=args.allow_pickle)
     return 0

@@ -75,6 +75,7 @@ def serve(
 
     from tweetsent.prediction import TweetClassifier
     from tweetsent.serving.app import create_app
+    from tweetsent.serving.protocol import protocol_class
 
     classifier = TweetClassifier.load(
         run_dir, backend=backend, batch_size=settings.max_batch_size, allow_pickle=allow_pickle
@@ -95,6 +96,10 @@ def serve(
         log_level=logging.getLevelName(logging.getLogger("tweetsent").getEffectiveLevel()).lower(),
         access_log=settings.access_log,
         timeout_graceful_shutdown=settings.graceful_timeout,
+        # Slow clients: a deadline for request headers (uvicorn has none), 503 beyond
+        # max_connections open connections (uvicorn's limit_concurrency counts them).
+        http=protocol_class(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
     )
     server = uvicorn.Server(config)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
