@@ -225,8 +225,80 @@ CASES = [
     ),
     (
         "existing RUN_DIR without --overwrite",
-        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", str(_existing(t))],
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", str(_run_copy(t, f))],
         "existing: run directory already exists; pass --overwrite",
+    ),
+    (
+        "--overwrite on a folder that is not a run",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--out",
+            str(_existing(t)),
+            "--overwrite",
+        ],
+        "existing: already exists and is not a tweetsent run directory (it holds keep.txt)",
+    ),
+    (
+        "--overwrite on the folder holding the data",
+        lambda t, f: [
+            "train",
+            *_cols(_write(_mkdir(t / "ow") / "train.csv", GOOD)),
+            "--out",
+            str(t / "ow"),
+            "--overwrite",
+        ],
+        "ow: already exists and is not a tweetsent run directory (it holds train.csv)",
+    ),
+    (
+        "--overwrite on a run that holds the data",
+        lambda t, f: [
+            "train",
+            *_cols(_write(_run_copy(t, f) / "train.csv", GOOD)),
+            "--out",
+            str(t / "existing"),
+            "--overwrite",
+        ],
+        "existing: holds the data file",
+    ),
+    (
+        "predict --output is a device",
+        lambda t, f: [
+            "predict",
+            str(f["run"]),
+            "--input",
+            str(_write(t / "in.csv", GOOD)),
+            "--text-col",
+            "text",
+            "--output",
+            "/dev/null",
+        ],
+        "/dev/null: is a character device; the output must be a regular file name",
+    ),
+    (
+        "evaluate --json is a device",
+        lambda t, f: [
+            "evaluate",
+            str(f["run"]),
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--json",
+            "/dev/null",
+        ],
+        "/dev/null: is a character device; the output must be a regular file name",
+    ),
+    (
+        "predict input has a column named like ours",
+        lambda t, f: [
+            "predict",
+            str(f["run"]),
+            "--input",
+            str(_write(t / "in.csv", "text,confidence\nhello,high\n")),
+            "--text-col",
+            "text",
+            "--output",
+            str(t / "labelled.csv"),
+        ],
+        "in.csv: has a column named 'confidence', which the output uses",
     ),
     (
         "--val-size above 1",
@@ -417,6 +489,14 @@ def _existing(tmp: Path) -> Path:
     return out
 
 
+def _run_copy(tmp: Path, fixtures) -> Path:
+    import shutil
+
+    out = tmp / "existing"
+    shutil.copytree(fixtures["run"], out)
+    return out
+
+
 def _pickle_model(tmp: Path) -> Path:
     model = tmp / "pickle-model"
     model.mkdir()
@@ -474,9 +554,9 @@ def test_some_empty_texts_and_labels_are_skipped_with_a_count(tmp_path, capsys, 
 
 def test_a_10mb_tweet_is_cut_not_a_crash(tmp_path, caplog, tiny_backbone):
     from tweetsent.config import DataConfig
-    from tweetsent.data import MAX_TEXT_CHARS, load_labelled
+    from tweetsent.data.reading import MAX_TEXT_CHARS, load_labelled
     from tweetsent.modeling import load_tokenizer
-    from tweetsent.training import _tokenize
+    from tweetsent.training.fit import _tokenize
 
     huge = "word " * (2 * 1024 * 1024)  # 10 MiB in one cell
     path = _write(tmp_path / "big.csv", GOOD + f'"{huge}",happy\n')

@@ -196,7 +196,7 @@ def test_confusion_matrix_of_many_classes_is_drawn_fast_and_small(tmp_path):
 
     from matplotlib.image import imread
 
-    from tweetsent.reporting import write_confusion_matrix
+    from tweetsent.evaluation.report import write_confusion_matrix
 
     validation = _many_class_validation(300)
     started = time.perf_counter()
@@ -209,7 +209,7 @@ def test_confusion_matrix_of_many_classes_is_drawn_fast_and_small(tmp_path):
 
 def test_most_confused_classes_are_the_ones_plotted_and_reported():
     from tweetsent.cli._util import metrics_summary
-    from tweetsent.reporting import confused_pairs, most_confused
+    from tweetsent.evaluation.report import confused_pairs, most_confused
 
     matrix = [[5, 0, 0, 0], [0, 5, 0, 9], [0, 0, 5, 0], [0, 2, 0, 5]]
     assert most_confused(matrix, 2) == [1, 3]
@@ -384,7 +384,7 @@ def _one_error_line(err: str) -> str:
 
 @pytest.mark.slow  # two short trainings; fast counterparts: the export and predict cases below
 def test_disk_full_while_training_then_resume(small_disk, small_csv, tiny_backbone, run_cli):
-    from tweetsent.checkpoints import is_complete
+    from tweetsent.training.checkpoints import is_complete
 
     # 20 MB: the first epoch's checkpoint (~12 MB) fits, the second does not.
     disk = small_disk(20)
@@ -439,7 +439,8 @@ def test_disk_full_while_predicting_then_resume(small_disk, _tiny_run, tmp_path,
     big.write_bytes(b"x" * (1024 * 1024 - 40 * 1024))  # 40 KB left for a 65 KB output
     code, _, err = run_cli("predict", _tiny_run, *args, "--output", out)
     line = _one_error_line(err)
-    assert code == 1 and f"{out}: no space left on device" in line, err
+    assert code == 1, err
+    assert f"{disk.path}: no space left on device while writing out.csv" in line, err
     assert "run the same command again: it resumes" in line
     assert not out.exists()
 
@@ -461,7 +462,7 @@ def test_corrupt_checkpoint_on_resume_is_skipped(tmp_path, small_csv, tiny_backb
     import threading
     import time
 
-    from tweetsent.checkpoints import latest_checkpoint
+    from tweetsent.training.checkpoints import latest_checkpoint
 
     out = tmp_path / "run"
     staging = tmp_path / "run.partial"
@@ -489,7 +490,7 @@ def test_damaged_checkpoint_files_are_found(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from tweetsent.checkpoints import damage, resume_point
+    from tweetsent.training.checkpoints import damage, resume_point
 
     staging = tmp_path / "run.partial"
     for step in (10, 20):
@@ -547,7 +548,7 @@ def test_sigkill_during_export_leaves_the_old_export_then_rerun_succeeds(
     import subprocess
     import time
 
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     assert run_cli("export", tiny_run)[0] == 0
     before = {p.name: p.read_bytes() for p in (tiny_run / "onnx").iterdir()}

@@ -3,6 +3,8 @@
 Library code raises these; only the CLI turns them into a one-line message and an exit code.
 """
 
+import contextlib
+
 
 class TweetsentError(Exception):
     """Base class: the message is a complete, one-line explanation for the user."""
@@ -56,3 +58,20 @@ def is_disk_full(exc: BaseException, folder=None) -> bool:
         except OSError:
             return False
     return False
+
+
+@contextlib.contextmanager
+def disk_full_as_error(folder, doing: str, then: str):
+    """Inside this block, a full disk under ``folder`` becomes one line: where, while ``doing``
+    what, and what to do ``then``. Raised before the caller's own cleanup frees the space."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as exc:
+        if not is_disk_full(exc, folder):
+            raise
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DiskFullError(
+            f"{folder}: no space left on device {doing} ({reason}); {then}"
+        ) from exc

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from tweetsent.config import FORMATS, DataConfig
-from tweetsent.data import PRESETS
+from tweetsent.data.presets import PRESETS
+from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
 
 SUPPRESS = argparse.SUPPRESS
 DATA_KEYS = (
@@ -74,6 +74,15 @@ def add_data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> No
         )
 
 
+def add_allow_pickle(parser: argparse.ArgumentParser) -> None:
+    """``--allow-pickle``, on every command that loads a model (the pickle refusal names it)."""
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow loading pickle (.bin) weights; only for models you trust",
+    )
+
+
 def data_overrides(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in DATA_KEYS if hasattr(args, k)}
 
@@ -111,13 +120,6 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def format_table(rows: list[list], headers: list[str]) -> str:

@@ -6,6 +6,7 @@ import json
 
 from tweetsent.cli._util import (
     SUPPRESS,
+    add_allow_pickle,
     add_data_args,
     atomic_write_text,
     data_config_from_args,
@@ -26,11 +27,7 @@ def add_parser(subparsers) -> None:
     add_data_args(p)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="allow loading pickle (.bin) weights; only for models you trust",
-    )
+    add_allow_pickle(p)
     p.add_argument("--json", default=SUPPRESS, metavar="FILE", help="write the metrics as JSON")
     p.set_defaults(func=evaluate_cli)
 

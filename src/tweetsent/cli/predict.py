@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tweetsent.cli._util import SUPPRESS, add_data_args
+from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_data_args
 
 
 def add_parser(subparsers) -> None:
@@ -29,11 +29,7 @@ def add_parser(subparsers) -> None:
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="allow loading pickle (.bin) weights; only for models you trust",
-    )
+    add_allow_pickle(p)
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",
@@ -67,7 +63,7 @@ def add_parser(subparsers) -> None:
 
 def predict_cli(args) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     has_input = hasattr(args, "input")
     file_only = [
@@ -109,7 +105,7 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.predict_file import (
+    from tweetsent.inference.files import (
         DEFAULT_CHUNK_ROWS,
         Shard,
         model_fingerprint,
@@ -139,7 +135,7 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.predict_file import merge_shards
+    from tweetsent.inference.files import merge_shards
 
     if not hasattr(args, "output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")

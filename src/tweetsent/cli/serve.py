@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tweetsent.cli._util import add_allow_pickle
 from tweetsent.config import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -33,11 +34,7 @@ def add_parser(subparsers) -> None:
         default="auto",
         help="inference engine (default: auto, the exported ONNX model when there is one)",
     )
-    p.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="allow loading pickle (.bin) weights; only for models you trust",
-    )
+    add_allow_pickle(p)
     batching = p.add_argument_group("batching")
     batching.add_argument(
         "--max-batch-size",
@@ -82,7 +79,13 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="bytes per request body (default: %(default)s)",
     )
-    slow = p.add_argument_group("slow and idle clients")
+    _add_connection_args(p)
+    p.set_defaults(func=serve_cli)
+
+
+def _add_connection_args(p: argparse.ArgumentParser) -> None:
+    """Slow and idle clients, and stopping."""
+    slow = p.add_argument_group("connections: slow and idle clients, stopping")
     slow.add_argument(
         "--header-timeout",
         type=float,
@@ -105,7 +108,7 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="open connections at most; requests beyond get 503 (default: %(default)s)",
     )
-    p.add_argument(
+    slow.add_argument(
         "--graceful-timeout",
         type=float,
         default=DEFAULTS.graceful_timeout,
@@ -118,7 +121,6 @@ def add_parser(subparsers) -> None:
         default=DEFAULTS.access_log,
         help="log every request (default: on)",
     )
-    p.set_defaults(func=serve_cli)
 
 
 def serve_cli(args) -> int:

@@ -1,6 +1,6 @@
 """The HTTP API and web page of ``tweetsent serve``, as a FastAPI application.
 
-``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.prediction.TweetClassifier`
+``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.inference.TweetClassifier`
 (the same predictor the CLI uses) to ``POST /predict`` through a :class:`MicroBatcher`.
 
 Every bad request gets a 4xx JSON answer ``{"detail": "one-line message"}``: the body is read,
@@ -86,6 +86,17 @@ def request_model(settings: ServeConfig) -> type[BaseModel]:
     )
 
 
+# What each refusal status of POST /predict means, for the OpenAPI documentation.
+REFUSALS = {
+    400: "the body is not valid UTF-8 or not valid JSON",
+    408: "the body did not arrive within the server's time limit",
+    413: "the body is larger than the server's limit",
+    415: "the body is not JSON",
+    422: "wrong field or type, empty list, too many or too long texts",
+    503: "too busy (retry after a second) or shutting down",
+}
+
+
 def create_app(
     classifier, settings: ServeConfig | None = None, *, info: dict[str, Any] | None = None
 ) -> FastAPI:
@@ -132,15 +143,7 @@ def create_app(
     )
     app.state.batcher = batcher
     errors = {
-        code: {"model": ErrorResponse, "description": text}
-        for code, text in {
-            400: "the body is not valid UTF-8 or not valid JSON",
-            408: "the body did not arrive within the server's time limit",
-            413: "the body is larger than the server's limit",
-            415: "the body is not JSON",
-            422: "wrong field or type, empty list, too many or too long texts",
-            503: "too busy (retry after a second) or shutting down",
-        }.items()
+        code: {"model": ErrorResponse, "description": text} for code, text in REFUSALS.items()
     }
 
     @app.exception_handler(ApiError)

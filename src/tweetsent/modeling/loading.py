@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from tweetsent.errors import ModelError
+from tweetsent.modeling.heads import restore_mlp_head
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,18 @@ def load_classifier(path: str | Path, *, allow_pickle: bool = False):
     except Exception as exc:
         raise ModelError(f"{path}: corrupt or unreadable model ({_short(exc)})") from None
     mlp = getattr(model.config, "tweetsent_head", "linear") == "mlp"
-    # An MLP head (--head mlp) is rebuilt below from the classifier.* weights of the file.
+    _refuse_fresh_weights(model, info, path, mlp)
+    try:
+        if mlp:
+            restore_mlp_head(model, path)
+        return model
+    except Exception as exc:
+        raise ModelError(f"{path}: corrupt or unreadable model ({_short(exc)})") from None
+
+
+def _refuse_fresh_weights(model, info: dict, path: Path, mlp: bool) -> None:
+    """Weights the file did not hold would be freshly initialised, i.e. random: refuse."""
+    # An MLP head (--head mlp) is rebuilt from the classifier.* weights of the file instead.
     missing = sorted(k for k in info["missing_keys"] if not (mlp and k.startswith("classifier.")))
     mismatched = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info["mismatched_keys"])
     if missing:
@@ -199,26 +211,6 @@ def load_classifier(path: str | Path, *, allow_pickle: bool = False):
         raise ModelError(
             f"{path}: weights do not match config.json (shape of {', '.join(mismatched[:4])})"
         )
-    try:
-        if mlp:
-            _restore_mlp_head(model, path)
-        return model
-    except Exception as exc:
-        raise ModelError(f"{path}: corrupt or unreadable model ({_short(exc)})") from None
-
-
-def _restore_mlp_head(model, path: Path) -> None:
-    """Rebuild the MLP head ``--head mlp`` trained and load its weights from the checkpoint."""
-    from safetensors.torch import load_file
-
-    from tweetsent.trainer import attach_mlp_head
-
-    attach_mlp_head(model)
-    state = load_file(str(path / "model.safetensors"))
-    head = {
-        k.removeprefix("classifier."): v for k, v in state.items() if k.startswith("classifier.")
-    }
-    model.classifier.load_state_dict(head)
 
 
 def _short(exc: BaseException) -> str:

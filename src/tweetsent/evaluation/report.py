@@ -202,20 +202,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
         ]
     if metrics.get("baseline"):
         lines += baseline_lines(metrics["baseline"], v)
-    lines += [
-        "",
-        "| class | precision | recall | f1 | support | accuracy |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, row in v["per_class"].items():
-        lines.append(
-            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
-            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
-        )
-    if "confusion_matrix" in v and len(v["labels"]) > CELL_TEXT_MAX_CLASSES:
-        # The plot cannot show every cell of a large matrix; the worst confusions in words.
-        lines += ["", "Most frequent confusions (true → predicted):", ""]
-        lines += [f"- {a} → {b}: {n}" for a, b, n in confused_pairs(v, 20)] or ["- none"]
+    lines += per_class_lines(v)
     lines += [
         "",
         "## Epochs",
@@ -245,6 +232,25 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     tmp = out_dir / "report.md.tmp"
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(out_dir / "report.md")
+
+
+def per_class_lines(validation: dict) -> list[str]:
+    """The per-class table and, for more classes than the plot shows, the worst confusions."""
+    lines = [
+        "",
+        "| class | precision | recall | f1 | support | accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in validation["per_class"].items():
+        lines.append(
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
+        )
+    if "confusion_matrix" in validation and len(validation["labels"]) > CELL_TEXT_MAX_CLASSES:
+        lines += ["", "Most frequent confusions (true → predicted):", ""]
+        pairs = confused_pairs(validation, 20)
+        lines += [f"- {a} → {b}: {n}" for a, b, n in pairs] or ["- none"]
+    return lines
 
 
 def baseline_lines(baseline: dict, validation: dict) -> list[str]:

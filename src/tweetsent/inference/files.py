@@ -15,29 +15,26 @@ predictor; the reading (pandas / pyarrow) and the model (``TweetClassifier``) ar
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import hashlib
 import json
 import logging
 import os
-import re
-import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from tweetsent import fileio
 from tweetsent.config import DataConfig
-from tweetsent.data import (
-    SUFFIX_FORMATS,
-    check_file,
-    is_stream,
-    read_table_chunks,
-    resolve_data_config,
-)
-from tweetsent.errors import ConfigError, DataError, DiskFullError, is_disk_full
+from tweetsent.data.checks import is_stream
+from tweetsent.data.labels import apply_thresholds
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import check_file, require_column
+from tweetsent.data.streaming import read_table_chunks
+from tweetsent.errors import ConfigError, DataError, disk_full_as_error
+from tweetsent.inference.csvsafe import spreadsheet_safe
+from tweetsent.inference.shards import Shard, merge_shards, shard_path
 
 logger = logging.getLogger(__name__)
 
@@ -50,41 +47,6 @@ _END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identit
 
 def output_columns(labels: list[str]) -> list[str]:
     return ["predicted_label", "confidence", *[f"p_{label}" for label in labels]]
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Part ``index`` of ``count`` (0-based): a contiguous run of the file's chunks."""
-
-    index: int = 0
-    count: int = 1
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.count, int) and self.count >= 1):
-            raise ConfigError(f"shard count must be a positive integer, got {self.count!r}")
-        if not (isinstance(self.index, int) and 0 <= self.index < self.count):
-            raise ConfigError(f"shard index must be in 0..{self.count - 1}, got {self.index!r}")
-
-    @classmethod
-    def parse(cls, spec: str) -> Shard:
-        """``"I/N"``, e.g. ``"0/4"`` for the first of four parts."""
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(spec))
-        if not match:
-            raise ConfigError(f"--shard must look like I/N (e.g. 0/4), got {spec!r}")
-        return cls(int(match[1]), int(match[2]))
-
-    def chunks(self, n_chunks: int) -> range:
-        return range(self.index * n_chunks // self.count, (self.index + 1) * n_chunks // self.count)
-
-
-def shard_path(output_path: str | Path, shard: Shard | None) -> Path:
-    """Where a shard's part goes: ``out.csv`` → ``out.shard-1-of-4.csv``."""
-    output_path = Path(output_path)
-    if shard is None or shard.count == 1:
-        return output_path
-    return output_path.with_name(
-        f"{output_path.stem}.shard-{shard.index}-of-{shard.count}{output_path.suffix}"
-    )
 
 
 def model_fingerprint(path: str | Path) -> str:
@@ -130,144 +92,39 @@ def predict_file(
     if not isinstance(chunk_rows, int) or chunk_rows <= 0:
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     data_config = resolve_data_config(data_config)
-    if str(input_path) == STDIN or is_stream(input_path):
-        return _predict_stream(
-            classifier,
-            input_path,
-            output_path,
-            data_config,
-            chunk_rows=chunk_rows,
-            shard=shard,
-            resume=resume,
-            progress=progress,
-            model_id=model_id,
-        )
+    if str(input_path) == "-" or is_stream(input_path):  # standard input, a FIFO
+        from tweetsent.inference.pipes import predict_pipe  # it comes back here with a file
+
+        options = {"shard": shard, "resume": resume, "progress": progress, "model_id": model_id}
+        return predict_pipe(classifier, input_path, output_path, data_config, chunk_rows, options)
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)
-    if not target.parent.is_dir():
-        raise DataError(f"{target.parent}: output folder not found")
-    if target.exists() and target.is_dir():
-        raise DataError(f"{target}: is a directory; --output needs a file name")
+    fileio.check_output_file(target)
     if target.resolve() == input_path.resolve():
         raise ConfigError(f"{target}: the output would overwrite the input")
     checkpoint = _Checkpoint(target)
-    state: dict = {}
-    with checkpoint.locked():
-        try:
-            signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
-            state = (checkpoint.load(signature) if resume else None) or {}
-            if not state:
-                state = _plan(classifier, input_path, data_config, chunk_rows, shard, signature)
-                checkpoint.begin(state)
-            else:
-                logger.info(
-                    "%s: resuming after %d of %d rows (%d chunk(s) already written)",
-                    input_path,
-                    state["rows_done"],
-                    state["shard_rows"],
-                    state["next_chunk"] - state["first_chunk"],
-                )
-            _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
-            checkpoint.finish()
-        except OSError as exc:
-            if not is_disk_full(exc, target.parent):
-                raise
-            done = f"after {state.get('rows_done', 0)} of {state.get('shard_rows', '?')} rows"
-            raise DiskFullError(
-                f"{target}: no space left on device {done}; free some space and run the same "
-                "command again: it resumes"
-            ) from None
+    then = "free some space and run the same command again: it resumes"
+    with (
+        checkpoint.locked(),
+        disk_full_as_error(target.parent, f"while writing {target.name}", then),
+    ):
+        signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
+        state = checkpoint.load(signature) if resume else None
+        if state is None:
+            state = _plan(classifier, input_path, data_config, chunk_rows, shard, signature)
+            checkpoint.begin(state)
+        else:
+            logger.info(
+                "%s: resuming after %d of %d rows (%d chunk(s) already written)",
+                input_path,
+                state["rows_done"],
+                state["shard_rows"],
+                state["next_chunk"] - state["first_chunk"],
+            )
+        _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
+        checkpoint.finish()
     return state["rows_done"]
-
-
-STDIN = "-"  # --input -: read standard input
-
-
-def _predict_stream(classifier, input_path, output_path, data_config, **options) -> int:
-    """Label a pipe (standard input, a FIFO): copied to a hidden file beside the output first,
-    since the file is read twice (count, then label). A pipe cannot be read again, so such a
-    run cannot resume after an interruption: it starts over."""
-    target = shard_path(output_path, options.get("shard"))
-    if not target.parent.is_dir():
-        raise DataError(f"{target.parent}: output folder not found")
-    name = "standard input" if str(input_path) == STDIN else str(input_path)
-    suffix = Path(str(input_path)).suffix
-    if suffix.lower() not in SUFFIX_FORMATS:
-        suffix = f".{data_config.format or 'csv'}"
-    spool = target.with_name(f".{target.name}.input{suffix}")
-    if options.get("resume"):
-        logger.info("%s: a pipe, so an interrupted run cannot resume; it will start over", name)
-    options["resume"] = False
-    try:
-        with spool.open("wb") as out:
-            if str(input_path) == STDIN:
-                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-            else:
-                with open(input_path, "rb") as source:
-                    shutil.copyfileobj(source, out, 1 << 20)
-        return predict_file(classifier, spool, output_path, data_config, **options)
-    except DataError as exc:  # name what the user gave, not our hidden copy
-        raise DataError(str(exc).replace(str(spool), name)) from None
-    finally:
-        spool.unlink(missing_ok=True)
-
-
-def merge_shards(output_path: str | Path) -> int:
-    """Concatenate the finished parts ``out.shard-I-of-N.csv`` into ``out.csv``; returns N.
-
-    Every part must be there (a part exists only once its shard finished). The header is kept
-    once; the rest is copied byte for byte, so the result is what one unsharded run writes.
-    """
-    output_path = Path(output_path)
-    pattern = re.compile(
-        rf"{re.escape(output_path.stem)}\.shard-(\d+)-of-(\d+){re.escape(output_path.suffix)}"
-    )
-    found: dict[int, dict[int, Path]] = {}
-    parent = output_path.parent if str(output_path.parent) else Path(".")
-    for p in parent.iterdir() if parent.is_dir() else []:
-        match = pattern.fullmatch(p.name)
-        if match:
-            found.setdefault(int(match[2]), {})[int(match[1])] = p
-    if not found:
-        example = shard_path(output_path, Shard(0, 2)).name
-        raise DataError(
-            f"{output_path}: no shard parts to merge (expected files such as {example}, "
-            "written by --shard I/N)"
-        )
-    if len(found) > 1:
-        raise DataError(
-            f"{output_path}: parts of different shard counts ({', '.join(map(str, sorted(found)))})"
-            "; keep the parts of one split only"
-        )
-    count, parts = next(iter(found.items()))
-    missing = [
-        shard_path(output_path, Shard(i, count)).name for i in range(count) if i not in parts
-    ]
-    if missing:
-        raise DataError(
-            f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
-            "here yet)"
-        )
-    tmp = output_path.with_name(f".{output_path.name}.partial")
-    header = None
-    with tmp.open("wb") as out:
-        for i in range(count):
-            with parts[i].open("rb") as part:
-                part_header = _read_header(part, parts[i])
-                if header is None:
-                    header = part_header
-                    out.write(header)
-                elif part_header != header:
-                    raise DataError(
-                        f"{parts[i]}: its columns differ from {parts[0].name}'s; were the parts "
-                        "made from the same input and model?"
-                    )
-                shutil.copyfileobj(part, out, 1 << 20)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(output_path)
-    return count
 
 
 # --- the work -------------------------------------------------------------------------------
@@ -288,7 +145,13 @@ def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> 
     first_row = chunks.start * chunk_rows
     end_row = min(chunks.stop * chunk_rows, rows)
     ours = output_columns(classifier.labels)
-    header = [*columns, *[c for c in ours if c not in columns]]
+    clash = [c for c in ours if c in columns]
+    if clash:
+        raise DataError(
+            f"{input_path}: has a column named {clash[0]!r}, which the output uses for the "
+            "prediction; rename or drop that column first (is this an earlier output?)"
+        )
+    header = [*columns, *ours]
     logger.info(
         "%s: %d rows in %d chunk(s) of %d%s",
         input_path,
@@ -359,8 +222,6 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     best = proba.argmax(axis=1)
     chunk = chunk.copy()
     if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
-        from tweetsent.multilabel import apply_thresholds
-
         sep = classifier.config.label_sep if classifier.config else "|"
         chosen = apply_thresholds(proba, classifier.thresholds)
         chunk["predicted_label"] = [
@@ -379,27 +240,10 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     return chunk.to_csv(index=False, header=False).encode("utf-8")
 
 
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV
-# injection): '=HYPERLINK(...)' as a label or tweet must arrive as text. OWASP's advice, done
-# here because pandas' to_csv has no such option: prefix such cells with a quote.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def spreadsheet_safe(value):
-    """``value``, or ``'value`` when a spreadsheet would read it as a formula (numbers such as
-    ``-1`` stay as they are: a number is not a formula)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
     text_col = data_config.text_col
     if text_col is None and len(columns) == 1:
         return columns[0]
-    from tweetsent.data import require_column
-
     return require_column(pd.DataFrame(columns=columns), text_col, "text", path)
 
 
@@ -428,22 +272,6 @@ def _signature(input_path: Path, data_config, chunk_rows, shard, classifier, mod
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _read_header(part, path: Path) -> bytes:
-    """The bytes of a CSV file's first record (a header may hold quoted newlines)."""
-    consumed: list[bytes] = []
-
-    def lines():
-        for line in part:
-            consumed.append(line)
-            yield line.decode("utf-8")
-
-    try:
-        next(csv.reader(lines()))
-    except (StopIteration, UnicodeDecodeError, csv.Error):
-        raise DataError(f"{path}: not a part written by tweetsent predict --shard") from None
-    return b"".join(consumed)
-
-
 class _Checkpoint:
     """The hidden partial output and its progress sidecar, beside the output file."""
 
@@ -453,25 +281,12 @@ class _Checkpoint:
         self.state_file = target.with_name(f".{target.name}.progress.json")
         self.lock_file = target.with_name(f".{target.name}.lock")
 
-    @contextlib.contextmanager
     def locked(self):
         """One writer per output: a second process is refused rather than corrupting it."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        with self.lock_file.open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DataError(
-                    f"{self.target}: another 'tweetsent predict' is writing it right now"
-                ) from None
-            try:
-                yield
-            finally:
-                self.lock_file.unlink(missing_ok=True)
+        return fileio.ExclusiveLock(
+            self.lock_file,
+            DataError(f"{self.target}: another 'tweetsent predict' is writing it right now"),
+        ).held()
 
     def load(self, signature: str) -> dict | None:
         """The committed state of an earlier run with this signature, or None to start over."""
