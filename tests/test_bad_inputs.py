@@ -418,9 +418,17 @@ CASES = [
         ],
         "n.jsonl: malformed JSON Lines (line 2: [1, 2] is not a JSON object)",
     ),
-    ("--out .", lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "."], "--out ."),
-    ("--out /", lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "/"], "--out /"),
-    ("--resume .", lambda t, f: ["train", "--resume", "."], "name a directory for the run"),
+    (  # the folder we are in (the repository when testing): not a run, so never replaced
+        "--out .",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "."],
+        "already exists and is not a tweetsent run directory",
+    ),
+    (
+        "--out /",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "/"],
+        "/: needs a directory name",
+    ),
+    ("--resume /", lambda t, f: ["train", "--resume", "/"], "/: needs a directory name"),
     (
         "a pipe as training data",
         lambda t, f: ["train", *_cols(_fifo(t / "pipe.csv"))],

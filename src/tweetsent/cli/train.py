@@ -116,9 +116,6 @@ def _config_or_none(args) -> TrainConfig | None:
         return None
     if not hasattr(args, "out"):
         raise ConfigError("--out RUN_DIR is required (or --resume RUN_DIR)")
-    from tweetsent.training.checkpoints import check_run_name
-
-    check_run_name(args.out)  # also for --cv / --search, which write OUT/... themselves
     return config_from_args(args)
 
 

@@ -35,18 +35,7 @@ _CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt")
 
 def staging_dir(out: Path) -> Path:
     """Where the run at ``out`` is built; every rank derives the same path from ``out`` alone."""
-    check_run_name(out)
     return out.with_name(out.name + STAGING_SUFFIX)
-
-
-def check_run_name(out: str | Path) -> None:
-    """A run directory is built beside itself and renamed into place, so it needs a name of its
-    own: ``.``, ``..`` and ``/`` (the folder we are in, its parent, the root) are refused."""
-    if Path(out).name in ("", ".", ".."):
-        raise ConfigError(
-            f"--out {out}: name a directory for the run, such as runs/NAME (it is written "
-            "beside itself and renamed into place, so it cannot be '.', '..' or '/')"
-        )
 
 
 def is_complete(checkpoint: Path) -> bool:
