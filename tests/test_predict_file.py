@@ -23,6 +23,7 @@ from tweetsent.config import DataConfig
 from tweetsent.data import read_table, read_table_chunks
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.inference import TweetClassifier
+from tweetsent.inference.csvsafe import spreadsheet_safe
 from tweetsent.inference.files import (
     Shard,
     merge_shards,
@@ -119,8 +120,9 @@ def assert_matches_whole_file(out: Path, source: Path, cfg: DataConfig, classifi
         *[f"p_{label}" for label in labels],
     ]
     assert len(got) == len(expected)
-    for col in expected.columns:
-        assert got[col].tolist() == expected[col].fillna("").astype(str).tolist(), col
+    for col in expected.columns:  # text cells arrive escaped against spreadsheet formulas
+        want = expected[col].fillna("").astype(str).map(spreadsheet_safe).tolist()
+        assert got[col].tolist() == want, col
     assert got["predicted_label"].tolist() == [labels[i] for i in proba.argmax(axis=1)]
     got_proba = got[[f"p_{label}" for label in labels]].astype(float).to_numpy()
     np.testing.assert_allclose(got_proba, proba, atol=2e-6)
