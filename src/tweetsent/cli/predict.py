@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tweetsent.cli._util import SUPPRESS, add_data_args
+from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_data_args
 
 
 def add_parser(subparsers) -> None:
@@ -19,11 +19,17 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     p.add_argument("texts", nargs="*", help="tweets to label")
-    p.add_argument("--input", default=SUPPRESS, metavar="FILE", help="file of tweets to label")
+    p.add_argument(
+        "--input",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="file of tweets to label; '-' reads standard input (such a run cannot resume)",
+    )
     p.add_argument("--output", default=SUPPRESS, metavar="FILE.csv", help="where to write labels")
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
+    add_allow_pickle(p)
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",
@@ -125,7 +131,10 @@ def predict_cli(args) -> int:
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
     classifier = TweetClassifier.load(
-        args.run_dir, backend=args.backend, batch_size=args.batch_size
+        args.run_dir,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        allow_pickle=args.allow_pickle,
     )
     if not has_input and classifier.multi_label:
         sep = classifier.config.label_sep if classifier.config else "|"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tweetsent.data.labels import apply_thresholds
+from tweetsent.inference.csvsafe import spreadsheet_safe
 
 
 def label_frame(classifier, chunk: pd.DataFrame, text_col: str) -> pd.DataFrame:
@@ -19,12 +20,14 @@ def label_frame(classifier, chunk: pd.DataFrame, text_col: str) -> pd.DataFrame:
     if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
         sep = classifier.config.label_sep if classifier.config else "|"
         chosen = apply_thresholds(proba, classifier.thresholds)
-        chunk["predicted_label"] = [
+        predicted = [
             sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
             for row in chosen
         ]
     else:
-        chunk["predicted_label"] = [classifier.labels[i] for i in best]
+        predicted = [classifier.labels[i] for i in best]
+    # Our own text cells only: the input's columns are copied exactly as they were given.
+    chunk["predicted_label"] = [spreadsheet_safe(label) for label in predicted]
     chunk["confidence"] = proba.max(axis=1).round(6)
     for j, label in enumerate(classifier.labels):
         chunk[f"p_{label}"] = proba[:, j].round(6)
