@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent.config import DataConfig
+from tweetsent.data.checks import UTF8_BOM, read_bytes_checked
+from tweetsent.data.lookalike import check_lookalike_labels, is_blank
 from tweetsent.data.presets import resolve_data_config, suggest
 from tweetsent.errors import ConfigError, DataError
 
@@ -29,7 +33,6 @@ SUFFIX_FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -82,7 +85,7 @@ def check_file(path: str | Path) -> Path:
         raise DataError(f"{path}: file not found")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a data file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a pipe's size says nothing: read it
         raise DataError(f"{path}: file is empty")
     return path
 
@@ -157,7 +160,12 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
             raise DataError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
         frame = values_to_str(frame)
     else:
-        text = decode_bytes(path.read_bytes(), path, cfg.encoding)
+        raw = read_bytes_checked(path, cfg.encoding)  # binary files refused from their head
+        try:
+            text = decode_bytes(raw, path, cfg.encoding)
+        except MemoryError:
+            raise DataError(f"{path}: too large to load into memory") from None
+        del raw
         if fmt == "jsonl":
             frame = _read_jsonl(text, path)
         else:
@@ -197,9 +205,25 @@ def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> p
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: malformed JSON Lines ({first_line(exc)})") from None
+    except (ValueError, TypeError) as exc:  # TypeError: a line that is null, a number, a list
+        raise DataError(f"{path}: malformed JSON Lines ({jsonl_problem(text, exc)})") from None
     return values_to_str(frame)
+
+
+def jsonl_problem(lines, exc: BaseException) -> str:
+    """Which line of a JSON Lines text is not a JSON object; pandas' own message does not say."""
+    if isinstance(lines, str):
+        lines = io.StringIO(lines)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.removeprefix("\ufeff"))
+        except ValueError as bad:
+            return f"line {number}: {first_line(bad)}"
+        if not isinstance(value, dict):
+            return f"line {number}: {json.dumps(value)[:40]} is not a JSON object"
+    return first_line(exc)
 
 
 def values_to_str(frame: pd.DataFrame) -> pd.DataFrame:
@@ -245,7 +269,10 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
     text_col = require_column(frame, cfg.text_col, "text", path)
     label_col = require_column(frame, cfg.label_col, "label", path)
     texts = clip_long_texts(frame[text_col], path)
-    labels = frame[label_col].map(lambda v: v.strip() if isinstance(v, str) else v)
+    # NFC: an 'é' typed as e + combining accent is the same label as the composed 'é'.
+    labels = frame[label_col].map(
+        lambda v: unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v
+    )
     labels = labels.map(lambda v: cfg.label_names.get(v, v) if isinstance(v, str) else v)
 
     keep = pd.Series(True, index=frame.index)
@@ -257,12 +284,14 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
             dropped[reason] = int(mask.sum())
             keep[mask] = False
 
-    drop("empty text", texts.isna() | (texts.fillna("").str.strip() == ""))
-    drop("missing label", labels.isna() | (labels.fillna("") == ""))
+    drop("empty text", texts.map(is_blank))  # invisible-only texts count as empty
+    drop("missing label", labels.map(is_blank))
     if cfg.drop_multilabel:
         drop("multi-label", labels.fillna("").str.contains(cfg.drop_multilabel, regex=False))
     if cfg.drop_labels:
-        drop("dropped label", labels.isin(cfg.drop_labels))
+        dropped_labels = [unicodedata.normalize("NFC", x) for x in cfg.drop_labels]
+        drop("dropped label", labels.isin(dropped_labels))
+    check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)
     for reason, count in dropped.items():
         logger.debug("%s: skipped %d row(s): %s", path, count, reason)
 

@@ -17,13 +17,21 @@ from tweetsent.inference.predictor import TweetClassifier
 
 
 def evaluate(
-    run_dir, data_path, data_config=None, *, backend: str = "auto", batch_size: int = 64
+    run_dir,
+    data_path,
+    data_config=None,
+    *,
+    backend: str = "auto",
+    batch_size: int = 64,
+    allow_pickle: bool = False,
 ) -> dict:
     """Score a trained run on a labelled file: loss plus every metric of :mod:`.metrics`.
 
     Raises ``DataError`` if the file holds labels the model was not trained on.
     """
-    classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
+    classifier = TweetClassifier.load(
+        run_dir, backend=backend, batch_size=batch_size, allow_pickle=allow_pickle
+    )
     data_config = data_config or classifier.data_config or DataConfig()
     if classifier.multi_label:
         return _evaluate_multilabel(classifier, data_path, data_config)

@@ -160,12 +160,12 @@ class TweetClassifier:
                     f"{onnx_dir or path}: no exported ONNX model; run: tweetsent export {path} "
                     "--format onnx"
                 )
-            engine = load_onnx_engine(onnx_file)
-            tokenizer = load_tokenizer(str(onnx_file.parent))
+            engine = load_onnx_engine(onnx_file)  # checks the export folder as a whole
+            tokenizer = load_tokenizer(str(onnx_file.parent), vocab_size=engine.vocab_size)
             return cls(engine, tokenizer, engine.labels, **settings)
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
-        tokenizer = load_tokenizer(str(model_dir))
+        tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return cls(TorchEngine(model, precision), tokenizer, labels, **settings)
 
