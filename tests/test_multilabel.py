@@ -100,7 +100,7 @@ def test_empty_label_set_is_an_error():
         ml.canonical(LabelledData(["a", "b"], ["x", " | "], "f.csv"), "|")
 
 
-def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv):
+def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv, run_cli, serve_run):
     tiny_config.data_path = str(multi_csv)
     tiny_config.multi_label = True
     tiny_config.class_weights = "balanced"  # BCE pos_weight = negatives / positives
@@ -129,6 +129,33 @@ def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv):
 
     scored = evaluate(run, multi_csv)
     assert scored["rows"] == 92 and 0 <= scored["f1_micro"] <= 1
+    _same_label_sets_everywhere(clf, run, tmp_path, run_cli, serve_run)
+
+
+def _same_label_sets_everywhere(clf, run, tmp_path, run_cli, serve_run):
+    """One label decision: the API, the CLI, file prediction and the service agree."""
+    import httpx
+    import pandas as pd
+
+    texts = ["wow love omg great", "hate awful", "museum tuesday", "love hate wow", "omg"]
+    api = ["|".join(labels) for labels in clf.predict(texts)]
+    assert len(set(api)) > 1 or any("|" in a for a in api)  # a real mix, not one constant
+    code, out, err = run_cli("predict", run, *texts)
+    assert code == 0, err
+    assert [line.split("\t")[0] for line in out.splitlines()] == api
+    pd.DataFrame({"text": texts}).to_csv(tmp_path / "in.csv", index=False)
+    code, _, err = run_cli(
+        "predict", run, "--input", tmp_path / "in.csv", "--output", tmp_path / "out.csv",
+        "--text-col", "text",
+    )  # fmt: skip
+    assert code == 0, err
+    written = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert written["predicted_label"].tolist() == api
+    server = serve_run(run)
+    answer = httpx.post(f"{server.url}/predict", json={"texts": texts}, timeout=60).json()
+    assert [p["label"] for p in answer["predictions"]] == api
+    assert ["|".join(p["label_set"]) for p in answer["predictions"]] == api
+    server.stop()
 
 
 def test_split_off_multilabel_keeps_known_label_sets_only():

@@ -153,18 +153,14 @@ def predict_cli(args) -> int:
         if classifier.multi_label:
             raise ConfigError("--min-confidence applies to single-label runs only")
         classifier.min_confidence = args.min_confidence
-    if not has_input and classifier.multi_label:
-        sep = classifier.config.label_sep if classifier.config else "|"
-        for text, labels in zip(args.texts, classifier.predict(args.texts), strict=True):
-            print(f"{sep.join(labels)}\t{text}")
-        return 0
     if not has_input:
         proba = classifier.predict_proba(args.texts)
-        from tweetsent.inference.calibration import apply_min_confidence
-
-        labels = apply_min_confidence(classifier.labels, proba, classifier.min_confidence)
-        for text, row, label in zip(args.texts, proba, labels, strict=True):
-            print(f"{label}\t{row.max():.3f}\t{text}")
+        decisions = classifier.decide(proba)
+        for text, row, decision in zip(args.texts, proba, decisions, strict=True):
+            if classifier.multi_label:
+                print(f"{classifier.label_text(decision)}\t{text}")
+            else:
+                print(f"{decision}\t{row.max():.3f}\t{text}")
         return 0
     return _predict_file(classifier, args)
 

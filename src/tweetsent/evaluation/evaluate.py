@@ -47,7 +47,9 @@ def evaluate(
     y_true = [index[label] for label in data.labels]
     logits = classifier.predict_logits(data.texts)
     proba = softmax(logits, classifier.temperature)  # what predict_proba shows
-    metrics = classification_metrics(y_true, proba.argmax(axis=1), classifier.labels)
+    # The classifier's own decision, with no "uncertain": every row is scored.
+    y_pred = [index[label] for label in classifier.decide(proba, min_confidence=None)]
+    metrics = classification_metrics(y_true, y_pred, classifier.labels)
     metrics["loss"] = cross_entropy(proba, y_true)
     # Calibration of the probabilities users see, and of the raw softmax for comparison.
     metrics["ece"] = expected_calibration_error(proba, y_true)
@@ -71,7 +73,9 @@ def _evaluate_multilabel(classifier, data_path, data_config) -> dict:
         )
     y_true = ml.multi_hot(data.labels, classifier.labels, sep)
     proba = classifier.predict_proba(data.texts)
-    predicted = ml.apply_thresholds(proba, classifier.thresholds)
+    predicted = ml.multi_hot(
+        [sep.join(labels) for labels in classifier.decide(proba)], classifier.labels, sep
+    )
     metrics = multilabel_metrics(y_true, predicted, classifier.labels)
     metrics["loss"] = binary_cross_entropy(proba, y_true)
     metrics["rows"] = len(data)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tweetsent.data.labels import apply_thresholds
 from tweetsent.inference.csvsafe import spreadsheet_safe
 
 
@@ -16,15 +15,8 @@ def label_frame(classifier, chunk: pd.DataFrame, text_col: str) -> pd.DataFrame:
     """
     proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
     chunk = chunk.copy()
-    if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
-        sep = classifier.config.label_sep if classifier.config else "|"
-        chosen = apply_thresholds(proba, classifier.thresholds)
-        predicted = [
-            sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
-            for row in chosen
-        ]
-    else:  # "uncertain" below the classifier's min_confidence, if it has one
-        predicted = classifier.choose(proba)
+    # A multi-label set is joined by the run's separator; "uncertain" below min_confidence.
+    predicted = [classifier.label_text(d) for d in classifier.decide(proba)]
     # Our own text cells only: the input's columns are copied exactly as they were given.
     chunk["predicted_label"] = [spreadsheet_safe(label) for label in predicted]
     chunk["confidence"] = proba.max(axis=1).round(6)

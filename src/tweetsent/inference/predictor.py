@@ -44,6 +44,9 @@ def auto_backend(path: str | Path, *, onnx_dir: str | Path | None = None) -> tup
     return "torch", None
 
 
+_OWN = object()  # decide(): the classifier's own min_confidence
+
+
 class TweetClassifier:
     """A fine-tuned tweet classifier with a scikit-learn-shaped interface.
 
@@ -207,28 +210,33 @@ class TweetClassifier:
         return logits_out
 
     def predict(self, texts: str | Iterable[str]) -> str | list[str] | list[list[str]]:
-        """Label names; a single string in gives a single answer out.
-
-        A multi-label model answers with a label set per text: the labels whose probability
-        reaches their tuned threshold (at least the most probable one), as a list in
-        ``self.labels`` order. A single-label model with ``min_confidence`` set answers
-        ``"uncertain"`` where the top probability is below it.
-        """
+        """Label names; a single string in gives a single answer out (see :meth:`decide`)."""
         single = isinstance(texts, str)
-        proba = self.predict_proba([texts] if single else texts)
-        if self.multi_label:
-            chosen = apply_thresholds(proba, self.thresholds)
-            answers = [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
-        else:
-            answers = self.choose(proba)
+        answers = self.decide(self.predict_proba([texts] if single else texts))
         return answers[0] if single else answers
 
-    def choose(self, proba: np.ndarray) -> list[str]:
-        """Single-label: each row's most probable label, or "uncertain" below
-        ``min_confidence`` (when set)."""
+    def decide(self, proba: np.ndarray, *, min_confidence=_OWN) -> list[str] | list[list[str]]:
+        """The label decision, made here only: the CLI, file prediction, the service and
+        evaluation all call it, so they cannot disagree.
+
+        Multi-label: a label set per row, the labels whose probability reaches their tuned
+        threshold (at least the most probable one), in ``self.labels`` order. Single-label: the
+        most probable label, or ``"uncertain"`` below ``min_confidence`` (by default the
+        classifier's own; ``None``: never uncertain, as evaluation needs).
+        """
+        if self.multi_label:
+            chosen = apply_thresholds(proba, self.thresholds)
+            return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
         from tweetsent.inference.calibration import apply_min_confidence
 
-        return apply_min_confidence(self.labels, proba, self.min_confidence)
+        floor = self.min_confidence if min_confidence is _OWN else min_confidence
+        return apply_min_confidence(self.labels, proba, floor)
+
+    def label_text(self, decision: str | list[str]) -> str:
+        """One decision as one string: a label set joined by the run's separator."""
+        if isinstance(decision, str):
+            return decision
+        return (self.config.label_sep if self.config else "|").join(decision)
 
     def _clean(self, text) -> str:
         if text is None or (isinstance(text, float) and text != text):

@@ -31,7 +31,6 @@ from pydantic import (
 
 from tweetsent import __version__
 from tweetsent.config import ServeConfig
-from tweetsent.inference.calibration import apply_min_confidence
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
 
 logger = logging.getLogger(__name__)
@@ -50,8 +49,14 @@ class ApiError(Exception):
 
 
 class Prediction(BaseModel):
-    label: str = Field(description="the most probable label ('uncertain' below min_confidence)")
+    label: str = Field(
+        description="the most probable label ('uncertain' below min_confidence); multi-label "
+        "models: the chosen label set joined by the run's separator"
+    )
     score: float = Field(description="its probability")
+    label_set: list[str] | None = Field(
+        default=None, description="multi-label models: the labels at or above their threshold"
+    )
     probabilities: list[float] = Field(description="one per label, in the order of `labels`")
 
 
@@ -196,7 +201,11 @@ def create_app(
             raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
         except Closed as exc:
             raise ApiError(503, str(exc)) from None
-        return answer(labels, proba, request_body.min_confidence)
+        own = request_body.min_confidence is None
+        chosen = classifier.decide(
+            proba, **({} if own else {"min_confidence": request_body.min_confidence})
+        )
+        return answer(classifier, labels, proba, chosen)
 
     @app.get("/health", summary="Liveness and batching counters")
     async def health() -> dict[str, Any]:
@@ -218,18 +227,22 @@ def create_app(
     return app
 
 
-def answer(labels: list[str], proba: np.ndarray, min_confidence: float | None) -> dict[str, Any]:
-    """The ``/predict`` answer; the label is "uncertain" below ``min_confidence`` if given."""
-    chosen = apply_min_confidence(labels, proba, min_confidence)
+def answer(classifier, labels: list[str], proba: np.ndarray, chosen: list) -> dict[str, Any]:
+    """The ``/predict`` answer for the decisions ``classifier.decide`` made.
+
+    ``label`` is one string (a multi-label set joined by the run's separator, as in the CLI
+    and the CSV output); multi-label answers also carry the set itself in ``label_set``.
+    """
     # Six decimals: float32 carries no more, and the answer stays short and readable.
     proba = np.round(proba.astype(np.float64), 6)
-    return {
-        "labels": labels,
-        "predictions": [
-            {"label": label, "score": float(row.max()), "probabilities": row.tolist()}
-            for label, row in zip(chosen, proba, strict=True)
-        ],
-    }
+    predictions = []
+    for decision, row in zip(chosen, proba, strict=True):
+        item = {"label": classifier.label_text(decision), "score": float(row.max())}
+        if classifier.multi_label:
+            item["label_set"] = decision
+        item["probabilities"] = row.tolist()
+        predictions.append(item)
+    return {"labels": labels, "predictions": predictions}
 
 
 def limits(settings: ServeConfig) -> dict[str, Any]:
