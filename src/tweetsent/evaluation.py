@@ -79,6 +79,7 @@ def evaluate(
     from tweetsent.errors import DataError
     from tweetsent.prediction import TweetClassifier
 
+    warn_if_trained_on(run_dir, data_path)
     classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
     data_config = data_config or classifier.data_config or DataConfig()
     if classifier.multi_label:
@@ -99,6 +100,50 @@ def evaluate(
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
     return metrics
+
+
+def warn_if_trained_on(run_dir, data_path) -> bool:
+    """Warn (and return True) when ``data_path`` is a file the run was trained on.
+
+    Compared by content (the SHA-256 in the run's inputs.json), so a copy or another path to
+    the same file is caught too. Scores on training rows overstate what the model does on new
+    tweets, and nothing else in the output would say so.
+    """
+    import json
+    from pathlib import Path
+
+    from tweetsent.checkpoints import INPUTS
+
+    run_dir = Path(run_dir)
+    try:
+        digests = json.loads((run_dir / INPUTS).read_text(encoding="utf-8"))
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        digest = _sha256(data_path)
+    except (OSError, ValueError):
+        return False  # no record (an older run) or no file: the loader reports the latter
+    # The training file only: a separate --val-file is held out, and fine to score.
+    trained = config.get("data_path")
+    same = [trained] if trained and digests.get(str(trained)) == digest else []
+    if same:
+        logger.warning(
+            "warning: %s is the data this run was trained on (%s): most of its rows were "
+            "training rows, so these scores overstate quality on new tweets; evaluate a "
+            "held-out file, or see the validation scores in %s",
+            data_path,
+            same[0],
+            Path(run_dir) / "metrics.json",
+        )
+    return bool(same)
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _evaluate_multilabel(classifier, data_path, data_config) -> dict:

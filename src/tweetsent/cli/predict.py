@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
         "where it stopped when run again; --shard I/N splits the work and --merge joins the parts.",
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
-    p.add_argument("texts", nargs="*", help="tweets to label")
+    p.add_argument("texts", nargs="*", default=[], help="tweets to label")
     p.add_argument("--input", default=SUPPRESS, metavar="FILE", help="file of tweets to label")
     p.add_argument("--output", default=SUPPRESS, metavar="FILE.csv", help="where to write labels")
     add_data_args(p, labels=False)
