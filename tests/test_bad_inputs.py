@@ -237,7 +237,7 @@ CASES = [
             str(_existing(t)),
             "--overwrite",
         ],
-        "existing: exists and is not a tweetsent run directory (it holds keep.txt)",
+        "existing: already exists and is not a tweetsent run directory (it holds keep.txt)",
     ),
     (
         "--overwrite on the folder holding the data",
@@ -248,7 +248,7 @@ CASES = [
             str(t / "ow"),
             "--overwrite",
         ],
-        "ow: exists and is not a tweetsent run directory (it holds train.csv)",
+        "ow: already exists and is not a tweetsent run directory (it holds train.csv)",
     ),
     (
         "--overwrite on a run that holds the data",

@@ -119,7 +119,7 @@ def test_out_dot_is_the_current_folder_and_is_refused_when_not_empty(
     (here / "keep.txt").write_text("mine")
     monkeypatch.chdir(here)
     for out in (".", "./"):
-        with pytest.raises(ConfigError, match="here: exists and is not a tweetsent run"):
+        with pytest.raises(ConfigError, match="here: already exists and is not a tweetsent run"):
             train(tiny_config, out, overwrite=True, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
     assert [p.name for p in here.iterdir()] == ["keep.txt"]

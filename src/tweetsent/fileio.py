@@ -106,7 +106,7 @@ def check_output_dir(out: Path, *, overwrite: bool, markers: tuple[str, ...], wh
         found = sorted(p.name for p in out.iterdir())
         shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
         raise ConfigError(
-            f"{out}: exists and is not a tweetsent {what} (it holds {shown}); "
+            f"{out}: already exists and is not a tweetsent {what} (it holds {shown}); "
             "choose another --out (--overwrite replaces only a tweetsent output)"
         )
     if not overwrite:
