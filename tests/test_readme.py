@@ -33,10 +33,13 @@ README = ROOT / "README.md"
 
 # (how the block begins, mode, why); mode: "run" (both variants) or "skip". A block is the
 # entry whose beginning is the longest that fits it.
+QUICKSTART = (
+    "tweetsent train ../shared/data/smile-annotations-final.csv --preset smile --out runs/smile\n"
+)
 PLAN = [
     ("pip install -e .\n", "skip", "installs the package: CI's own first step"),
     (
-        "tweetsent train ../shared/data/smile-annotations-final.csv --preset smile --out runs/smile\n",
+        QUICKSTART,
         "run",
         "quickstart training",
     ),
@@ -52,8 +55,7 @@ PLAN = [
         "kills a run on purpose; tests/test_checkpoints.py",
     ),
     (
-        "tweetsent train ../shared/data/smile-annotations-final.csv --preset smile --out runs/smile\n"
-        "tweetsent train",
+        QUICKSTART + "tweetsent train",
         "skip",
         "five full trainings, K-fold and a search: about an hour",
     ),
