@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from tweetsent.errors import ModelError
+from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ def load_tokenizer(name: str):
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+        with third_party_quiet():
+            return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
     except Exception as exc:
         raise ModelError(f"{name}: cannot load a tokenizer ({_short(exc)})") from None
 
@@ -75,15 +77,16 @@ def build_classifier(
     label2id = {label: i for i, label in id2label.items()}
     extra = {"problem_type": "multi_label_classification"} if multi_label else {}
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            name,
-            num_labels=len(labels),
-            id2label=id2label,
-            label2id=label2id,
-            use_safetensors=None if allow_pickle else True,
-            trust_remote_code=False,
-            **extra,
-        )
+        with third_party_quiet():  # the LOAD REPORT of the new head: expected when fine-tuning
+            return AutoModelForSequenceClassification.from_pretrained(
+                name,
+                num_labels=len(labels),
+                id2label=id2label,
+                label2id=label2id,
+                use_safetensors=None if allow_pickle else True,
+                trust_remote_code=False,
+                **extra,
+            )
     except Exception as exc:
         raise ModelError(f"{name}: cannot load the model ({_short(exc)})") from None
 
@@ -95,9 +98,10 @@ def load_classifier(path: str | Path, *, allow_pickle: bool = False):
     path = Path(path)
     check_model_dir(path, allow_pickle=allow_pickle)
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            path, use_safetensors=None if allow_pickle else True, trust_remote_code=False
-        )
+        with third_party_quiet():
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, use_safetensors=None if allow_pickle else True, trust_remote_code=False
+            )
         if getattr(model.config, "tweetsent_head", "linear") == "mlp":
             _restore_mlp_head(model, path)
         return model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 from transformers import TrainerCallback
@@ -104,13 +105,20 @@ class TqdmProgress(TrainerCallback):
     """An epoch bar with a batch bar beneath it (Trainer's own shows only one bar of steps)."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
+        # Bars only on a terminal: in a log file or a pipe they are thousands of \r lines.
+        self.enabled = enabled and sys.stderr.isatty()
         self.epoch_bar = None
         self.batch_bar = None
+        self._redirect = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         if self.enabled:
             from tqdm.auto import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Log lines (the epoch summaries) go above the bars instead of onto them.
+            self._redirect = logging_redirect_tqdm([logging.getLogger("tweetsent")])
+            self._redirect.__enter__()
 
             self.epoch_bar = tqdm(
                 total=int(args.num_train_epochs),
@@ -153,3 +161,6 @@ class TqdmProgress(TrainerCallback):
             if bar is not None:
                 bar.close()
         self.batch_bar = self.epoch_bar = None
+        if self._redirect is not None:
+            self._redirect.__exit__(None, None, None)
+            self._redirect = None

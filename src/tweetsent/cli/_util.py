@@ -106,11 +106,9 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    # transformers' own warnings (e.g. "newly initialized head") are expected when fine-tuning.
-    from transformers.utils import logging as hf_logging
+    from tweetsent.quiet import quiet_command_line
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_command_line(verbose)
 
 
 def format_table(rows: list[list], headers: list[str]) -> str:
