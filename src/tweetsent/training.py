@@ -367,6 +367,7 @@ def _fit(
         "validation": validation,
         "history": history.epochs,
         "train_steps": history.steps,
+        "lr_groups": history.lr_groups,
         "labels": labels,
         "model": model_name,
         "precision": precision,

@@ -27,6 +27,10 @@ class EpochHistory(TrainerCallback, ExportableState):
         self._epoch_started = time.perf_counter()
         self.seconds_before_resume = 0.0  # training time spent before the last resume
         self._session_started = time.perf_counter()
+        # The optimizer's distinct learning rates ({"name", "lr"}: the configured peak), highest
+        # first, and for each one the index of a param group that trains at it.
+        self.lr_groups: list[dict] = []
+        self._group_index: list[int] = []
 
     def state(self) -> dict:
         return {
@@ -34,6 +38,7 @@ class EpochHistory(TrainerCallback, ExportableState):
             "attributes": {
                 "steps": self.steps,
                 "epochs": self.epochs,
+                "lr_groups": self.lr_groups,
                 "_epoch_losses": self._epoch_losses,
                 "seconds_before_resume": self.seconds_before_resume
                 + time.perf_counter()
@@ -41,26 +46,33 @@ class EpochHistory(TrainerCallback, ExportableState):
             },
         }
 
-    def on_train_begin(self, args, state, control, **kwargs):
+    def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
         self._session_started = time.perf_counter()
+        if model is not None and optimizer is not None:
+            self.lr_groups, self._group_index = lr_groups(model, optimizer)
 
     def on_epoch_begin(self, args, state, control, **kwargs):
         if float(state.epoch or 0).is_integer():  # not when resuming in the middle of an epoch
             self._epoch_losses = []
         self._epoch_started = time.perf_counter()
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(self, args, state, control, logs=None, optimizer=None, **kwargs):
         logs = logs or {}
         if "loss" in logs and "eval_loss" not in logs:
             self._epoch_losses.append(float(logs["loss"]))
-            self.steps.append(
-                {
-                    "step": state.global_step,
-                    "epoch": round(float(state.epoch or 0), 4),
-                    "loss": float(logs["loss"]),
-                    "learning_rate": float(logs.get("learning_rate", 0.0)),
-                }
-            )
+            step = {
+                "step": state.global_step,
+                "epoch": round(float(state.epoch or 0), 4),
+                "loss": float(logs["loss"]),
+                # Trainer's: the first param group's (with layer-wise rates, the lowest one's)
+                "learning_rate": float(logs.get("learning_rate", 0.0)),
+            }
+            if optimizer is not None and self._group_index:
+                # Each distinct rate at the same moment as Trainer's learning_rate above.
+                step["group_lrs"] = [
+                    float(optimizer.param_groups[i]["lr"]) for i in self._group_index
+                ]
+            self.steps.append(step)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         metrics = metrics or {}
@@ -94,6 +106,50 @@ class EpochHistory(TrainerCallback, ExportableState):
             entry.get("mcc", float("nan")),
             entry["seconds"],
         )
+
+
+def lr_groups(model, optimizer) -> tuple[list[dict], list[int]]:
+    """The optimizer's distinct configured rates, named by the parameters that train at them.
+
+    Layer-wise rates make one group per encoder layer (and Trainer splits each by weight
+    decay); a plot of Trainer's single logged rate shows only the first, the embeddings'.
+    """
+    import re
+
+    names = {id(p): n for n, p in model.named_parameters()}
+    prefix = f"{getattr(model, 'base_model_prefix', '')}."
+    by_rate: dict[float, tuple[set, int]] = {}
+    for index, group in enumerate(optimizer.param_groups):
+        rate = float(group.get("initial_lr", group.get("max_lr", group["lr"])))
+        parts, _ = by_rate.setdefault(rate, (set(), index))
+        for param in group["params"]:
+            name = names.get(id(param), "")
+            layer = re.search(r"\.layers?\.(\d+)\.", name)
+            if not name.startswith(prefix) or ".pooler." in f".{name}":
+                parts.add("head")
+            elif layer:
+                parts.add(f"layer {int(layer.group(1)) + 1}")
+            elif ".embeddings." in f".{name}":
+                parts.add("embeddings")
+            else:
+                parts.add("other")
+    order = sorted(by_rate, reverse=True)
+    groups = [{"name": _describe(by_rate[r][0]), "lr": r} for r in order]
+    return groups, [by_rate[r][1] for r in order]
+
+
+def _describe(parts: set) -> str:
+    """``{"head", "layer 5", "layer 6"}`` -> ``"head + layers 5-6"``."""
+    layers = sorted(int(p.split()[1]) for p in parts if p.startswith("layer "))
+    words = [p for p in ("head", "embeddings", "other") if p in parts]
+    if layers:
+        if len(layers) == 1:
+            words.insert(1 if "head" in words else 0, f"layer {layers[0]}")
+        else:
+            words.insert(1 if "head" in words else 0, f"layers {layers[0]}-{layers[-1]}")
+    if {"head", "embeddings"} <= set(words) and layers:
+        return "all parameters"
+    return " + ".join(words)
 
 
 def current_history(trainer) -> EpochHistory:
