@@ -445,9 +445,9 @@ def test_some_empty_texts_and_labels_are_skipped_with_a_count(tmp_path, capsys, 
 
 def test_a_10mb_tweet_is_cut_not_a_crash(tmp_path, caplog, tiny_backbone):
     from tweetsent.config import DataConfig
-    from tweetsent.data import MAX_TEXT_CHARS, load_labelled
+    from tweetsent.data.reading import MAX_TEXT_CHARS, load_labelled
     from tweetsent.modeling import load_tokenizer
-    from tweetsent.training import _tokenize
+    from tweetsent.training.fit import _tokenize
 
     huge = "word " * (2 * 1024 * 1024)  # 10 MiB in one cell
     path = _write(tmp_path / "big.csv", GOOD + f'"{huge}",happy\n')

@@ -1,4 +1,4 @@
-"""Streaming, resumable, sharded batch prediction (tweetsent.predict_file and its CLI)."""
+"""Streaming, resumable, sharded batch prediction (tweetsent.inference.files and its CLI)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ from tweetsent.cli import main
 from tweetsent.config import DataConfig
 from tweetsent.data import read_table, read_table_chunks
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.predict_file import (
+from tweetsent.inference import TweetClassifier
+from tweetsent.inference.files import (
     Shard,
     merge_shards,
     model_fingerprint,
     predict_file,
     shard_path,
 )
-from tweetsent.prediction import TweetClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = DataConfig(text_col="text")
@@ -571,7 +571,7 @@ _WHOLE_FILE = """
 import sys
 from tweetsent.config import DataConfig
 from tweetsent.data import read_table
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference import TweetClassifier
 frame = read_table(sys.argv[2], DataConfig(text_col="text"))
 TweetClassifier.load(sys.argv[1]).predict_proba(frame["text"].fillna("").tolist())
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
-from tweetsent.reporting import cell, smooth, write_plots, write_report
+from tweetsent.evaluation.report import cell, smooth, write_plots, write_report
 
 
 def _table_rows(text: str, header: str) -> list[list[str]]:

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from tweetsent.config import FORMATS, DataConfig
-from tweetsent.data import PRESETS
+from tweetsent.data.presets import PRESETS
 from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
 
 SUPPRESS = argparse.SUPPRESS

@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
 
 def predict_cli(args) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     has_input = hasattr(args, "input")
     file_only = [
@@ -96,7 +96,7 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.predict_file import (
+    from tweetsent.inference.files import (
         DEFAULT_CHUNK_ROWS,
         Shard,
         model_fingerprint,
@@ -126,7 +126,7 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.predict_file import merge_shards
+    from tweetsent.inference.files import merge_shards
 
     if not hasattr(args, "output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")

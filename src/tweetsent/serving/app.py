@@ -1,6 +1,6 @@
 """The HTTP API and web page of ``tweetsent serve``, as a FastAPI application.
 
-``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.prediction.TweetClassifier`
+``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.inference.TweetClassifier`
 (the same predictor the CLI uses) to ``POST /predict`` through a :class:`MicroBatcher`.
 
 Every bad request gets a 4xx JSON answer ``{"detail": "one-line message"}``: the body is read,

@@ -21,7 +21,7 @@ VALIDATION_KEYS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "lo
 
 def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
     """What ``GET /model`` tells: labels, backbone, backend and the run's validation scores."""
-    from tweetsent.modeling import default_model_path
+    from tweetsent.modeling.loading import default_model_path
 
     run_dir = Path(run_dir)
     metrics_file = next(
@@ -67,7 +67,7 @@ def serve(run_dir: str | Path, settings: ServeConfig, *, backend: str = "auto") 
     """
     import uvicorn
 
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
     from tweetsent.serving.app import create_app
 
     classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=settings.max_batch_size)

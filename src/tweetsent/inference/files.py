@@ -31,7 +31,10 @@ import pandas as pd
 
 from tweetsent import fileio
 from tweetsent.config import DataConfig
-from tweetsent.data import check_file, read_table_chunks, resolve_data_config
+from tweetsent.data.labels import apply_thresholds
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import check_file, require_column
+from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -304,8 +307,6 @@ def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], p
     best = proba.argmax(axis=1)
     chunk = chunk.copy()
     if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
-        from tweetsent.multilabel import apply_thresholds
-
         sep = classifier.config.label_sep if classifier.config else "|"
         chosen = apply_thresholds(proba, classifier.thresholds)
         chunk["predicted_label"] = [
@@ -324,8 +325,6 @@ def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
     text_col = data_config.text_col
     if text_col is None and len(columns) == 1:
         return columns[0]
-    from tweetsent.data import require_column
-
     return require_column(pd.DataFrame(columns=columns), text_col, "text", path)
 
 

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from tweetsent.errors import ModelError
+from tweetsent.modeling.heads import restore_mlp_head
 from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
@@ -103,24 +104,10 @@ def load_classifier(path: str | Path, *, allow_pickle: bool = False):
                 path, use_safetensors=None if allow_pickle else True, trust_remote_code=False
             )
         if getattr(model.config, "tweetsent_head", "linear") == "mlp":
-            _restore_mlp_head(model, path)
+            restore_mlp_head(model, path)
         return model
     except Exception as exc:
         raise ModelError(f"{path}: corrupt or unreadable model ({_short(exc)})") from None
-
-
-def _restore_mlp_head(model, path: Path) -> None:
-    """Rebuild the MLP head ``--head mlp`` trained and load its weights from the checkpoint."""
-    from safetensors.torch import load_file
-
-    from tweetsent.trainer import attach_mlp_head
-
-    attach_mlp_head(model)
-    state = load_file(str(path / "model.safetensors"))
-    head = {
-        k.removeprefix("classifier."): v for k, v in state.items() if k.startswith("classifier.")
-    }
-    model.classifier.load_state_dict(head)
 
 
 def _short(exc: BaseException) -> str:
