@@ -77,6 +77,10 @@ def predict_cli(args) -> int:
         raise ConfigError("--input needs --output FILE.csv")
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
+    if has_input:  # before the model loads (seconds): a wrong path fails at once
+        from tweetsent.data.reading import check_file
+
+        check_file(args.input)
     classifier = TweetClassifier.load(
         args.run_dir, backend=args.backend, batch_size=args.batch_size
     )

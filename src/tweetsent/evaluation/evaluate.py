@@ -27,11 +27,16 @@ def evaluate(
     Raises ``DataError`` if the file holds labels the model was not trained on.
     """
     warn_if_trained_on(run_dir, data_path)
+    saved = _saved_config(run_dir)
+    data = None
+    if saved is not None and not saved.multi_label:
+        # The file first: a missing file or column is reported before the model loads (seconds).
+        data = load_labelled(data_path, data_config or saved.data)
     classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
     data_config = data_config or classifier.data_config or DataConfig()
     if classifier.multi_label:
         return _evaluate_multilabel(classifier, data_path, data_config)
-    data = load_labelled(data_path, data_config)
+    data = data if data is not None else load_labelled(data_path, data_config)
     known = set(classifier.labels)
     unknown = sorted(set(data.labels) - known)
     if unknown:
@@ -47,6 +52,18 @@ def evaluate(
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
     return metrics
+
+
+def _saved_config(run_dir):
+    """The run's TrainConfig as ``TweetClassifier.load`` reads it, or None (a bare model dir)."""
+    from pathlib import Path
+
+    from tweetsent.config import TrainConfig
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "model").is_dir() or not (run_dir / "config.json").is_file():
+        return None
+    return TrainConfig.load(run_dir / "config.json")
 
 
 def warn_if_trained_on(run_dir, data_path) -> bool:

@@ -19,6 +19,7 @@ from tweetsent import fileio
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.engines import ONNX_DIR
 from tweetsent.modeling.loading import load_classifier, load_tokenizer
+from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def export_onnx(
                 dynamo=False,
             )
         if quantize == "int8":
-            _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
+            with third_party_quiet():  # onnxruntime's "consider pre-processing" advice
+                _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
         tokenizer.save_pretrained(str(staging))
         config = model.config.to_dict()
         config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
@@ -90,7 +92,7 @@ def export_onnx(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("exported %s to %s", model_dir, final)
+    logger.debug("exported %s to %s", model_dir, final)
     return final
 
 

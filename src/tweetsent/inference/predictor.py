@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import DataConfig, TrainConfig
-from tweetsent.data.labels import apply_thresholds
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.hardware import cpu_has_bf16, device_type
 from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
-from tweetsent.modeling.loading import load_classifier, load_tokenizer
+from tweetsent.inference.tokenizer import SavedTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +141,12 @@ class TweetClassifier:
                     "--format onnx"
                 )
             engine = load_onnx_engine(onnx_file)
-            tokenizer = load_tokenizer(str(onnx_file.parent))
+            if SavedTokenizer.available(onnx_file.parent):  # no torch, no transformers
+                tokenizer = SavedTokenizer(onnx_file.parent)
+            else:  # a slow (Python) tokenizer has no tokenizer.json
+                from tweetsent.modeling.loading import load_tokenizer
+
+                tokenizer = load_tokenizer(str(onnx_file.parent))
             return cls(
                 engine,
                 tokenizer,
@@ -154,6 +158,8 @@ class TweetClassifier:
                 normalize=normalize,
                 demojize=demojize,
             )
+
+        from tweetsent.modeling.loading import load_classifier, load_tokenizer
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
         tokenizer = load_tokenizer(str(model_dir))
@@ -209,6 +215,8 @@ class TweetClassifier:
         single = isinstance(texts, str)
         proba = self.predict_proba([texts] if single else texts)
         if self.multi_label:
+            from tweetsent.data.labels import apply_thresholds
+
             chosen = apply_thresholds(proba, self.thresholds)
             answers = [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
         else:

@@ -108,6 +108,54 @@ class EpochHistory(TrainerCallback, ExportableState):
         )
 
 
+class StepCheckpoints(TrainerCallback):
+    """A checkpoint every ``every`` optimizer steps, between the per-epoch ones.
+
+    Trainer cannot combine ``save_strategy="steps"`` with per-epoch evaluation and
+    ``load_best_model_at_end``, so saving stays per epoch and this asks for the extra saves.
+    Rotation (``save_total_limit``) still keeps the best epoch's checkpoint.
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def on_step_end(self, args, state, control, **kwargs):
+        per_epoch = max(state.max_steps // max(int(args.num_train_epochs), 1), 1)
+        # The last step of an epoch gets the evaluated epoch checkpoint right after; saving it
+        # here too would let a kill between the two resume past an unevaluated epoch.
+        if state.global_step % self.every == 0 and state.global_step % per_epoch != 0:
+            control.should_save = True
+        return control
+
+
+class EpochSeed(TrainerCallback):
+    """Make each epoch's shuffle a function of (seed, epoch) only.
+
+    With ``group_by_length`` Trainer's sampler shuffles with the global torch RNG at the start
+    of each epoch. After a mid-epoch resume that RNG is in a different state (model loading
+    used it; Trainer restores the checkpoint's RNG only after the first batch), so the rest of
+    the epoch would see other batches than the uninterrupted run. Reseeding at each epoch's
+    start, and after each epoch's evaluation (just before its checkpoint records the RNG
+    state, which a resume at that epoch boundary restores), gives both runs the same order
+    and the same dropout masks.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def _reseed(self, epoch: int) -> None:
+        import numpy as np
+        import torch
+
+        torch.manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._reseed(int(state.epoch or 0))
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._reseed(round(state.epoch or 0))
+
+
 def lr_groups(model, optimizer) -> tuple[list[dict], list[int]]:
     """The optimizer's distinct configured rates, named by the parameters that train at them.
 

@@ -19,6 +19,7 @@ from tweetsent.evaluation import metrics as ml_metrics
 from tweetsent.evaluation.metrics import classification_metrics, cross_entropy, format_per_class
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.modeling.loading import build_classifier, load_tokenizer, resolve_model
+from tweetsent.quiet import third_party_quiet
 from tweetsent.training import checkpoints, distributed, losses
 from tweetsent.training import trainer as recipe
 from tweetsent.training.callbacks import EpochHistory, TqdmProgress, current_history
@@ -175,15 +176,16 @@ def fit(
     if len(output.label_ids) != len(val_data):
         raise RuntimeError(f"evaluated {len(output.label_ids)} of {len(val_data)} validation rows")
     best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
-    logger.info("best epoch %d: %s", best_epoch, format_per_class(validation))
+    logger.debug("best epoch %d: %s", best_epoch, format_per_class(validation))
 
     model_dir = staging / "model"
     trainer.model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
     trainer.model.config.tweetsent_demojize = config.demojize
     if distributed.is_main():
         # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
-        trainer.model.save_pretrained(str(model_dir))
-        tokenizer.save_pretrained(str(model_dir))
+        with third_party_quiet():  # transformers' "Writing model shards" bar
+            trainer.model.save_pretrained(str(model_dir))
+            tokenizer.save_pretrained(str(model_dir))
         config.save(staging / "config.json")
 
     metrics = {

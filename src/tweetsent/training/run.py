@@ -17,8 +17,6 @@ from tweetsent.data.presets import resolve_data_config
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.training import checkpoints, distributed
-from tweetsent.training.baseline import baseline_metrics
-from tweetsent.training.fit import fit, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +62,8 @@ def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
 def _run(
     get_config, out: Path, *, overwrite: bool = False, progress: bool = True, resuming=False
 ) -> TrainResult:
-    distributed.init(cpu=device_type() == "cpu")
+    if distributed.is_distributed():
+        distributed.init(cpu=device_type() == "cpu")
     staging = checkpoints.staging_dir(out)
     lock = checkpoints.RunLock(out)
     loaded: list = []
@@ -99,6 +98,11 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     """Rank 0 plans (see ``_run``); every rank trains; rank 0 writes and renames."""
     # Every rank derives the same staging path; rank 0 alone prepares it, the others follow.
     config_values, resume_from = distributed.on_main(plan)
+    # Imported only now: torch and transformers take seconds, and a bad option or data file is
+    # reported by plan() above without them.
+    from tweetsent.training.baseline import baseline_metrics
+    from tweetsent.training.fit import fit, write_json
+
     config = TrainConfig.from_dict(config_values)
     if resume_from == _FINISHED:  # killed between the last write and the rename
         distributed.on_main(lambda: checkpoints.finish(staging, out))
@@ -124,7 +128,7 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         except BaseException:
             checkpoints.keep_or_remove(staging, out)
             raise
-        logger.info("run written to %s", out)
+        logger.debug("run written to %s", out)  # the CLI prints it, once
 
     distributed.on_main(write)  # every rank returns once RUN_DIR is in place
     return TrainResult(out, metrics, config)
