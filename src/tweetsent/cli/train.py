@@ -16,12 +16,7 @@ def add_parser(subparsers) -> None:
         "AdamW with linear warm-up, evaluation every epoch, the best epoch kept. Flags override "
         "values from --config.",
     )
-    p.add_argument(
-        "data",
-        nargs="?",
-        default=SUPPRESS,
-        help="training file (optional with --config that names one)",
-    )
+    p.add_argument("data", nargs="?", default=SUPPRESS, help="training file (or in --config)")
     add_data_args(p)
     p.add_argument("--out", default=SUPPRESS, help="run directory to write (required)")
     p.add_argument(
