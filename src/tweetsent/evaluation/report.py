@@ -233,10 +233,39 @@ def write_confusion_matrix(validation: dict, path: Path) -> None:
 def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     """``report.md``: data summary, settings, metrics, the per-class table and the plots."""
     v = metrics["validation"]
-    data = metrics["data"]
-    lines = [
-        "# tweetsent training report",
+    lines = ["# tweetsent training report", "", *_data_lines(metrics["data"])]
+    lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
+    settings = config.to_dict()
+    settings.pop("data")
+    settings["model"] = metrics["model"]
+    settings["precision"] = metrics["precision"]
+    for key, value in settings.items():
+        lines.append(f"| {key} | {code_cell(value)} |")
+    lines += _validation_lines(metrics, config)
+    if metrics.get("baseline"):
+        lines += baseline_lines(metrics["baseline"], v)
+    lines += [
         "",
+        "| class | precision | recall | f1 | support | accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in v["per_class"].items():
+        lines.append(
+            f"| {cell(label)} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
+        )
+    lines += _epoch_lines(metrics)
+    lines += ["", "## Plots", ""]
+    for name, title in PLOTS.items():
+        if (out_dir / name).exists():
+            lines += [f"![{title}]({name})", ""]
+    tmp = out_dir / "report.md.tmp"
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(out_dir / "report.md")
+
+
+def _data_lines(data: dict) -> list[str]:
+    lines = [
         "## Data",
         f"- source: {code_cell(data['source'])}",
         f"- training rows: {data['train_rows']}, validation rows: {data['validation_rows']}",
@@ -253,14 +282,12 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
             f"| {cell(row['label'])} | {row['count']} | {row['percent']:.1f} | "
             f"{val_counts.get(row['label'], 0)} |"
         )
-    lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
-    settings = config.to_dict()
-    settings.pop("data")
-    settings["model"] = metrics["model"]
-    settings["precision"] = metrics["precision"]
-    for key, value in settings.items():
-        lines.append(f"| {key} | {code_cell(value)} |")
-    lines += [
+    return lines
+
+
+def _validation_lines(metrics: dict, config: TrainConfig) -> list[str]:
+    v = metrics["validation"]
+    lines = [
         "",
         f"## Validation metrics (best epoch {metrics['best_epoch']} "
         f"by {metrics['metric_for_best']})",
@@ -270,9 +297,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     ]
     keys = ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
     keys += ("f1_samples", "hamming_loss") if v.get("multi_label") else ()
-    for key in keys:
-        if key in v:
-            lines.append(f"| {key} | {v[key]:.4f} |")
+    lines += [f"| {key} | {v[key]:.4f} |" for key in keys if key in v]
     plain = "binary cross-entropy" if v.get("multi_label") else "cross-entropy"
     lines += [
         "",
@@ -287,24 +312,16 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
             "",
             "Multi-label: accuracy is subset accuracy (the exact label set). Per-label "
             "thresholds, tuned on this validation set (so its tuned scores are optimistic): "
-            + ", ".join(f"{label} {t:.2f}" for label, t in v["thresholds"].items())
+            + ", ".join(f"{cell(label)} {t:.2f}" for label, t in v["thresholds"].items())
             + ". At threshold 0.5: "
             + ", ".join(f"{k} {x:.4f}" for k, x in v["at_threshold_0.5"].items())
             + ".",
         ]
-    if metrics.get("baseline"):
-        lines += baseline_lines(metrics["baseline"], v)
-    lines += [
-        "",
-        "| class | precision | recall | f1 | support | accuracy |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, row in v["per_class"].items():
-        lines.append(
-            f"| {cell(label)} | {row['precision']:.3f} | {row['recall']:.3f} | "
-            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
-        )
-    lines += [
+    return lines
+
+
+def _epoch_lines(metrics: dict) -> list[str]:
+    lines = [
         "",
         "## Epochs",
         "",
@@ -321,18 +338,8 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
         "",
         f"Training took {metrics['train_seconds']:.0f} s "
         f"({metrics['train_tweets_per_second']:.1f} tweets/s).",
-        "",
-        "## Plots",
-        "",
     ]
-    for name, title in PLOTS.items():
-        if not (out_dir / name).exists():
-            continue
-        lines.append(f"![{title}]({name})")
-        lines.append("")
-    tmp = out_dir / "report.md.tmp"
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(out_dir / "report.md")
+    return lines
 
 
 def baseline_lines(baseline: dict, validation: dict) -> list[str]:

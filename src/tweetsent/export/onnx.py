@@ -82,8 +82,7 @@ def export_onnx(
                 dynamo=False,
             )
         if quantize == "int8":
-            with third_party_quiet():  # onnxruntime's "consider pre-processing" advice
-                _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
+            _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
         tokenizer.save_pretrained(str(staging))
         config = model.config.to_dict()
         config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
@@ -126,10 +125,11 @@ def _quantize_int8(source: Path, target: Path) -> None:
     # scale per output channel: on a trained SMILE model per-channel kept 96.4 % of the fp32
     # labels against 91.2 % per tensor, at the same speed (reduce_range, 7-bit weights for CPUs
     # without VNNI, kept only 80 %). Only the MatMuls are quantized; embeddings stay fp32.
-    quantize_dynamic(
-        str(source),
-        str(target),
-        op_types_to_quantize=["MatMul"],
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-    )
+    with third_party_quiet():  # onnxruntime's "consider pre-processing" advice on the root log
+        quantize_dynamic(
+            str(source),
+            str(target),
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+        )
