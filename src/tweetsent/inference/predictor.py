@@ -125,10 +125,17 @@ class TweetClassifier:
         config_file = (run_dir or path.parent) / "config.json"
         if run_dir and config_file.is_file():
             config = TrainConfig.load(config_file)
-        max_length = config.max_length if config else 128
         thresholds, normalize, demojize = _model_settings(model_dir)
         if config is not None:
             normalize, demojize = config.normalize, config.demojize
+        settings = dict(
+            max_length=config.max_length if config else 128,
+            batch_size=batch_size,
+            config=config,
+            thresholds=thresholds,
+            normalize=normalize,
+            demojize=demojize,
+        )
 
         if backend == "auto":
             backend, auto_variant = auto_backend(run_dir or path, onnx_dir=onnx_dir)
@@ -141,40 +148,14 @@ class TweetClassifier:
                     "--format onnx"
                 )
             engine = load_onnx_engine(onnx_file)
-            if SavedTokenizer.available(onnx_file.parent):  # no torch, no transformers
-                tokenizer = SavedTokenizer(onnx_file.parent)
-            else:  # a slow (Python) tokenizer has no tokenizer.json
-                from tweetsent.modeling.loading import load_tokenizer
-
-                tokenizer = load_tokenizer(str(onnx_file.parent))
-            return cls(
-                engine,
-                tokenizer,
-                engine.labels,
-                max_length=max_length,
-                batch_size=batch_size,
-                config=config,
-                thresholds=thresholds,
-                normalize=normalize,
-                demojize=demojize,
-            )
+            return cls(engine, _onnx_tokenizer(onnx_file.parent), engine.labels, **settings)
 
         from tweetsent.modeling.loading import load_classifier, load_tokenizer
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
         tokenizer = load_tokenizer(str(model_dir))
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        return cls(
-            TorchEngine(model, precision),
-            tokenizer,
-            labels,
-            max_length=max_length,
-            batch_size=batch_size,
-            config=config,
-            thresholds=thresholds,
-            normalize=normalize,
-            demojize=demojize,
-        )
+        return cls(TorchEngine(model, precision), tokenizer, labels, **settings)
 
     def predict_proba(self, texts: str | Iterable[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in ``self.labels`` order.
@@ -229,6 +210,14 @@ class TweetClassifier:
         if self.normalize or self.demojize:
             return clean_tweet(str(text), normalize=self.normalize, demojize_emoji=self.demojize)
         return str(text)
+
+
+def _onnx_tokenizer(folder: Path):
+    if SavedTokenizer.available(folder):  # no torch, no transformers: start-up in a second
+        return SavedTokenizer(folder)
+    from tweetsent.modeling.loading import load_tokenizer  # a slow tokenizer: no tokenizer.json
+
+    return load_tokenizer(str(folder))
 
 
 def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:

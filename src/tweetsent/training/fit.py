@@ -178,15 +178,8 @@ def fit(
     best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
     logger.debug("best epoch %d: %s", best_epoch, format_per_class(validation))
 
-    model_dir = staging / "model"
-    trainer.model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
-    trainer.model.config.tweetsent_demojize = config.demojize
     if distributed.is_main():
-        # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
-        with third_party_quiet():  # transformers' "Writing model shards" bar
-            trainer.model.save_pretrained(str(model_dir))
-            tokenizer.save_pretrained(str(model_dir))
-        config.save(staging / "config.json")
+        _save_model(trainer.model, tokenizer, config, staging)
 
     metrics = {
         "best_epoch": best_epoch,
@@ -251,6 +244,16 @@ def _best_epoch(epochs: list[dict], metric: str, greater: bool) -> int:
     scored = [(e[key], -e["epoch"]) if greater else (-e[key], -e["epoch"]) for e in epochs]
     # The first epoch that reaches the best score wins, as in Trainer's own selection.
     return epochs[scored.index(max(scored))]["epoch"] if epochs else 0
+
+
+def _save_model(model, tokenizer, config: TrainConfig, staging: Path) -> None:
+    model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
+    model.config.tweetsent_demojize = config.demojize
+    # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
+    with third_party_quiet():  # transformers' "Writing model shards" bar
+        model.save_pretrained(str(staging / "model"))
+        tokenizer.save_pretrained(str(staging / "model"))
+    config.save(staging / "config.json")
 
 
 def write_json(path: Path, payload: dict) -> None:
