@@ -16,7 +16,7 @@ from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
-from tweetsent.training import checkpoints, distributed
+from tweetsent.training import checkpoints, distributed, hub
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         try:
             write_plots(metrics, staging)
             write_report(metrics, config, staging)
+            hub.publish(staging / "model", metrics, config)
             checkpoints.finish(staging, out)
         except BaseException:
             checkpoints.keep_or_remove(staging, out)
