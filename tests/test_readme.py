@@ -46,7 +46,8 @@ PLAN = [
     ('tweetsent predict runs/smile "What a wonderful', "run", "quickstart predict / evaluate"),
     ('pip install -e ".[test]"', "skip", "runs this test suite"),
     ("tweetsent train data.csv", "skip", "needs a model hub and the user's data.csv"),
-    ("from transformers import pipeline", "run", "plain transformers"),
+    ("from transformers import pipeline\npipe", "run", "plain transformers"),
+    ("from transformers import pipeline\nfrom tweetsent", "run", "pipeline + tweetsent's cleaning"),
     ("from tweetsent import DataConfig", "run", "Python API"),
     ("# 2 processes on one machine", "skip", "multi-process; tests/test_distributed.py"),
     (
@@ -195,7 +196,7 @@ def _check_promises(work: Path, results) -> None:
     predictions = [line for line in out.splitlines() if line.endswith("The queue was awful")]
     assert len(predictions) == 1
     assert "warning:" in err and "trained on" in err  # evaluate on the training file says so
-    out, _ = by_key["from transformers import pipeline"]
+    out, _ = by_key["from transformers import pipeline\npipe"]
     assert "'label':" in out
     out, err = by_key["from tweetsent import DataConfig"]
     assert "happy" in out and "trained on" in err

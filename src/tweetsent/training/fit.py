@@ -123,7 +123,7 @@ def fit(
         # Similar lengths in a batch: per-batch padding then wastes almost nothing.
         train_sampling_strategy="group_by_length",
         length_column_name="length",
-        report_to=[],
+        report_to=[],  # --report-to: recipe.reporting_callbacks
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
@@ -143,6 +143,7 @@ def fit(
             TqdmProgress(enabled=progress),
             *recipe.callbacks(config),
             *checkpoints.callbacks(config),
+            *recipe.reporting_callbacks(config, staging),
         ],
         loss_weights=loss_weights,
         multi_label=config.multi_label,

@@ -14,6 +14,7 @@ from pathlib import Path
 from tweetsent.config import TrainConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
+from tweetsent.errors import ConfigError
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.training import checkpoints, distributed, hub
@@ -72,6 +73,7 @@ def _run(
         """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
         config = get_config()
         resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
+        check_report_to(config.report_to)
         # The lock first, then the checks: another process cannot slip in between them.
         lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
@@ -135,4 +137,26 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     return TrainResult(out, metrics, config)
 
 
-__all__ = ["TrainResult", "resume", "train"]
+# --report-to: what Trainer's integration imports, and the extra that installs it
+INTEGRATIONS = {
+    "tensorboard": (("tensorboard", "tensorboardX"), "tensorboard"),
+    "mlflow": (("mlflow",), "mlflow"),
+}
+
+
+def check_report_to(report_to: str) -> None:
+    """An actionable error before training when the integration's package is missing
+    (transformers would only warn, or fail after the first epoch)."""
+    import importlib.util
+
+    if report_to not in INTEGRATIONS:
+        return
+    modules, extra = INTEGRATIONS[report_to]
+    if not any(importlib.util.find_spec(m) for m in modules):
+        raise ConfigError(
+            f"--report-to {report_to} needs the {modules[0]} package: "
+            f"pip install 'tweetsent[{extra}]'"
+        )
+
+
+__all__ = ["TrainResult", "check_report_to", "resume", "train"]
