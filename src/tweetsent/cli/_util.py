@@ -23,6 +23,22 @@ DATA_KEYS = (
 )
 
 
+BACKENDS = ("auto", "torch", "onnx")
+BACKEND_HELP = (
+    "inference engine: torch (the saved model; bf16 weights where the CPU or GPU computes bf16 "
+    "natively), onnx (RUN_DIR/onnx from 'tweetsent export'; its int8 model when there is one), "
+    "or auto (default): torch where bf16 is native, else the exported fp32 ONNX model if there "
+    "is one, else torch fp32"
+)
+
+
+def add_backend_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="texts per forward pass (default 64)"
+    )
+
+
 def preset_help() -> str:
     return "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tweetsent.cli._util import SUPPRESS, add_data_args
+from tweetsent.cli._util import SUPPRESS, add_backend_args, add_data_args
 
 
 def add_parser(subparsers) -> None:
@@ -22,8 +22,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--input", default=SUPPRESS, metavar="FILE", help="file of tweets to label")
     p.add_argument("--output", default=SUPPRESS, metavar="FILE.csv", help="where to write labels")
     add_data_args(p, labels=False)
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
+    add_backend_args(p)
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tweetsent.cli._util import BACKEND_HELP
 from tweetsent.config import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -31,7 +32,7 @@ def add_parser(subparsers) -> None:
         "--backend",
         choices=("auto", "torch", "onnx"),
         default="auto",
-        help="inference engine (default: auto, the exported ONNX model when there is one)",
+        help=BACKEND_HELP,
     )
     batching = p.add_argument_group("batching")
     batching.add_argument(
