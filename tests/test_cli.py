@@ -211,3 +211,15 @@ def test_python_dash_m_works():
     )
     for command in ("inspect", "train", "evaluate", "predict"):
         assert command in result.stdout
+
+
+def test_predict_input_says_it_used_the_runs_data_options(run_cli, tiny_run, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("id,tweet\n1,love it\n")
+    code, _, err = run_cli("predict", tiny_run, "--input", other, "--output", tmp_path / "o.csv")
+    assert code == 1
+    assert "run's data options" in err and "--text-col" in err
+    code, _, err = run_cli(
+        "predict", tiny_run, "--input", other, "--output", tmp_path / "o.csv", "--text-col", "tweet"
+    )
+    assert code == 0, err

@@ -218,3 +218,24 @@ def test_split_refuses_a_single_class():
     data = LabelledData(["a"] * 10, ["x"] * 10, "f.csv")
     with pytest.raises(DataError, match="only one class"):
         stratified_split(data, 0.2, 0)
+
+
+def test_a_tab_separated_csv_gets_a_format_hint(tmp_path):
+    path = tmp_path / "tabs.csv"
+    path.write_text("text\tlabel\nlove it\thappy\nhate it\tangry\n")
+    with pytest.raises(
+        DataError, match=r"no column 'text'.*looks tab-separated: pass --format tsv"
+    ):
+        load_labelled(path, DataConfig(text_col="text", label_col="label"))
+
+
+def test_an_unknown_suffix_is_sniffed_and_said(tmp_path, caplog):
+    tabs = tmp_path / "tabs.txt"
+    tabs.write_text("text\tlabel\nlove it, really\thappy\nhate it\tangry\n")
+    with caplog.at_level("WARNING", logger="tweetsent"):
+        data = load_labelled(tabs, DataConfig(text_col="text", label_col="label"))
+    assert data.texts == ["love it, really", "hate it"]
+    assert "read as TSV" in caplog.text
+    commas = tmp_path / "commas.dat"
+    commas.write_text("text,label\nlove it,happy\n")
+    assert load_labelled(commas, DataConfig(text_col="text", label_col="label")).labels == ["happy"]

@@ -99,17 +99,39 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.inference.files import (
-        DEFAULT_CHUNK_ROWS,
-        Shard,
-        model_fingerprint,
-        predict_file,
-        shard_path,
-    )
+    from tweetsent.errors import DataError
+    from tweetsent.inference.files import Shard, shard_path
 
     shard = Shard.parse(args.shard) if hasattr(args, "shard") else None
     data_config = data_config_from_args(args, base=classifier.data_config)
-    rows = predict_file(
+    inherited = data_config is classifier.data_config and data_config is not None
+    try:
+        rows = _label_file(classifier, args, data_config, shard)
+    except DataError as exc:
+        if not inherited:
+            raise
+        # The run's own data options were used, which a different file rarely fits.
+        preset = f"preset {data_config.preset}, " if data_config.preset else ""
+        raise DataError(
+            f"{exc}; read with the run's data options ({preset}text column "
+            f"{data_config.text_col!r}): give this file's with --text-col (and --no-header, "
+            "--format as needed)"
+        ) from None
+    written = shard_path(args.output, shard)
+    print(f"{rows} rows labelled, written to {written}")
+    if shard is not None and shard.count > 1:
+        print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
+    return 0
+
+
+def _label_file(classifier, args: argparse.Namespace, data_config, shard) -> int:
+    from tweetsent.inference.files import (
+        DEFAULT_CHUNK_ROWS,
+        model_fingerprint,
+        predict_file,
+    )
+
+    return predict_file(
         classifier,
         args.input,
         args.output,
@@ -120,11 +142,6 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         model_id=model_fingerprint(args.run_dir),
     )
-    written = shard_path(args.output, shard)
-    print(f"{rows} rows labelled, written to {written}")
-    if shard is not None and shard.count > 1:
-        print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
-    return 0
 
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
