@@ -239,3 +239,21 @@ def test_an_unknown_suffix_is_sniffed_and_said(tmp_path, caplog):
     commas = tmp_path / "commas.dat"
     commas.write_text("text,label\nlove it,happy\n")
     assert load_labelled(commas, DataConfig(text_col="text", label_col="label")).labels == ["happy"]
+
+
+def test_a_saved_datasets_folder_reads_like_a_file(tmp_path):
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["angry", "happy"])})
+    train = Dataset.from_dict({"text": ["hate it", "love it"], "label": [0, 1]}, features=features)
+    train.save_to_disk(tmp_path / "one")
+    DatasetDict({"train": train, "test": train}).save_to_disk(tmp_path / "splits")
+    DatasetDict({"a": train, "b": train}).save_to_disk(tmp_path / "no-train")
+    config = DataConfig(text_col="text", label_col="label")
+    for folder in ("one", "splits"):
+        data = load_labelled(tmp_path / folder, config)
+        assert data.texts == ["hate it", "love it"] and data.labels == ["angry", "happy"]
+    with pytest.raises(DataError, match="none named 'train'"):
+        load_labelled(tmp_path / "no-train", config)
+    with pytest.raises(DataError, match="is a directory"):
+        load_labelled(tmp_path, config)

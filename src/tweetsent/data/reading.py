@@ -174,6 +174,8 @@ def _where(raw: bytes, exc: UnicodeError) -> str:
 def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
     cfg = resolve_data_config(cfg)
+    if is_saved_dataset(Path(path)):
+        return _read_saved_dataset(Path(path)).astype(object)
     path = check_file(path)
     fmt = detect_format(path, cfg) if path.suffix.lower() == ".parquet" else None
     header = True if cfg.header is None else cfg.header
@@ -194,6 +196,41 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     frame.columns = [str(c) for c in frame.columns]
     # Strings or NaN, object dtype: an empty or all-null column must not turn into floats.
     return frame.astype(object)
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """A folder written by Hugging Face ``datasets``' ``save_to_disk`` (one split or several)."""
+    return path.is_dir() and any(
+        (path / name).is_file() for name in ("dataset_info.json", "dataset_dict.json")
+    )
+
+
+def _read_saved_dataset(path: Path) -> pd.DataFrame:
+    """A ``save_to_disk`` folder as a frame: a Dataset, or a DatasetDict's ``train`` split (its
+    only one when there is one); class-label columns as their names, as in a file."""
+    from datasets import DatasetDict, load_from_disk
+
+    try:
+        dataset = load_from_disk(str(path))
+    except Exception as exc:  # datasets raises many types for a damaged folder
+        raise DataError(f"{path}: not a readable datasets folder ({first_line(exc)})") from None
+    if isinstance(dataset, DatasetDict):
+        splits = list(dataset)
+        if "train" not in splits and len(splits) != 1:
+            raise DataError(
+                f"{path}: splits {', '.join(splits)} and none named 'train'; "
+                f"give one split's folder ({path}/{splits[0]})"
+            )
+        split = "train" if "train" in splits else splits[0]
+        logger.info("%s: reading its %r split", path, split)
+        dataset = dataset[split]
+    frame = dataset.to_pandas()
+    for name, feature in dataset.features.items():
+        if hasattr(feature, "int2str") and name in frame:  # ClassLabel: ids -> names
+            frame[name] = frame[name].map(
+                lambda i, f=feature: f.int2str(int(i)) if i >= 0 else None
+            )
+    return values_to_str(frame)
 
 
 def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from tweetsent.evaluation.metrics import (
     cross_entropy,
     multilabel_metrics,
 )
+from tweetsent.fileio import content_digest
 from tweetsent.inference.predictor import TweetClassifier
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def warn_if_trained_on(run_dir, data_path) -> bool:
     try:
         digests = json.loads(inputs.read_text(encoding="utf-8"))
         config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        digest = _sha256(data_path)
+        digest = content_digest(data_path)
     except (OSError, ValueError):
         return False  # no record (an older run) or no file: the loader reports the latter
     # The training file only: a separate --val-file is held out, and fine to score.
@@ -97,16 +98,6 @@ def warn_if_trained_on(run_dir, data_path) -> bool:
             Path(run_dir) / "metrics.json",
         )
     return bool(same)
-
-
-def _sha256(path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _evaluate_multilabel(classifier, data_path, data_config) -> dict:

@@ -115,17 +115,8 @@ INPUTS = "inputs.json"  # SHA-256 of the data files a run started from
 
 
 def input_digests(config: TrainConfig) -> dict[str, str]:
-    import hashlib
-
-    digests = {}
-    for path in (config.data_path, config.val_file):
-        if path:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            digests[str(path)] = digest.hexdigest()
-    return digests
+    paths = (config.data_path, config.val_file)
+    return {str(path): fileio.content_digest(path) for path in paths if path}
 
 
 def check_inputs(out: Path, config: TrainConfig) -> None:
