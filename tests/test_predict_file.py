@@ -119,8 +119,9 @@ def assert_matches_whole_file(out: Path, source: Path, cfg: DataConfig, classifi
         *[f"p_{label}" for label in labels],
     ]
     assert len(got) == len(expected)
-    for col in expected.columns:
-        assert got[col].tolist() == expected[col].fillna("").astype(str).tolist(), col
+    for col in expected.columns:  # the input's cells arrive exactly as given
+        want = expected[col].fillna("").astype(str).tolist()
+        assert got[col].tolist() == want, col
     assert got["predicted_label"].tolist() == [labels[i] for i in proba.argmax(axis=1)]
     got_proba = got[[f"p_{label}" for label in labels]].astype(float).to_numpy()
     np.testing.assert_allclose(got_proba, proba, atol=2e-6)

@@ -15,19 +15,19 @@ MAX_FUNCTION_LINES = 60
 # "module.py:function": its length when this list was written. Remove entries as they shrink.
 LONG_FUNCTIONS = {
     "training/fit.py:fit": 183,
-    "serving/app.py:create_app": 120,
+    "serving/app.py:create_app": 113,
     "benchmarks/train.py:bench_train": 107,
     "benchmarks/predict.py:bench_predict": 99,
-    "evaluation/report.py:write_report": 94,
+    "evaluation/report.py:write_report": 85,
     "benchmarks/train.py:_reference_loop": 92,
-    "cli/serve.py:add_parser": 82,
+    "cli/serve.py:add_parser": 71,
     "training/tuning.py:_search": 64,
     "inference/predictor.py:load": 71,
     "benchmarks/train.py:_reference_trainer": 68,
-    "export/onnx.py:export_onnx": 65,
+    "export/onnx.py:export_onnx": 63,
     "cli/bench.py:add_parser": 62,
 }
-LONG_MODULES = {"inference/files.py": 461}
+LONG_MODULES: dict[str, int] = {}
 
 
 def _sizes():

@@ -365,6 +365,12 @@ class ServeConfig:
     max_body_bytes: int = 1_048_576  # bytes in one request body
     graceful_timeout: float = 30.0  # seconds in-flight requests get to finish on shutdown
     access_log: bool = True
+    # Slow or silent clients: a request's headers must arrive within header_timeout seconds of
+    # the connection (or the request) starting, its body within body_timeout; connections
+    # beyond max_connections get 503.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1024
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -374,12 +380,13 @@ class ServeConfig:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
         limits = ("max_batch_size", "max_queue", "max_texts", "max_text_chars", "max_body_bytes")
-        for name in limits:
+        for name in (*limits, "max_connections"):
             positive_int(name, getattr(self, name))
         if not 0 <= self.max_wait_ms <= 10_000:
             raise ConfigError(f"max_wait_ms must be between 0 and 10000, got {self.max_wait_ms}")
-        if self.graceful_timeout <= 0:
-            raise ConfigError(f"graceful_timeout must be > 0, got {self.graceful_timeout}")
+        for name in ("graceful_timeout", "header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.max_queue < self.max_texts:
             raise ConfigError(
                 f"max_queue ({self.max_queue}) must be at least max_texts ({self.max_texts}), "

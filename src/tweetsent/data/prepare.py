@@ -7,6 +7,7 @@ import logging
 
 from tweetsent.config import TrainConfig
 from tweetsent.data import labels as ml
+from tweetsent.data.checks import is_stream
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import LabelledData, load_labelled
@@ -20,6 +21,12 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
     """Load, clean and split the data exactly as a training run does."""
     if not config.data_path:
         raise ConfigError("no training data given (pass DATA or data_path in --config)")
+    for path in (config.data_path, config.val_file):
+        if path and is_stream(path):  # read again for inputs.json, and by --resume
+            raise ConfigError(
+                f"{path}: a pipe, not a file; training reads its data more than once (to split, "
+                "to fingerprint it for --resume), so save it to a file first"
+            )
     data_config = resolve_data_config(config.data)
     soft = ml.soft_separator(config)
     if config.multi_label or soft:

@@ -76,9 +76,16 @@ def resolve_data_config(cfg: DataConfig) -> DataConfig:
         )
     values = dataclasses.asdict(cfg)
     for key, value in PRESETS[cfg.preset].settings.items():
-        if values.get(key) in (None, [], {}):
+        if key in ADDITIVE_KEYS:  # the preset's list, then the user's additions
+            values[key] = list(dict.fromkeys([*value, *(values.get(key) or [])]))
+        elif values.get(key) in (None, [], {}):
             values[key] = value
     return DataConfig(**values)
+
+
+# List options that add to a preset's list instead of replacing it: `--preset smile
+# --drop-labels surprise` still drops SMILE's 'nocode' rows.
+ADDITIVE_KEYS = ("drop_labels",)
 
 
 def suggest(word: str, options) -> str:

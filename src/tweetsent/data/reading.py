@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent.config import DataConfig
+from tweetsent.data.checks import UTF8_BOM, read_bytes_checked
+from tweetsent.data.lookalike import check_lookalike_labels, is_blank
 from tweetsent.data.presets import resolve_data_config, suggest
+from tweetsent.data.saved_dataset import is_saved_dataset, read_saved_dataset
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -28,7 +33,6 @@ SUFFIX_FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -109,7 +113,7 @@ def check_file(path: str | Path) -> Path:
         raise DataError(f"{path}: file not found")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a data file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a pipe's size says nothing: read it
         raise DataError(f"{path}: file is empty")
     return path
 
@@ -175,7 +179,7 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
     cfg = resolve_data_config(cfg)
     if is_saved_dataset(Path(path)):
-        return _read_saved_dataset(Path(path)).astype(object)
+        return read_saved_dataset(Path(path)).astype(object)
     path = check_file(path)
     fmt = detect_format(path, cfg) if path.suffix.lower() == ".parquet" else None
     header = True if cfg.header is None else cfg.header
@@ -186,7 +190,12 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
             raise DataError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
         frame = values_to_str(frame)
     else:
-        text = decode_bytes(path.read_bytes(), path, cfg.encoding)
+        raw = read_bytes_checked(path, cfg.encoding)  # binary files refused from their head
+        try:
+            text = decode_bytes(raw, path, cfg.encoding)
+        except MemoryError:
+            raise DataError(f"{path}: too large to load into memory") from None
+        del raw
         fmt = detect_format(path, cfg, text)
         if fmt == "jsonl":
             frame = _read_jsonl(text, path)
@@ -196,41 +205,6 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     frame.columns = [str(c) for c in frame.columns]
     # Strings or NaN, object dtype: an empty or all-null column must not turn into floats.
     return frame.astype(object)
-
-
-def is_saved_dataset(path: Path) -> bool:
-    """A folder written by Hugging Face ``datasets``' ``save_to_disk`` (one split or several)."""
-    return path.is_dir() and any(
-        (path / name).is_file() for name in ("dataset_info.json", "dataset_dict.json")
-    )
-
-
-def _read_saved_dataset(path: Path) -> pd.DataFrame:
-    """A ``save_to_disk`` folder as a frame: a Dataset, or a DatasetDict's ``train`` split (its
-    only one when there is one); class-label columns as their names, as in a file."""
-    from datasets import DatasetDict, load_from_disk
-
-    try:
-        dataset = load_from_disk(str(path))
-    except Exception as exc:  # datasets raises many types for a damaged folder
-        raise DataError(f"{path}: not a readable datasets folder ({first_line(exc)})") from None
-    if isinstance(dataset, DatasetDict):
-        splits = list(dataset)
-        if "train" not in splits and len(splits) != 1:
-            raise DataError(
-                f"{path}: splits {', '.join(splits)} and none named 'train'; "
-                f"give one split's folder ({path}/{splits[0]})"
-            )
-        split = "train" if "train" in splits else splits[0]
-        logger.info("%s: reading its %r split", path, split)
-        dataset = dataset[split]
-    frame = dataset.to_pandas()
-    for name, feature in dataset.features.items():
-        if hasattr(feature, "int2str") and name in frame:  # ClassLabel: ids -> names
-            frame[name] = frame[name].map(
-                lambda i, f=feature: f.int2str(int(i)) if i >= 0 else None
-            )
-    return values_to_str(frame)
 
 
 def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
@@ -263,9 +237,25 @@ def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> p
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-    except ValueError as exc:
-        raise DataError(f"{path}: malformed JSON Lines ({first_line(exc)})") from None
+    except (ValueError, TypeError) as exc:  # TypeError: a line that is null, a number, a list
+        raise DataError(f"{path}: malformed JSON Lines ({jsonl_problem(text, exc)})") from None
     return values_to_str(frame)
+
+
+def jsonl_problem(lines, exc: BaseException) -> str:
+    """Which line of a JSON Lines text is not a JSON object; pandas' own message does not say."""
+    if isinstance(lines, str):
+        lines = io.StringIO(lines)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.removeprefix("\ufeff"))
+        except ValueError as bad:
+            return f"line {number}: {first_line(bad)}"
+        if not isinstance(value, dict):
+            return f"line {number}: {json.dumps(value)[:40]} is not a JSON object"
+    return first_line(exc)
 
 
 def values_to_str(frame: pd.DataFrame) -> pd.DataFrame:
@@ -311,7 +301,10 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
     text_col = require_column(frame, cfg.text_col, "text", path)
     label_col = require_column(frame, cfg.label_col, "label", path)
     texts = clip_long_texts(frame[text_col], path)
-    labels = frame[label_col].map(lambda v: v.strip() if isinstance(v, str) else v)
+    # NFC: an 'é' typed as e + combining accent is the same label as the composed 'é'.
+    labels = frame[label_col].map(
+        lambda v: unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v
+    )
     labels = labels.map(lambda v: cfg.label_names.get(v, v) if isinstance(v, str) else v)
 
     keep = pd.Series(True, index=frame.index)
@@ -323,12 +316,14 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
             dropped[reason] = int(mask.sum())
             keep[mask] = False
 
-    drop("empty text", texts.isna() | (texts.fillna("").str.strip() == ""))
-    drop("missing label", labels.isna() | (labels.fillna("") == ""))
+    drop("empty text", texts.map(is_blank))  # invisible-only texts count as empty
+    drop("missing label", labels.map(is_blank))
     if cfg.drop_multilabel:
         drop("multi-label", labels.fillna("").str.contains(cfg.drop_multilabel, regex=False))
     if cfg.drop_labels:
-        drop("dropped label", labels.isin(cfg.drop_labels))
+        dropped_labels = [unicodedata.normalize("NFC", x) for x in cfg.drop_labels]
+        drop("dropped label", labels.isin(dropped_labels))
+    check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)
     for reason, count in dropped.items():
         logger.debug("%s: skipped %d row(s): %s", path, count, reason)
 

@@ -13,7 +13,14 @@ import pandas as pd
 
 from tweetsent.config import DataConfig
 from tweetsent.data.presets import resolve_data_config
-from tweetsent.data.reading import UTF8_BOM, check_file, detect_format, first_line, values_to_str
+from tweetsent.data.reading import (
+    UTF8_BOM,
+    check_file,
+    detect_format,
+    first_line,
+    jsonl_problem,
+    values_to_str,
+)
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -139,9 +146,12 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
                 yield frame
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: no rows or columns") from None
-        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-            kind = "JSON Lines" if fmt == "jsonl" else fmt.upper()
-            raise DataError(f"{path}: malformed {kind} ({first_line(exc)})") from None
+        except (pd.errors.ParserError, ValueError, TypeError, csv.Error) as exc:
+            if fmt == "jsonl":  # TypeError: a line that is null, a number, a list
+                with path.open(encoding=encoding, errors="replace", newline="") as lines:
+                    problem = jsonl_problem(lines, exc)
+                raise DataError(f"{path}: malformed JSON Lines ({problem})") from None
+            raise DataError(f"{path}: malformed {fmt.upper()} ({first_line(exc)})") from None
 
 
 def _same_json_columns(frame: pd.DataFrame, columns: list | None, path: Path) -> list:

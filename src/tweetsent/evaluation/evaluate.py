@@ -21,7 +21,13 @@ logger = logging.getLogger(__name__)
 
 
 def evaluate(
-    run_dir, data_path, data_config=None, *, backend: str = "auto", batch_size: int = 64
+    run_dir,
+    data_path,
+    data_config=None,
+    *,
+    backend: str = "auto",
+    batch_size: int = 64,
+    allow_pickle: bool = False,
 ) -> dict:
     """Score a trained run on a labelled file: loss plus every metric of :mod:`.metrics`.
 
@@ -33,7 +39,9 @@ def evaluate(
     if saved is not None and not saved.multi_label:
         # The file first: a missing file or column is reported before the model loads (seconds).
         data = load_labelled(data_path, data_config or saved.data)
-    classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
+    classifier = TweetClassifier.load(
+        run_dir, backend=backend, batch_size=batch_size, allow_pickle=allow_pickle
+    )
     data_config = data_config or classifier.data_config or DataConfig()
     if classifier.multi_label:
         return _evaluate_multilabel(classifier, data_path, data_config)

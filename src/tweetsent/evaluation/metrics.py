@@ -62,9 +62,11 @@ def cross_entropy(probabilities: np.ndarray, y_true: Sequence[int]) -> float:
     return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
 
 
-def format_per_class(metrics: dict) -> str:
-    """One line in the tutorials' form: ``happy 161/171, sad 2/5, ...``."""
-    return ", ".join(f"{label} {row['accuracy']}" for label, row in metrics["per_class"].items())
+def format_per_class(metrics: dict, most: int = 30) -> str:
+    """One line in the tutorials' form: ``happy 161/171, sad 2/5, ...`` (the first ``most``)."""
+    items = list(metrics["per_class"].items())
+    more = f", ... ({len(items) - most} more)" if len(items) > most else ""
+    return ", ".join(f"{label} {row['accuracy']}" for label, row in items[:most]) + more
 
 
 # --- multi-label: per-label thresholds tuned on validation ---------------------------------------

@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 from tweetsent.config import TrainConfig
+from tweetsent.evaluation import training_plots
+from tweetsent.evaluation.training_plots import smooth  # noqa: F401 - part of this API
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +50,6 @@ def objective(config: TrainConfig | None) -> str:
     return what + (f" ({', '.join(extras)})" if extras else "")
 
 
-def smooth(values, window: int):
-    """Centred moving average; the ends average over the points they have."""
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    if window <= 1 or len(values) < 3:
-        return values
-    window = min(window, len(values))
-    kernel = np.ones(window)
-    sums = np.convolve(values, kernel, mode="same")
-    counts = np.convolve(np.ones_like(values), kernel, mode="same")
-    return sums / counts
-
-
 def _load_config(out_dir: Path) -> TrainConfig | None:
     try:
         return TrainConfig.load(out_dir / "config.json")
@@ -75,157 +63,79 @@ def write_plots(metrics: dict, out_dir: Path, config: TrainConfig | None = None)
     steps = metrics["train_steps"]
     history = metrics["history"]
     loss_name = objective(config)
-    _train_loss_plot(plt, steps, loss_name, out_dir / "train_loss.png")
-    _validation_plot(plt, metrics, history, loss_name, out_dir / "validation.png")
-    _learning_rate_plot(plt, steps, metrics.get("lr_groups"), out_dir / "learning_rate.png")
+    training_plots.train_loss(plt, steps, loss_name, out_dir / "train_loss.png")
+    training_plots.validation(plt, metrics, history, loss_name, out_dir / "validation.png")
+    training_plots.learning_rate(
+        plt, steps, metrics.get("lr_groups"), out_dir / "learning_rate.png"
+    )
     if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
         write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
 
 
-def _epoch_starts(steps: list[dict]) -> list[tuple[int, int]]:
-    """(step, epoch) where each epoch after the first begins."""
-    starts, seen = [], 0
-    for s in steps:
-        epoch = int(s["epoch"] - 1e-9) + 1  # step at epoch 1.0 is the last of epoch 1
-        if epoch > seen:
-            if seen:
-                starts.append((s["step"] - 0.5, epoch))
-            seen = epoch
-    return starts
+# A confusion matrix stays readable, and cheap to draw, up to a few dozen classes: beyond it the
+# plot shows the classes most involved in confusions (1,000 classes drawn whole took 7 GB).
+PLOT_MAX_CLASSES = 30
+CELL_TEXT_MAX_CLASSES = 20  # counts written in the cells up to this many classes
+FIGURE_MAX_INCHES = 14.0
 
 
-def _train_loss_plot(plt, steps, loss_name: str, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = [s["step"] for s in steps]
-    y = [s["loss"] for s in steps]
-    starts = _epoch_starts(steps)
-    per_epoch = x[-1] / (len(starts) + 1) if x else 1
-    window = max(5, round(per_epoch / 8))
-    ax.plot(x, y, lw=0.6, alpha=0.3, color="tab:blue", label="per step")
-    ax.plot(x, smooth(y, window), lw=1.8, color="tab:blue", label=f"mean of {window} steps")
-    for step, epoch in starts:
-        ax.axvline(step, color="grey", ls=":", lw=1)
-        ax.text(
-            step,
-            1.0,
-            f" epoch {epoch}",
-            transform=ax.get_xaxis_transform(),
-            va="top",
-            ha="left",
-            fontsize=8,
-            color="dimgrey",
-        )
-    ax.set(xlabel="optimizer step", ylabel="loss", title=f"Training loss: {loss_name}")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    _save(fig, path)
-    plt.close(fig)
+def most_confused(matrix, top: int) -> list[int]:
+    """Indices of the ``top`` classes with the most confusions (rows and columns, off the
+    diagonal), in label order; all classes when there are no more than ``top``."""
+    import numpy as np
+
+    m = np.asarray(matrix)
+    if len(m) <= top:
+        return list(range(len(m)))
+    off = m - np.diag(np.diag(m))
+    involvement = off.sum(axis=0) + off.sum(axis=1)
+    order = np.lexsort((np.arange(len(m)), -involvement))  # most confused, then label order
+    return sorted(int(i) for i in order[:top])
 
 
-def _validation_plot(plt, metrics, history, loss_name: str, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    epochs = [h["epoch"] for h in history]
-    ax.plot(
-        epochs,
-        [h["train_loss"] for h in history],
-        "o--",
-        color="tab:blue",
-        label="training loss (epoch mean)",
-    )
-    ax.plot(
-        epochs, [h["val_loss"] for h in history], "o-", color="tab:red", label="validation loss"
-    )
-    ax.set(xlabel="epoch", ylabel=f"loss: {loss_name}", title="Loss and F1 per epoch")
-    ax.set_xticks(epochs)
-    ax2 = ax.twinx()
-    ax2.plot(
-        epochs,
-        [h.get("f1_weighted") for h in history],
-        "s-",
-        color="tab:green",
-        label="F1 weighted",
-    )
-    ax2.plot(
-        epochs, [h.get("f1_macro") for h in history], "s--", color="tab:olive", label="F1 macro"
-    )
-    ax2.set(ylabel="F1 (validation)", ylim=(0, 1.02))
-    best = metrics.get("best_epoch")
-    if best is not None:
-        by = metrics.get("metric_for_best", "")
-        ax.axvspan(
-            best - 0.2,
-            best + 0.2,
-            color="gold",
-            alpha=0.35,
-            label=f"best epoch {best} (by {by}): the model kept",
-        )
-    lines, labels = ax.get_legend_handles_labels()
-    lines2, labels2 = ax2.get_legend_handles_labels()
-    # Outside the axes, so it never covers a point.
-    ax.legend(
-        lines + lines2,
-        labels + labels2,
-        loc="upper left",
-        bbox_to_anchor=(1.12, 1),
-        fontsize=8,
-        frameon=False,
-    )
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    plt.close(fig)
+def confused_pairs(validation: dict, top: int = 10) -> list[tuple[str, str, int]]:
+    """The ``top`` largest off-diagonal cells: (true label, predicted label, count)."""
+    import numpy as np
 
-
-def _learning_rate_plot(plt, steps, groups, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = [s["step"] for s in steps]
-    per_group = groups and all(len(s.get("group_lrs", ())) == len(groups) for s in steps)
-    if per_group:
-        cmap = plt.get_cmap("viridis")
-        for i, group in enumerate(groups):
-            color = cmap(i / max(len(groups) - 1, 1))
-            ax.plot(
-                x,
-                [s["group_lrs"][i] for s in steps],
-                color=color,
-                label=f"{group['name']}: {group['lr']:.2g}",
-            )
-        if groups[0]["lr"] / max(groups[-1]["lr"], 1e-30) > 4:
-            ax.set_yscale(
-                "log", nonpositive="mask"
-            )  # the head's rate is 10x the encoder's: both readable
-        title = "Learning rate per parameter group (legend: configured peak)"
-    else:  # a run from before per-group rates were recorded: Trainer's one logged rate
-        ax.plot(x, [s["learning_rate"] for s in steps], label="first parameter group")
-        title = "Learning-rate schedule"
-    ax.set(xlabel="optimizer step", ylabel="learning rate", title=title)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    _save(fig, path)
-    plt.close(fig)
+    m = np.array(validation["confusion_matrix"])
+    np.fill_diagonal(m, 0)
+    flat = np.argsort(-m, axis=None, kind="stable")[:top]
+    labels = validation["labels"]
+    rows, cols = np.unravel_index(flat, m.shape)
+    pairs = [(labels[i], labels[j], int(m[i, j])) for i, j in zip(rows, cols, strict=True)]
+    return [p for p in pairs if p[2] > 0]
 
 
 def write_confusion_matrix(validation: dict, path: Path) -> None:
+    import numpy as np
+
     plt = _pyplot()
-    labels = validation["labels"]
-    matrix = validation["confusion_matrix"]
-    size = max(4.0, 0.7 * len(labels) + 2)
+    all_labels = validation["labels"]
+    keep = most_confused(validation["confusion_matrix"], PLOT_MAX_CLASSES)
+    matrix = np.asarray(validation["confusion_matrix"])[np.ix_(keep, keep)]
+    labels = [all_labels[i] for i in keep]
+    size = min(max(4.0, 0.7 * len(labels) + 2), FIGURE_MAX_INCHES)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
-    top = max(max(row) for row in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, value in enumerate(row):
-            ax.text(
-                j,
-                i,
-                str(value),
-                ha="center",
-                va="center",
-                color="white" if value > top / 2 else "black",
-                fontsize=9,
-            )
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    if len(labels) <= CELL_TEXT_MAX_CLASSES:
+        top = int(matrix.max()) or 1
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    color="white" if value > top / 2 else "black",
+                    fontsize=9,
+                )
+    title = "Confusion matrix"
+    if len(keep) < len(all_labels):
+        title += f": the {len(keep)} most confused of {len(all_labels)} classes"
+    ax.set(xlabel="predicted", ylabel="true", title=title)
     _save(fig, path)
     plt.close(fig)
 
@@ -244,16 +154,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     lines += _validation_lines(metrics, config)
     if metrics.get("baseline"):
         lines += baseline_lines(metrics["baseline"], v)
-    lines += [
-        "",
-        "| class | precision | recall | f1 | support | accuracy |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, row in v["per_class"].items():
-        lines.append(
-            f"| {cell(label)} | {row['precision']:.3f} | {row['recall']:.3f} | "
-            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
-        )
+    lines += per_class_lines(v)
     lines += _epoch_lines(metrics)
     lines += ["", "## Plots", ""]
     for name, title in PLOTS.items():
@@ -339,6 +240,25 @@ def _epoch_lines(metrics: dict) -> list[str]:
         f"Training took {metrics['train_seconds']:.0f} s "
         f"({metrics['train_tweets_per_second']:.1f} tweets/s).",
     ]
+    return lines
+
+
+def per_class_lines(validation: dict) -> list[str]:
+    """The per-class table and, for more classes than the plot shows, the worst confusions."""
+    lines = [
+        "",
+        "| class | precision | recall | f1 | support | accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in validation["per_class"].items():
+        lines.append(
+            f"| {cell(label)} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
+        )
+    if "confusion_matrix" in validation and len(validation["labels"]) > CELL_TEXT_MAX_CLASSES:
+        lines += ["", "Most frequent confusions (true → predicted):", ""]
+        pairs = confused_pairs(validation, 20)
+        lines += [f"- {cell(a)} → {cell(b)}: {n}" for a, b, n in pairs] or ["- none"]
     return lines
 
 

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from tweetsent import fileio
-from tweetsent.errors import ConfigError, ModelError
+from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
 from tweetsent.inference.engines import ONNX_DIR
 from tweetsent.modeling.loading import load_classifier, load_tokenizer
 from tweetsent.quiet import third_party_quiet
@@ -49,7 +49,7 @@ def export_onnx(
         raise ModelError(f"{run_dir}: run directory not found")
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
     model = load_classifier(model_dir, allow_pickle=allow_pickle).eval()
-    tokenizer = load_tokenizer(str(model_dir))
+    tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
     # eager attention: a plain MatMul/Softmax graph that onnxruntime's fusions recognise.
     model.set_attn_implementation("eager")
     model.config.return_dict = False
@@ -69,30 +69,38 @@ def export_onnx(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _logits_module(model, input_names),
-                args,
-                str(staging / "model.onnx"),
-                input_names=input_names,
-                output_names=["logits"],
-                dynamic_axes=axes,
-                opset_version=opset,
-                dynamo=False,
-            )
-        if quantize == "int8":
-            _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
-        tokenizer.save_pretrained(str(staging))
-        config = model.config.to_dict()
-        config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
-        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
-        fileio.swap_dir(staging, final)
+        # A full disk is reported while the staging folder still fills it, then removed.
+        then = "nothing was left behind: free some space and run the same command again"
+        with disk_full_as_error(run_dir, "while exporting", then):
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    _logits_module(model, input_names),
+                    args,
+                    str(staging / "model.onnx"),
+                    input_names=input_names,
+                    output_names=["logits"],
+                    dynamic_axes=axes,
+                    opset_version=opset,
+                    dynamo=False,
+                )
+            _finish_export(model, tokenizer, staging, input_names, quantize, opset)
+            fileio.swap_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     logger.debug("exported %s to %s", model_dir, final)
     return final
+
+
+def _finish_export(model, tokenizer, staging: Path, input_names, quantize, opset: int) -> None:
+    """The int8 model if asked, the tokenizer and config.json beside model.onnx."""
+    if quantize == "int8":
+        _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
+    tokenizer.save_pretrained(str(staging))
+    config = model.config.to_dict()
+    config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
+    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
 
 def _logits_module(model, input_names: list[str]):

@@ -7,13 +7,13 @@ exporter; :mod:`tweetsent.export` writes the files this module finds and loads.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from tweetsent.errors import ModelError
 from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.modeling.loading import check_model_dir, labels_from_config
 
 ONNX_DIR = "onnx"
 
@@ -57,13 +57,11 @@ class OnnxEngine:
             raise ModelError(f"{path}: corrupt or unreadable ONNX model ({exc})") from None
         self.path = path
         self.input_names = [i.name for i in self.session.get_inputs()]
-        config_file = path.parent / "config.json"
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-            id2label = config["id2label"]
-            self.labels = [id2label[str(i)] for i in range(len(id2label))]
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"{config_file}: missing or without id2label ({exc})") from None
+        # The export folder checked as a whole, as every model directory is: tokenizer files,
+        # config.json and an id2label naming every output.
+        config = check_model_dir(path.parent, classifier=True, weights=False)
+        self.labels = labels_from_config(config, path.parent)
+        self.vocab_size = config.get("vocab_size")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         feed = {k: v for k, v in batch.items() if k in self.input_names}

@@ -147,13 +147,14 @@ class TweetClassifier:
                     f"{onnx_dir or path}: no exported ONNX model; run: tweetsent export {path} "
                     "--format onnx"
                 )
-            engine = load_onnx_engine(onnx_file)
-            return cls(engine, _onnx_tokenizer(onnx_file.parent), engine.labels, **settings)
+            engine = load_onnx_engine(onnx_file)  # checks the export folder as a whole
+            tokenizer = _onnx_tokenizer(onnx_file.parent, vocab_size=engine.vocab_size)
+            return cls(engine, tokenizer, engine.labels, **settings)
 
         from tweetsent.modeling.loading import load_classifier, load_tokenizer
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
-        tokenizer = load_tokenizer(str(model_dir))
+        tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return cls(TorchEngine(model, precision), tokenizer, labels, **settings)
 
@@ -212,12 +213,18 @@ class TweetClassifier:
         return str(text)
 
 
-def _onnx_tokenizer(folder: Path):
-    if SavedTokenizer.available(folder):  # no torch, no transformers: start-up in a second
-        return SavedTokenizer(folder)
-    from tweetsent.modeling.loading import load_tokenizer  # a slow tokenizer: no tokenizer.json
+def _onnx_tokenizer(folder: Path, *, vocab_size: int | None = None):
+    if not SavedTokenizer.available(folder):  # a slow tokenizer: no tokenizer.json
+        from tweetsent.modeling.loading import load_tokenizer
 
-    return load_tokenizer(str(folder))
+        return load_tokenizer(str(folder), vocab_size=vocab_size)
+    tokenizer = SavedTokenizer(folder)  # no torch, no transformers: start-up in a second
+    if vocab_size and len(tokenizer) < vocab_size // 2:  # as load_tokenizer checks
+        raise ModelError(
+            f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model {vocab_size}; "
+            "its tokenizer files are incomplete"
+        )
+    return tokenizer
 
 
 def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:

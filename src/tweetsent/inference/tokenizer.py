@@ -34,6 +34,9 @@ class SavedTokenizer:
         self.pad_token_id = self._tokenizer.token_to_id(pad) if pad else None
         self.model_input_names = settings.get("model_input_names") or DEFAULT_INPUTS
 
+    def __len__(self) -> int:
+        return self._tokenizer.get_vocab_size(with_added_tokens=True)
+
     @staticmethod
     def available(folder: str | Path) -> bool:
         return (Path(folder) / "tokenizer.json").is_file()

@@ -66,10 +66,10 @@ def fit(
         device_type(),
     )
     set_seed(config.seed)
-    tokenizer = load_tokenizer(model_name)
     model = build_classifier(
         model_name, labels, allow_pickle=config.allow_pickle, multi_label=config.multi_label
     )
+    tokenizer = load_tokenizer(model_name, vocab_size=model.config.vocab_size)
     model = recipe.prepare_model(model, config)
     distributed.mark_mean_loss(model)
     if config.multi_label:

@@ -6,6 +6,7 @@ written, so no reader ever sees a half-written run directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 from tweetsent.config import TrainConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
-from tweetsent.errors import ConfigError
+from tweetsent.errors import ConfigError, DiskFullError, is_disk_full
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.training import checkpoints, distributed, hub
@@ -111,30 +112,47 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         return TrainResult(out, json.loads((out / "metrics.json").read_text("utf-8")), config)
     train_data, val_data = loaded or prepare_data(config)
     progress = progress and distributed.is_main()
-    try:
+    with _cleaned_up_on_failure(staging, out, main=distributed.is_main()):
         metrics = fit(
             config, train_data, val_data, staging, progress=progress, resume_from=resume_from
         )
-    except BaseException:
-        if distributed.is_main():
-            checkpoints.keep_or_remove(staging, out)
-        raise
 
     def write() -> None:
         metrics["baseline"] = baseline_metrics(train_data, val_data, config)
         write_json(staging / "metrics.json", metrics)
-        try:
+        with _cleaned_up_on_failure(staging, out):
             write_plots(metrics, staging)
             write_report(metrics, config, staging)
             hub.publish(staging / "model", metrics, config)
             checkpoints.finish(staging, out)
-        except BaseException:
-            checkpoints.keep_or_remove(staging, out)
-            raise
         logger.debug("run written to %s", out)  # the CLI prints it, once
 
     distributed.on_main(write)  # every rank returns once RUN_DIR is in place
     return TrainResult(out, metrics, config)
+
+
+@contextlib.contextmanager
+def _cleaned_up_on_failure(staging: Path, out: Path, *, main: bool = True):
+    """After a failure: the staging folder kept if it can be resumed, else removed; a full disk
+    becomes one line saying whether to resume or to run the command again."""
+    try:
+        yield
+    except BaseException as exc:
+        full = is_disk_full(exc, staging.parent)  # before the clean-up frees the space again
+        if main:
+            checkpoints.keep_or_remove(staging, out)
+        if not full:
+            raise
+        then = (
+            f"then continue with: tweetsent train --resume {out}"
+            if checkpoints.can_resume(staging)
+            else "then run the same command again"
+        )
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DiskFullError(
+            f"{staging.parent}: no space left on device while writing the run ({reason}); "
+            f"free some space, {then}"
+        ) from exc
 
 
 # --report-to: what Trainer's integration imports, and the extra that installs it
