@@ -363,7 +363,7 @@ CASES = [
     (
         "no --out",
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD))],
-        "--out RUN_DIR is required",
+        "one of the arguments --out --resume is required",
     ),
     # --- issue 15: nothing silent, no tracebacks ---
     (
@@ -532,7 +532,7 @@ def test_bad_input_is_one_line_error(tmp_path, capsys, fixtures, setup, expected
     work = tmp_path / "work"
     work.mkdir()
     argv = setup(work, fixtures)
-    wants_out = not {"--out", "--resume"} & set(argv) and "--out RUN_DIR" not in expected
+    wants_out = not {"--out", "--resume"} & set(argv) and "--out --resume" not in expected
     if argv[0] == "train" and wants_out:
         argv += ["--out", str(work / "out")]
     before = _snapshot(work)

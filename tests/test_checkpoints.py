@@ -193,7 +193,9 @@ def test_resume_finishes_a_run_killed_just_before_the_rename(tmp_path, tiny_run)
 def test_step_checkpoints_skip_epoch_ends():
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    callback = checkpoints.StepCheckpoints(every=5)
+    from tweetsent.training.callbacks import StepCheckpoints
+
+    callback = StepCheckpoints(every=5)
     args = TrainingArguments(output_dir="unused", num_train_epochs=2, use_cpu=True, report_to=[])
     saved = []
     for step in range(1, 21):

@@ -180,9 +180,46 @@ def test_unknown_preset_is_a_usage_error(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_usage_error_is_one_line_with_the_closest_choice_and_a_help_hint(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["inspect", "x.csv", "--preset", "smiles"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "did you mean 'smile'?" in err and "tweetsent inspect --help" in err
+
+
+def test_options_may_come_between_the_run_and_the_texts(run_cli, tiny_run):
+    code, out, err = run_cli("predict", tiny_run, "--batch-size", 2, "love it", "hate it")
+    assert code == 0, err
+    assert [line.split("\t")[-1] for line in out.splitlines()] == ["love it", "hate it"]
+
+
+def test_evaluate_warns_on_the_file_the_run_trained_on(run_cli, tiny_run, small_csv, tmp_path):
+    code, _, err = run_cli("evaluate", tiny_run, small_csv)
+    assert code == 0
+    assert "warning:" in err and "trained on" in err
+    held_out = tmp_path / "other.csv"  # other bytes: no warning
+    held_out.write_text(small_csv.read_text().replace("day 1,", "day 100,"))
+    code, _, err = run_cli("evaluate", tiny_run, held_out)
+    assert code == 0 and "trained on" not in err
+
+
 def test_python_dash_m_works():
     result = subprocess.run(
         [sys.executable, "-m", "tweetsent", "--help"], capture_output=True, text=True, check=True
     )
     for command in ("inspect", "train", "evaluate", "predict"):
         assert command in result.stdout
+
+
+def test_predict_input_says_it_used_the_runs_data_options(run_cli, tiny_run, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("id,tweet\n1,love it\n")
+    code, _, err = run_cli("predict", tiny_run, "--input", other, "--output", tmp_path / "o.csv")
+    assert code == 1
+    assert "run's data options" in err and "--text-col" in err
+    code, _, err = run_cli(
+        "predict", tiny_run, "--input", other, "--output", tmp_path / "o.csv", "--text-col", "tweet"
+    )
+    assert code == 0, err

@@ -218,3 +218,42 @@ def test_split_refuses_a_single_class():
     data = LabelledData(["a"] * 10, ["x"] * 10, "f.csv")
     with pytest.raises(DataError, match="only one class"):
         stratified_split(data, 0.2, 0)
+
+
+def test_a_tab_separated_csv_gets_a_format_hint(tmp_path):
+    path = tmp_path / "tabs.csv"
+    path.write_text("text\tlabel\nlove it\thappy\nhate it\tangry\n")
+    with pytest.raises(
+        DataError, match=r"no column 'text'.*looks tab-separated: pass --format tsv"
+    ):
+        load_labelled(path, DataConfig(text_col="text", label_col="label"))
+
+
+def test_an_unknown_suffix_is_sniffed_and_said(tmp_path, caplog):
+    tabs = tmp_path / "tabs.txt"
+    tabs.write_text("text\tlabel\nlove it, really\thappy\nhate it\tangry\n")
+    with caplog.at_level("WARNING", logger="tweetsent"):
+        data = load_labelled(tabs, DataConfig(text_col="text", label_col="label"))
+    assert data.texts == ["love it, really", "hate it"]
+    assert "read as TSV" in caplog.text
+    commas = tmp_path / "commas.dat"
+    commas.write_text("text,label\nlove it,happy\n")
+    assert load_labelled(commas, DataConfig(text_col="text", label_col="label")).labels == ["happy"]
+
+
+def test_a_saved_datasets_folder_reads_like_a_file(tmp_path):
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["angry", "happy"])})
+    train = Dataset.from_dict({"text": ["hate it", "love it"], "label": [0, 1]}, features=features)
+    train.save_to_disk(tmp_path / "one")
+    DatasetDict({"train": train, "test": train}).save_to_disk(tmp_path / "splits")
+    DatasetDict({"a": train, "b": train}).save_to_disk(tmp_path / "no-train")
+    config = DataConfig(text_col="text", label_col="label")
+    for folder in ("one", "splits"):
+        data = load_labelled(tmp_path / folder, config)
+        assert data.texts == ["hate it", "love it"] and data.labels == ["angry", "happy"]
+    with pytest.raises(DataError, match="none named 'train'"):
+        load_labelled(tmp_path / "no-train", config)
+    with pytest.raises(DataError, match="is a directory"):
+        load_labelled(tmp_path, config)

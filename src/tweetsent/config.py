@@ -37,6 +37,7 @@ SCHEDULERS = ("linear", "onecycle")
 OPTIMIZERS = ("adamw", "sgd")
 HEADS = ("linear", "mlp")
 MULTI_LABEL_ROWS = ("drop", "soft")
+REPORT_TO = ("none", "tensorboard", "mlflow")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")  # or the path of a JSON file {label: weight}
 
 
@@ -173,6 +174,14 @@ class TrainConfig:
         rule=one_of(PRECISIONS),
         group=MODEL,
         exclusive="precision",
+    )
+    report_to: str = option(
+        "none",
+        help="also log losses, metrics and the learning rate to TensorBoard (RUN_DIR/"
+        "tensorboard) or MLflow (MLFLOW_TRACKING_URI, else ./mlruns), through Trainer's "
+        "integrations; needs pip install 'tweetsent[tensorboard]' or 'tweetsent[mlflow]'",
+        rule=one_of(REPORT_TO),
+        group=MODEL,
     )
     save_steps: int | None = option(
         None,

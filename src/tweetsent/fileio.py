@@ -34,6 +34,23 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def content_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes; of a folder (a ``datasets`` save), of its files' names and
+    bytes in sorted order, so that a changed or added file changes it."""
+    import hashlib
+
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):  # noqa: B023 - used at once
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def check_output_file(path: str | Path) -> Path:
     """The path an output file may be written to: absent, or an existing regular file.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +24,24 @@ def cpu_has_bf16() -> bool:
 
 
 def device_type() -> str:
+    if "torch" not in sys.modules and not gpu_driver_present():
+        return "cpu"  # answered without importing torch (seconds of start-up for predict/serve)
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@functools.cache
+def gpu_driver_present() -> bool:
+    """Whether a GPU driver could be there: False only where it surely is not (Linux with no
+    NVIDIA, ROCm or WSL GPU device node), so torch need not be imported to learn it."""
+    import glob
+    import os
+
+    if not sys.platform.startswith("linux"):
+        return True  # no cheap check elsewhere: let torch tell
+    nodes = glob.glob("/dev/nvidia[0-9]*") + glob.glob("/dev/dxg")
+    return bool(nodes) or os.path.exists("/dev/kfd")
 
 
 def resolve_precision(precision: str) -> str:
@@ -34,8 +50,6 @@ def resolve_precision(precision: str) -> str:
     An explicit choice the device cannot run is a ``ConfigError``: fp16 mixed precision needs a
     CUDA GPU (its loss scaling is GPU-only in PyTorch); bf16 runs on any CPU, natively or not.
     """
-    import torch
-
     if precision == "fp16" and device_type() != "cuda":
         from tweetsent.errors import ConfigError
 
@@ -43,7 +57,7 @@ def resolve_precision(precision: str) -> str:
             "fp16 mixed precision needs a CUDA GPU and none is visible; "
             "on CPU use --bf16 or --precision fp32"
         )
-    if precision == "bf16" and device_type() == "cuda" and not torch.cuda.is_bf16_supported():
+    if precision == "bf16" and device_type() == "cuda" and not _cuda_bf16():
         from tweetsent.errors import ConfigError
 
         raise ConfigError("this GPU has no bf16 support; use --fp16 or --precision fp32")
@@ -51,8 +65,14 @@ def resolve_precision(precision: str) -> str:
         return precision
 
     if device_type() == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if _cuda_bf16() else "fp32"
     return "bf16" if cpu_has_bf16() else "fp32"
+
+
+def _cuda_bf16() -> bool:
+    import torch
+
+    return torch.cuda.is_bf16_supported()
 
 
 @functools.cache

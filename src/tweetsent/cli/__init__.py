@@ -28,10 +28,46 @@ COMMANDS = (
 logger = logging.getLogger("tweetsent")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with two conventions people expect from a CLI (argparse lacks both).
+
+    - Options may come anywhere, also between positionals: ``predict RUN --backend onnx "text"``
+      (argparse would bind ``texts`` to ``[]`` at ``RUN`` and reject "text"), so each command's
+      parser parses intermixed.
+    - A usage error is one line naming the problem (with the closest choice for a typo) and a
+      pointer to ``--help``, not the whole usage.
+    """
+
+    _intermixed = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        # The subparsers action calls this on the command's parser; parse_known_intermixed_args
+        # calls it again (twice) for its two passes, which must be plain.
+        if self._intermixed or self._subparsers is not None:
+            return super().parse_known_args(args, namespace)
+        self._intermixed = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixed = False
+
+    def error(self, message: str):
+        import re
+        from difflib import get_close_matches
+
+        found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if found:
+            choices = re.findall(r"'([^']*)'", found.group(2))
+            close = get_close_matches(found.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib import import_module
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tweetsent",
         description="Fine-tune BERT-family encoders to classify tweets, evaluate them, and "
         "put them to work.",
@@ -39,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tweetsent {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
     for name in COMMANDS:
         import_module(f"tweetsent.cli.{name}").add_parser(subparsers)
     return parser

@@ -23,6 +23,22 @@ DATA_KEYS = (
 )
 
 
+BACKENDS = ("auto", "torch", "onnx")
+BACKEND_HELP = (
+    "inference engine: torch (the saved model; bf16 weights where the CPU or GPU computes bf16 "
+    "natively), onnx (RUN_DIR/onnx from 'tweetsent export'; its int8 model when there is one), "
+    "or auto (default): torch where bf16 is native, else the exported fp32 ONNX model if there "
+    "is one, else torch fp32"
+)
+
+
+def add_backend_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="texts per forward pass (default 64)"
+    )
+
+
 def preset_help() -> str:
     return "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
 
@@ -115,11 +131,9 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    # transformers' own warnings (e.g. "newly initialized head") are expected when fine-tuning.
-    from transformers.utils import logging as hf_logging
+    from tweetsent.quiet import quiet_command_line
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_command_line(verbose)
 
 
 def format_table(rows: list[list], headers: list[str]) -> str:

@@ -7,6 +7,7 @@ import json
 from tweetsent.cli._util import (
     SUPPRESS,
     add_allow_pickle,
+    add_backend_args,
     add_data_args,
     atomic_write_text,
     data_config_from_args,
@@ -25,8 +26,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     p.add_argument("data", help="labelled file")
     add_data_args(p)
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
+    add_backend_args(p)
     add_allow_pickle(p)
     p.add_argument("--json", default=SUPPRESS, metavar="FILE", help="write the metrics as JSON")
     p.set_defaults(func=evaluate_cli)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_data_args
+from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_backend_args, add_data_args
 
 
 def add_parser(subparsers) -> None:
@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
         "where it stopped when run again; --shard I/N splits the work and --merge joins the parts.",
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
-    p.add_argument("texts", nargs="*", help="tweets to label")
+    p.add_argument("texts", nargs="*", default=[], help="tweets to label")
     p.add_argument(
         "--input",
         default=SUPPRESS,
@@ -27,8 +27,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--output", default=SUPPRESS, metavar="FILE.csv", help="where to write labels")
     add_data_args(p, labels=False)
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
+    add_backend_args(p)
     p.add_argument(
         "--min-confidence",
         type=float,
@@ -143,6 +142,10 @@ def predict_cli(args) -> int:
     from tweetsent.inference.calibration import check_min_confidence
 
     check_min_confidence(args.min_confidence)
+    if has_input and args.input != "-":  # before the model loads: a wrong path fails at once
+        from tweetsent.data.reading import check_file
+
+        check_file(args.input)
     classifier = TweetClassifier.load(
         args.run_dir,
         backend=args.backend,
@@ -167,17 +170,39 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.inference.files import (
-        DEFAULT_CHUNK_ROWS,
-        Shard,
-        model_fingerprint,
-        predict_file,
-        shard_path,
-    )
+    from tweetsent.errors import DataError
+    from tweetsent.inference.files import Shard, shard_path
 
     shard = Shard.parse(args.shard) if hasattr(args, "shard") else None
     data_config = data_config_from_args(args, base=classifier.data_config)
-    rows = predict_file(
+    inherited = data_config is classifier.data_config and data_config is not None
+    try:
+        rows = _label_file(classifier, args, data_config, shard)
+    except DataError as exc:
+        if not inherited:
+            raise
+        # The run's own data options were used, which a different file rarely fits.
+        preset = f"preset {data_config.preset}, " if data_config.preset else ""
+        raise DataError(
+            f"{exc}; read with the run's data options ({preset}text column "
+            f"{data_config.text_col!r}): give this file's with --text-col (and --no-header, "
+            "--format as needed)"
+        ) from None
+    written = shard_path(args.output, shard)
+    print(f"{rows} rows labelled, written to {written}")
+    if shard is not None and shard.count > 1:
+        print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
+    return 0
+
+
+def _label_file(classifier, args: argparse.Namespace, data_config, shard) -> int:
+    from tweetsent.inference.files import (
+        DEFAULT_CHUNK_ROWS,
+        model_fingerprint,
+        predict_file,
+    )
+
+    return predict_file(
         classifier,
         args.input,
         args.output,
@@ -188,11 +213,6 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         model_id=model_fingerprint(args.run_dir),
     )
-    written = shard_path(args.output, shard)
-    print(f"{rows} rows labelled, written to {written}")
-    if shard is not None and shard.count > 1:
-        print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
-    return 0
 
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:

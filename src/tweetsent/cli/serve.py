@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tweetsent.cli._util import add_allow_pickle
+from tweetsent.cli._util import BACKEND_HELP, add_allow_pickle
 from tweetsent.config import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
         "--backend",
         choices=("auto", "torch", "onnx"),
         default="auto",
-        help="inference engine (default: auto, the exported ONNX model when there is one)",
+        help=BACKEND_HELP,
     )
     add_allow_pickle(p)
     batching = p.add_argument_group("batching")

@@ -18,7 +18,16 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("data", nargs="?", default=SUPPRESS, help="training file (or in --config)")
     add_data_args(p)
-    p.add_argument("--out", default=SUPPRESS, help="run directory to write (required)")
+    # One of the two is required (argparse's usage shows it): a new run's directory, or the
+    # interrupted run to continue.
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", default=SUPPRESS, metavar="RUN_DIR", help="run directory to write")
+    target.add_argument(
+        "--resume",
+        default=SUPPRESS,
+        metavar="RUN_DIR",
+        help="continue the interrupted run RUN_DIR from its last checkpoint, with its settings",
+    )
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -29,12 +38,6 @@ def add_parser(subparsers) -> None:
         default=SUPPRESS,
         metavar="FILE",
         help="a run's config.json to repeat (flags given here override it)",
-    )
-    p.add_argument(
-        "--resume",
-        default=SUPPRESS,
-        metavar="RUN_DIR",
-        help="continue the interrupted run RUN_DIR from its last checkpoint, with its settings",
     )
     # Every TrainConfig field with a flag, from the field's own help text and rule.
     _, exclusive = add_config_args(p, TrainConfig)

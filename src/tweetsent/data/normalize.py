@@ -14,8 +14,12 @@ import re
 # libraries we looked at get case or underscores wrong (tweetnlp's `@[A-Z,0-9]+`).
 # A mention: "@" not preceded by a word character (so e-mail addresses stay), then letters,
 # digits or underscores, in any case.
-_MENTION = re.compile(r"(?<![\w@])@\w{1,50}", re.UNICODE)
-_URL = re.compile(r"(?:\bhttps?://|\bwww\.)\S+", re.IGNORECASE)
+# The patterns also go into a run's tokenizer.json (training/hub.py), whose regex engine
+# (Oniguruma) reads them the same way: keep them to syntax both share.
+MENTION_PATTERN = r"(?<![\w@])@\w{1,50}"
+URL_PATTERN = r"(?i)(?:\bhttps?://|\bwww\.)\S+"
+_MENTION = re.compile(MENTION_PATTERN, re.UNICODE)
+_URL = re.compile(URL_PATTERN)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 _SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
 

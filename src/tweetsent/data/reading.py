@@ -17,6 +17,7 @@ from tweetsent.config import DataConfig
 from tweetsent.data.checks import UTF8_BOM, read_bytes_checked
 from tweetsent.data.lookalike import check_lookalike_labels, is_blank
 from tweetsent.data.presets import resolve_data_config, suggest
+from tweetsent.data.saved_dataset import is_saved_dataset, read_saved_dataset
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ SUFFIX_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".tab": "tsv",
-    ".txt": "csv",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
@@ -69,14 +69,45 @@ class LabelledData:
         return LabelledData(texts, labels, self.source, {}, rows)
 
 
-def detect_format(path: Path, cfg: DataConfig) -> str:
+def detect_format(path: Path, cfg: DataConfig, text: str | None = None) -> str:
+    """The format: ``--format``, else the suffix's, else what the first KB looks like."""
     if cfg.format:
         return cfg.format
     fmt = SUFFIX_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        logger.warning("%s: unknown suffix %r, reading it as CSV", path, path.suffix)
-        return "csv"
+        if text is None:  # streaming readers: a look at the first KB
+            with open(path, "rb") as handle:
+                text = handle.read(1024).decode("utf-8", errors="replace")
+        fmt = "tsv" if sniff_delimiter(text) == "\t" else "csv"
+        what = "tab-separated" if fmt == "tsv" else "comma-separated"
+        logger.warning(
+            "warning: %s: unknown suffix %r; it looks %s, so it is read as %s (--format to choose)",
+            path,
+            path.suffix,
+            what,
+            fmt.upper(),
+        )
     return fmt
+
+
+def sniff_delimiter(text: str) -> str | None:
+    """The delimiter ``csv.Sniffer`` sees in the first KB (comma, tab, semicolon, bar)."""
+    try:
+        return csv.Sniffer().sniff(text[:1024], delimiters=",\t;|").delimiter
+    except csv.Error:
+        return None
+
+
+def delimiter_hint(text: str, fmt: str) -> str:
+    """A hint for a column error when the file's delimiter is not the one it was read with."""
+    found = sniff_delimiter(text)
+    if found == "\t" and fmt != "tsv":
+        return "; the file looks tab-separated: pass --format tsv"
+    if found == "," and fmt == "tsv":
+        return "; the file looks comma-separated: pass --format csv"
+    if found in (";", "|"):
+        return f"; the file looks {found!r}-separated, which tweetsent does not read: convert it"
+    return ""
 
 
 def check_file(path: str | Path) -> Path:
@@ -150,10 +181,12 @@ def _where(raw: bytes, exc: UnicodeError) -> str:
 def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
     cfg = resolve_data_config(cfg)
+    if is_saved_dataset(Path(path)):
+        return read_saved_dataset(Path(path)).astype(object)
     path = check_file(path)
-    fmt = detect_format(path, cfg)
+    fmt = detect_format(path, cfg) if path.suffix.lower() == ".parquet" else None
     header = True if cfg.header is None else cfg.header
-    if fmt == "parquet":
+    if fmt == "parquet" or cfg.format == "parquet":
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for corrupt files
@@ -166,10 +199,12 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
         except MemoryError:
             raise DataError(f"{path}: too large to load into memory") from None
         del raw
+        fmt = detect_format(path, cfg, text)
         if fmt == "jsonl":
             frame = _read_jsonl(text, path)
         else:
             frame = _read_delimited(text, path, fmt, header, cfg.columns)
+            frame.attrs["column_hint"] = delimiter_hint(text, fmt)
     frame.columns = [str(c) for c in frame.columns]
     # Strings or NaN, object dtype: an empty or all-null column must not turn into floats.
     return frame.astype(object)
@@ -249,7 +284,7 @@ def require_column(frame: pd.DataFrame, column: str | None, role: str, path) -> 
     if column not in frame.columns:
         raise DataError(
             f"{path}: no column {column!r}{suggest(column, frame.columns)} "
-            f"(columns: {_show_columns(frame.columns)})"
+            f"(columns: {_show_columns(frame.columns)}){frame.attrs.get('column_hint', '')}"
         )
     return column
 

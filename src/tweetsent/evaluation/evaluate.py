@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from tweetsent.config import DataConfig
 from tweetsent.data import labels as ml
 from tweetsent.data.reading import load_labelled
@@ -12,8 +14,11 @@ from tweetsent.evaluation.metrics import (
     cross_entropy,
     multilabel_metrics,
 )
+from tweetsent.fileio import content_digest
 from tweetsent.inference.calibration import expected_calibration_error, softmax
 from tweetsent.inference.predictor import TweetClassifier
+
+logger = logging.getLogger(__name__)
 
 
 def evaluate(
@@ -29,13 +34,19 @@ def evaluate(
 
     Raises ``DataError`` if the file holds labels the model was not trained on.
     """
+    warn_if_trained_on(run_dir, data_path)
+    saved = _saved_config(run_dir)
+    data = None
+    if saved is not None and not saved.multi_label:
+        # The file first: a missing file or column is reported before the model loads (seconds).
+        data = load_labelled(data_path, data_config or saved.data)
     classifier = TweetClassifier.load(
         run_dir, backend=backend, batch_size=batch_size, allow_pickle=allow_pickle
     )
     data_config = data_config or classifier.data_config or DataConfig()
     if classifier.multi_label:
         return _evaluate_multilabel(classifier, data_path, data_config)
-    data = load_labelled(data_path, data_config)
+    data = data if data is not None else load_labelled(data_path, data_config)
     known = set(classifier.labels)
     unknown = sorted(set(data.labels) - known)
     if unknown:
@@ -59,6 +70,51 @@ def evaluate(
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
     return metrics
+
+
+def _saved_config(run_dir):
+    """The run's TrainConfig as ``TweetClassifier.load`` reads it, or None (a bare model dir)."""
+    from pathlib import Path
+
+    from tweetsent.config import TrainConfig
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "model").is_dir() or not (run_dir / "config.json").is_file():
+        return None
+    return TrainConfig.load(run_dir / "config.json")
+
+
+def warn_if_trained_on(run_dir, data_path) -> bool:
+    """Warn (and return True) when ``data_path`` is a file the run was trained on.
+
+    Compared by content (the SHA-256 in the run's inputs.json), so a copy or another path to
+    the same file is caught too. Scores on training rows overstate what the model does on new
+    tweets, and nothing else in the output would say so.
+    """
+    import json
+    from pathlib import Path
+
+    run_dir = Path(run_dir)
+    inputs = run_dir / "inputs.json"  # training.checkpoints.INPUTS (a layer above this one)
+    try:
+        digests = json.loads(inputs.read_text(encoding="utf-8"))
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        digest = content_digest(data_path)
+    except (OSError, ValueError):
+        return False  # no record (an older run) or no file: the loader reports the latter
+    # The training file only: a separate --val-file is held out, and fine to score.
+    trained = config.get("data_path")
+    same = [trained] if trained and digests.get(str(trained)) == digest else []
+    if same:
+        logger.warning(
+            "warning: %s is the data this run was trained on (%s): most of its rows were "
+            "training rows, so these scores overstate quality on new tweets; evaluate a "
+            "held-out file, or see the validation scores in %s",
+            data_path,
+            same[0],
+            Path(run_dir) / "metrics.json",
+        )
+    return bool(same)
 
 
 def _evaluate_multilabel(classifier, data_path, data_config) -> dict:

@@ -94,6 +94,8 @@ def plot_inspection(result: Inspection, path: str | Path) -> None:
     left.barh(dist["label"][::-1], dist["count"][::-1], color="tab:blue")
     for y, (count, pct) in enumerate(zip(dist["count"][::-1], dist["percent"][::-1], strict=True)):
         left.text(count, y, f" {count} ({pct:.1f}%)", va="center", fontsize=8)
+    # Room on the right for the longest bar's annotation, which would cross the frame.
+    left.set_xlim(0, dist["count"].max() * 1.35)
     left.set(title="Class distribution", xlabel="rows")
     right.hist(result.token_lengths, bins=40, color="tab:orange")
     right.axvline(

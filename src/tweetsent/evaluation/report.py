@@ -6,13 +6,15 @@ import logging
 from pathlib import Path
 
 from tweetsent.config import TrainConfig
+from tweetsent.evaluation import training_plots
+from tweetsent.evaluation.training_plots import smooth  # noqa: F401 - part of this API
 
 logger = logging.getLogger(__name__)
 
 PLOTS = {
-    "train_loss.png": "Training loss per step",
-    "validation.png": "Validation loss and F1 per epoch",
-    "learning_rate.png": "Learning rate per step",
+    "train_loss.png": "Training loss per step (smoothed), with epoch boundaries",
+    "validation.png": "Loss (training objective) and F1 per epoch; the best epoch marked",
+    "learning_rate.png": "Learning rate per step of each parameter group",
     "confusion_matrix.png": "Confusion matrix (validation, best epoch)",
     "reliability.png": "Reliability diagram (validation, before and after temperature scaling)",
 }
@@ -33,49 +35,40 @@ def _save(fig, path: Path) -> None:
     tmp.replace(path)
 
 
-def write_plots(metrics: dict, out_dir: Path) -> None:
+def objective(config: TrainConfig | None) -> str:
+    """In words, the loss Trainer minimises (and reports per epoch on the validation rows)."""
+    if config is None:
+        return "training objective"
+    if config.multi_label:
+        what = "binary cross-entropy"
+        weights = "positive weights" if config.class_weights != "none" else ""
+    else:
+        what = "cross-entropy"
+        weights = f"class weights {config.class_weights}" if config.class_weights != "none" else ""
+    extras = [w for w in (weights,) if w]
+    if config.label_smoothing:
+        extras.append(f"label smoothing {config.label_smoothing}")
+    return what + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _load_config(out_dir: Path) -> TrainConfig | None:
+    try:
+        return TrainConfig.load(out_dir / "config.json")
+    except Exception:  # a plot label is not worth failing a finished run for
+        return None
+
+
+def write_plots(metrics: dict, out_dir: Path, config: TrainConfig | None = None) -> None:
     plt = _pyplot()
+    config = config or _load_config(out_dir)
     steps = metrics["train_steps"]
     history = metrics["history"]
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([s["step"] for s in steps], [s["loss"] for s in steps], lw=0.8)
-    ax.set(xlabel="step", ylabel="loss", title="Training loss")
-    ax.grid(alpha=0.3)
-    _save(fig, out_dir / "train_loss.png")
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation loss")
-    ax.plot(epochs, [h["train_loss"] for h in history], "o--", label="training loss")
-    ax.set(xlabel="epoch", ylabel="loss", title="Loss and F1 per epoch")
-    ax2 = ax.twinx()
-    ax2.plot(
-        epochs,
-        [h.get("f1_weighted") for h in history],
-        "s-",
-        color="tab:green",
-        label="F1 weighted",
+    loss_name = objective(config)
+    training_plots.train_loss(plt, steps, loss_name, out_dir / "train_loss.png")
+    training_plots.validation(plt, metrics, history, loss_name, out_dir / "validation.png")
+    training_plots.learning_rate(
+        plt, steps, metrics.get("lr_groups"), out_dir / "learning_rate.png"
     )
-    ax2.plot(
-        epochs, [h.get("f1_macro") for h in history], "s--", color="tab:olive", label="F1 macro"
-    )
-    ax2.set(ylabel="F1", ylim=(0, 1))
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center right", fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, out_dir / "validation.png")
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 3.0))
-    ax.plot([s["step"] for s in steps], [s["learning_rate"] for s in steps])
-    ax.set(xlabel="step", ylabel="learning rate", title="Learning-rate schedule")
-    ax.grid(alpha=0.3)
-    _save(fig, out_dir / "learning_rate.png")
-    plt.close(fig)
-
     if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
         write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
     if metrics.get("calibration", {}).get("method") == "temperature":
@@ -155,12 +148,33 @@ def write_confusion_matrix(validation: dict, path: Path) -> None:
 def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     """``report.md``: data summary, settings, metrics, the per-class table and the plots."""
     v = metrics["validation"]
-    data = metrics["data"]
+    lines = ["# tweetsent training report", "", *_data_lines(metrics["data"])]
+    lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
+    settings = config.to_dict()
+    settings.pop("data")
+    settings["model"] = metrics["model"]
+    settings["precision"] = metrics["precision"]
+    for key, value in settings.items():
+        lines.append(f"| {key} | {code_cell(value)} |")
+    lines += _validation_lines(metrics, config)
+    lines += calibration_lines(metrics.get("calibration"))
+    if metrics.get("baseline"):
+        lines += baseline_lines(metrics["baseline"], v)
+    lines += per_class_lines(v)
+    lines += _epoch_lines(metrics)
+    lines += ["", "## Plots", ""]
+    for name, title in PLOTS.items():
+        if (out_dir / name).exists():
+            lines += [f"![{title}]({name})", ""]
+    tmp = out_dir / "report.md.tmp"
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(out_dir / "report.md")
+
+
+def _data_lines(data: dict) -> list[str]:
     lines = [
-        "# tweetsent training report",
-        "",
         "## Data",
-        f"- source: `{data['source']}`",
+        f"- source: {code_cell(data['source'])}",
         f"- training rows: {data['train_rows']}, validation rows: {data['validation_rows']}",
     ]
     if data["dropped"]:
@@ -172,17 +186,15 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     val_counts = {r["label"]: r["count"] for r in data["validation_distribution"]}
     for row in data["train_distribution"]:
         lines.append(
-            f"| {row['label']} | {row['count']} | {row['percent']:.1f} | "
+            f"| {cell(row['label'])} | {row['count']} | {row['percent']:.1f} | "
             f"{val_counts.get(row['label'], 0)} |"
         )
-    lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
-    settings = config.to_dict()
-    settings.pop("data")
-    settings["model"] = metrics["model"]
-    settings["precision"] = metrics["precision"]
-    for key, value in settings.items():
-        lines.append(f"| {key} | `{value}` |")
-    lines += [
+    return lines
+
+
+def _validation_lines(metrics: dict, config: TrainConfig) -> list[str]:
+    v = metrics["validation"]
+    lines = [
         "",
         f"## Validation metrics (best epoch {metrics['best_epoch']} "
         f"by {metrics['metric_for_best']})",
@@ -192,23 +204,31 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     ]
     keys = ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
     keys += ("f1_samples", "hamming_loss") if v.get("multi_label") else ()
-    for key in keys:
-        if key in v:
-            lines.append(f"| {key} | {v[key]:.4f} |")
+    lines += [f"| {key} | {v[key]:.4f} |" for key in keys if key in v]
+    plain = "binary cross-entropy" if v.get("multi_label") else "cross-entropy"
+    lines += [
+        "",
+        f"Two validation losses: `loss` above is the plain {plain} of the predicted "
+        "probabilities (what `tweetsent evaluate` reports, comparable across runs and "
+        f"recipes); the per-epoch validation loss (Epochs table, validation.png) is the "
+        f"training objective, {objective(config)}, on the same rows, comparable with the "
+        "training loss beside it.",
+    ]
     if v.get("thresholds"):
         lines += [
             "",
             "Multi-label: accuracy is subset accuracy (the exact label set). Per-label "
             "thresholds, tuned on this validation set (so its tuned scores are optimistic): "
-            + ", ".join(f"{label} {t:.2f}" for label, t in v["thresholds"].items())
+            + ", ".join(f"{cell(label)} {t:.2f}" for label, t in v["thresholds"].items())
             + ". At threshold 0.5: "
             + ", ".join(f"{k} {x:.4f}" for k, x in v["at_threshold_0.5"].items())
             + ".",
         ]
-    lines += calibration_lines(metrics.get("calibration"))
-    lines += baseline_lines(metrics["baseline"], v) if metrics.get("baseline") else []
-    lines += per_class_lines(v)
-    lines += [
+    return lines
+
+
+def _epoch_lines(metrics: dict) -> list[str]:
+    lines = [
         "",
         "## Epochs",
         "",
@@ -225,18 +245,8 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
         "",
         f"Training took {metrics['train_seconds']:.0f} s "
         f"({metrics['train_tweets_per_second']:.1f} tweets/s).",
-        "",
-        "## Plots",
-        "",
     ]
-    for name, title in PLOTS.items():
-        if not (out_dir / name).exists():
-            continue
-        lines.append(f"![{title}]({name})")
-        lines.append("")
-    tmp = out_dir / "report.md.tmp"
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(out_dir / "report.md")
+    return lines
 
 
 def calibration_lines(calibration: dict | None) -> list[str]:
@@ -270,13 +280,13 @@ def per_class_lines(validation: dict) -> list[str]:
     ]
     for label, row in validation["per_class"].items():
         lines.append(
-            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"| {cell(label)} | {row['precision']:.3f} | {row['recall']:.3f} | "
             f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
         )
     if "confusion_matrix" in validation and len(validation["labels"]) > CELL_TEXT_MAX_CLASSES:
         lines += ["", "Most frequent confusions (true → predicted):", ""]
         pairs = confused_pairs(validation, 20)
-        lines += [f"- {a} → {b}: {n}" for a, b, n in pairs] or ["- none"]
+        lines += [f"- {cell(a)} → {cell(b)}: {n}" for a, b, n in pairs] or ["- none"]
     return lines
 
 
@@ -295,8 +305,20 @@ def baseline_lines(baseline: dict, validation: dict) -> list[str]:
     lines += ["", "| class | this model | baseline |", "|---|---:|---:|"]
     for label, row in validation["per_class"].items():
         other = baseline.get("per_class", {}).get(label, {}).get("accuracy", "–")
-        lines.append(f"| {label} | {row['accuracy']} | {other} |")
+        lines.append(f"| {cell(label)} | {row['accuracy']} | {other} |")
     return lines
+
+
+def cell(value) -> str:
+    """Text safe inside a Markdown table cell: a label like ``happy|sad`` must not split it."""
+    text = " ".join(str(value).split())  # newlines end a table row
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def code_cell(value) -> str:
+    """``value`` as inline code in a table cell; GFM takes ``\\|`` as ``|`` there too."""
+    text = " ".join(str(value).split()).replace("|", "\\|").replace("`", "'")
+    return f"`{text}`"
 
 
 def _num(value) -> str:

@@ -19,6 +19,7 @@ from tweetsent import fileio
 from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
 from tweetsent.inference.engines import ONNX_DIR
 from tweetsent.modeling.loading import load_classifier, load_tokenizer
+from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def export_onnx(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("exported %s to %s", model_dir, final)
+    logger.debug("exported %s to %s", model_dir, final)
     return final
 
 
@@ -132,10 +133,11 @@ def _quantize_int8(source: Path, target: Path) -> None:
     # scale per output channel: on a trained SMILE model per-channel kept 96.4 % of the fp32
     # labels against 91.2 % per tensor, at the same speed (reduce_range, 7-bit weights for CPUs
     # without VNNI, kept only 80 %). Only the MatMuls are quantized; embeddings stay fp32.
-    quantize_dynamic(
-        str(source),
-        str(target),
-        op_types_to_quantize=["MatMul"],
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-    )
+    with third_party_quiet():  # onnxruntime's "consider pre-processing" advice on the root log
+        quantize_dynamic(
+            str(source),
+            str(target),
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+        )

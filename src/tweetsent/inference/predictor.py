@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import DataConfig, TrainConfig
-from tweetsent.data.labels import apply_thresholds
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.hardware import cpu_has_bf16, device_type
 from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
-from tweetsent.modeling.loading import load_classifier, load_tokenizer
+from tweetsent.inference.tokenizer import SavedTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +163,10 @@ class TweetClassifier:
                     "--format onnx"
                 )
             engine = load_onnx_engine(onnx_file)  # checks the export folder as a whole
-            tokenizer = load_tokenizer(str(onnx_file.parent), vocab_size=engine.vocab_size)
+            tokenizer = _onnx_tokenizer(onnx_file.parent, vocab_size=engine.vocab_size)
             return cls(engine, tokenizer, engine.labels, **settings)
+
+        from tweetsent.modeling.loading import load_classifier, load_tokenizer
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
         tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
@@ -225,6 +226,8 @@ class TweetClassifier:
         classifier's own; ``None``: never uncertain, as evaluation needs).
         """
         if self.multi_label:
+            from tweetsent.data.labels import apply_thresholds
+
             chosen = apply_thresholds(proba, self.thresholds)
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
         from tweetsent.inference.calibration import apply_min_confidence
@@ -244,6 +247,20 @@ class TweetClassifier:
         if self.normalize or self.demojize:
             return clean_tweet(str(text), normalize=self.normalize, demojize_emoji=self.demojize)
         return str(text)
+
+
+def _onnx_tokenizer(folder: Path, *, vocab_size: int | None = None):
+    if not SavedTokenizer.available(folder):  # a slow tokenizer: no tokenizer.json
+        from tweetsent.modeling.loading import load_tokenizer
+
+        return load_tokenizer(str(folder), vocab_size=vocab_size)
+    tokenizer = SavedTokenizer(folder)  # no torch, no transformers: start-up in a second
+    if vocab_size and len(tokenizer) < vocab_size // 2:  # as load_tokenizer checks
+        raise ModelError(
+            f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model {vocab_size}; "
+            "its tokenizer files are incomplete"
+        )
+    return tokenizer
 
 
 def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tweetsent.errors import ModelError
 from tweetsent.modeling.heads import restore_mlp_head
+from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ def load_tokenizer(name: str, *, vocab_size: int | None = None):
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+        with third_party_quiet():
+            tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
     except Exception as exc:
         raise ModelError(f"{name}: cannot load a tokenizer ({_short(exc)})") from None
     if vocab_size and len(tokenizer) < vocab_size // 2:
@@ -152,15 +154,16 @@ def build_classifier(
     label2id = {label: i for i, label in id2label.items()}
     extra = {"problem_type": "multi_label_classification"} if multi_label else {}
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            name,
-            num_labels=len(labels),
-            id2label=id2label,
-            label2id=label2id,
-            use_safetensors=None if allow_pickle else True,
-            trust_remote_code=False,
-            **extra,
-        )
+        with third_party_quiet():  # the LOAD REPORT of the new head: expected when fine-tuning
+            return AutoModelForSequenceClassification.from_pretrained(
+                name,
+                num_labels=len(labels),
+                id2label=id2label,
+                label2id=label2id,
+                use_safetensors=None if allow_pickle else True,
+                trust_remote_code=False,
+                **extra,
+            )
     except Exception as exc:
         raise ModelError(f"{name}: cannot load the model ({_short(exc)})") from None
 
@@ -176,12 +179,13 @@ def load_classifier(path: str | Path, *, allow_pickle: bool = False):
     path = Path(path)
     check_model_dir(path, allow_pickle=allow_pickle, classifier=True)
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            path,
-            use_safetensors=None if allow_pickle else True,
-            trust_remote_code=False,
-            output_loading_info=True,
-        )
+        with third_party_quiet():
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                path,
+                use_safetensors=None if allow_pickle else True,
+                trust_remote_code=False,
+                output_loading_info=True,
+            )
     except Exception as exc:
         raise ModelError(f"{path}: corrupt or unreadable model ({_short(exc)})") from None
     mlp = getattr(model.config, "tweetsent_head", "linear") == "mlp"

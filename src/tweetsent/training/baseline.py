@@ -66,7 +66,8 @@ def baseline_metrics(
         metrics = classification_metrics([index[y] for y in val_data.labels], predicted, labels)
     metrics["model"] = "tfidf+logreg" + (" (balanced)" if class_weight else "")
     metrics["seconds"] = time.perf_counter() - started
-    logger.info(
+    # DEBUG: the callers print it in their summaries (train's, baseline's), once.
+    logger.debug(
         "baseline %s: f1_weighted %.4f, f1_macro %.4f (%.1fs)",
         metrics["model"],
         metrics["f1_weighted"],

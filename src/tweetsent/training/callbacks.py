@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 from transformers import TrainerCallback
@@ -26,6 +27,10 @@ class EpochHistory(TrainerCallback, ExportableState):
         self._epoch_started = time.perf_counter()
         self.seconds_before_resume = 0.0  # training time spent before the last resume
         self._session_started = time.perf_counter()
+        # The optimizer's distinct learning rates ({"name", "lr"}: the configured peak), highest
+        # first, and for each one the index of a param group that trains at it.
+        self.lr_groups: list[dict] = []
+        self._group_index: list[int] = []
 
     def state(self) -> dict:
         return {
@@ -33,6 +38,7 @@ class EpochHistory(TrainerCallback, ExportableState):
             "attributes": {
                 "steps": self.steps,
                 "epochs": self.epochs,
+                "lr_groups": self.lr_groups,
                 "_epoch_losses": self._epoch_losses,
                 "seconds_before_resume": self.seconds_before_resume
                 + time.perf_counter()
@@ -40,26 +46,33 @@ class EpochHistory(TrainerCallback, ExportableState):
             },
         }
 
-    def on_train_begin(self, args, state, control, **kwargs):
+    def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
         self._session_started = time.perf_counter()
+        if model is not None and optimizer is not None:
+            self.lr_groups, self._group_index = lr_groups(model, optimizer)
 
     def on_epoch_begin(self, args, state, control, **kwargs):
         if float(state.epoch or 0).is_integer():  # not when resuming in the middle of an epoch
             self._epoch_losses = []
         self._epoch_started = time.perf_counter()
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(self, args, state, control, logs=None, optimizer=None, **kwargs):
         logs = logs or {}
         if "loss" in logs and "eval_loss" not in logs:
             self._epoch_losses.append(float(logs["loss"]))
-            self.steps.append(
-                {
-                    "step": state.global_step,
-                    "epoch": round(float(state.epoch or 0), 4),
-                    "loss": float(logs["loss"]),
-                    "learning_rate": float(logs.get("learning_rate", 0.0)),
-                }
-            )
+            step = {
+                "step": state.global_step,
+                "epoch": round(float(state.epoch or 0), 4),
+                "loss": float(logs["loss"]),
+                # Trainer's: the first param group's (with layer-wise rates, the lowest one's)
+                "learning_rate": float(logs.get("learning_rate", 0.0)),
+            }
+            if optimizer is not None and self._group_index:
+                # Each distinct rate at the same moment as Trainer's learning_rate above.
+                step["group_lrs"] = [
+                    float(optimizer.param_groups[i]["lr"]) for i in self._group_index
+                ]
+            self.steps.append(step)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         metrics = metrics or {}
@@ -95,6 +108,98 @@ class EpochHistory(TrainerCallback, ExportableState):
         )
 
 
+class StepCheckpoints(TrainerCallback):
+    """A checkpoint every ``every`` optimizer steps, between the per-epoch ones.
+
+    Trainer cannot combine ``save_strategy="steps"`` with per-epoch evaluation and
+    ``load_best_model_at_end``, so saving stays per epoch and this asks for the extra saves.
+    Rotation (``save_total_limit``) still keeps the best epoch's checkpoint.
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def on_step_end(self, args, state, control, **kwargs):
+        per_epoch = max(state.max_steps // max(int(args.num_train_epochs), 1), 1)
+        # The last step of an epoch gets the evaluated epoch checkpoint right after; saving it
+        # here too would let a kill between the two resume past an unevaluated epoch.
+        if state.global_step % self.every == 0 and state.global_step % per_epoch != 0:
+            control.should_save = True
+        return control
+
+
+class EpochSeed(TrainerCallback):
+    """Make each epoch's shuffle a function of (seed, epoch) only.
+
+    With ``group_by_length`` Trainer's sampler shuffles with the global torch RNG at the start
+    of each epoch. After a mid-epoch resume that RNG is in a different state (model loading
+    used it; Trainer restores the checkpoint's RNG only after the first batch), so the rest of
+    the epoch would see other batches than the uninterrupted run. Reseeding at each epoch's
+    start, and after each epoch's evaluation (just before its checkpoint records the RNG
+    state, which a resume at that epoch boundary restores), gives both runs the same order
+    and the same dropout masks.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def _reseed(self, epoch: int) -> None:
+        import numpy as np
+        import torch
+
+        torch.manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._reseed(int(state.epoch or 0))
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._reseed(round(state.epoch or 0))
+
+
+def lr_groups(model, optimizer) -> tuple[list[dict], list[int]]:
+    """The optimizer's distinct configured rates, named by the parameters that train at them.
+
+    Layer-wise rates make one group per encoder layer (and Trainer splits each by weight
+    decay); a plot of Trainer's single logged rate shows only the first, the embeddings'.
+    """
+    import re
+
+    names = {id(p): n for n, p in model.named_parameters()}
+    prefix = f"{getattr(model, 'base_model_prefix', '')}."
+    by_rate: dict[float, tuple[set, int]] = {}
+    for index, group in enumerate(optimizer.param_groups):
+        rate = float(group.get("initial_lr", group.get("max_lr", group["lr"])))
+        parts, _ = by_rate.setdefault(rate, (set(), index))
+        for param in group["params"]:
+            name = names.get(id(param), "")
+            layer = re.search(r"\.layers?\.(\d+)\.", name)
+            if not name.startswith(prefix) or ".pooler." in f".{name}":
+                parts.add("head")
+            elif layer:
+                parts.add(f"layer {int(layer.group(1)) + 1}")
+            elif ".embeddings." in f".{name}":
+                parts.add("embeddings")
+            else:
+                parts.add("other")
+    order = sorted(by_rate, reverse=True)
+    groups = [{"name": _describe(by_rate[r][0]), "lr": r} for r in order]
+    return groups, [by_rate[r][1] for r in order]
+
+
+def _describe(parts: set) -> str:
+    """``{"head", "layer 5", "layer 6"}`` -> ``"head + layers 5-6"``."""
+    layers = sorted(int(p.split()[1]) for p in parts if p.startswith("layer "))
+    words = [p for p in ("head", "embeddings", "other") if p in parts]
+    if layers:
+        if len(layers) == 1:
+            words.insert(1 if "head" in words else 0, f"layer {layers[0]}")
+        else:
+            words.insert(1 if "head" in words else 0, f"layers {layers[0]}-{layers[-1]}")
+    if {"head", "embeddings"} <= set(words) and layers:
+        return "all parameters"
+    return " + ".join(words)
+
+
 def current_history(trainer) -> EpochHistory:
     """The trainer's EpochHistory (a new object if Trainer restored it from a checkpoint)."""
     return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EpochHistory))
@@ -104,13 +209,20 @@ class TqdmProgress(TrainerCallback):
     """An epoch bar with a batch bar beneath it (Trainer's own shows only one bar of steps)."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
+        # Bars only on a terminal: in a log file or a pipe they are thousands of \r lines.
+        self.enabled = enabled and sys.stderr.isatty()
         self.epoch_bar = None
         self.batch_bar = None
+        self._redirect = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         if self.enabled:
             from tqdm.auto import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Log lines (the epoch summaries) go above the bars instead of onto them.
+            self._redirect = logging_redirect_tqdm([logging.getLogger("tweetsent")])
+            self._redirect.__enter__()
 
             self.epoch_bar = tqdm(
                 total=int(args.num_train_epochs),
@@ -153,3 +265,6 @@ class TqdmProgress(TrainerCallback):
             if bar is not None:
                 bar.close()
         self.batch_bar = self.epoch_bar = None
+        if self._redirect is not None:
+            self._redirect.__exit__(None, None, None)
+            self._redirect = None

@@ -18,8 +18,6 @@ import re
 import shutil
 from pathlib import Path
 
-from transformers import TrainerCallback
-
 from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
@@ -117,17 +115,8 @@ INPUTS = "inputs.json"  # SHA-256 of the data files a run started from
 
 
 def input_digests(config: TrainConfig) -> dict[str, str]:
-    import hashlib
-
-    digests = {}
-    for path in (config.data_path, config.val_file):
-        if path:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            digests[str(path)] = digest.hexdigest()
-    return digests
+    paths = (config.data_path, config.val_file)
+    return {str(path): fileio.content_digest(path) for path in paths if path}
 
 
 def check_inputs(out: Path, config: TrainConfig) -> None:
@@ -292,65 +281,18 @@ def trainer_args(config: TrainConfig) -> dict:
     }
 
 
-def callbacks(config: TrainConfig) -> list[TrainerCallback]:
-    found: list[TrainerCallback] = [EpochSeed(config.seed)]
+def callbacks(config: TrainConfig) -> list:
+    # Imported here: transformers costs seconds, and the checks above run before any training.
+    from tweetsent.training.callbacks import EpochSeed, StepCheckpoints
+
+    found: list = [EpochSeed(config.seed)]
     if config.save_steps:
         found.append(StepCheckpoints(config.save_steps))
     return found
 
 
-class StepCheckpoints(TrainerCallback):
-    """A checkpoint every ``every`` optimizer steps, between the per-epoch ones.
-
-    Trainer cannot combine ``save_strategy="steps"`` with per-epoch evaluation and
-    ``load_best_model_at_end``, so saving stays per epoch and this asks for the extra saves.
-    Rotation (``save_total_limit``) still keeps the best epoch's checkpoint.
-    """
-
-    def __init__(self, every: int) -> None:
-        self.every = every
-
-    def on_step_end(self, args, state, control, **kwargs):
-        per_epoch = max(state.max_steps // max(int(args.num_train_epochs), 1), 1)
-        # The last step of an epoch gets the evaluated epoch checkpoint right after; saving it
-        # here too would let a kill between the two resume past an unevaluated epoch.
-        if state.global_step % self.every == 0 and state.global_step % per_epoch != 0:
-            control.should_save = True
-        return control
-
-
-class EpochSeed(TrainerCallback):
-    """Make each epoch's shuffle a function of (seed, epoch) only.
-
-    With ``group_by_length`` Trainer's sampler shuffles with the global torch RNG at the start
-    of each epoch. After a mid-epoch resume that RNG is in a different state (model loading
-    used it; Trainer restores the checkpoint's RNG only after the first batch), so the rest of
-    the epoch would see other batches than the uninterrupted run. Reseeding at each epoch's
-    start, and after each epoch's evaluation (just before its checkpoint records the RNG
-    state, which a resume at that epoch boundary restores), gives both runs the same order
-    and the same dropout masks.
-    """
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def _reseed(self, epoch: int) -> None:
-        import numpy as np
-        import torch
-
-        torch.manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        self._reseed(int(state.epoch or 0))
-
-    def on_evaluate(self, args, state, control, **kwargs):
-        self._reseed(round(state.epoch or 0))
-
-
 __all__ = [
-    "EpochSeed",
     "RunLock",
-    "StepCheckpoints",
     "callbacks",
     "can_resume",
     "finish",

@@ -19,6 +19,7 @@ from tweetsent.evaluation import metrics as ml_metrics
 from tweetsent.evaluation.metrics import classification_metrics, cross_entropy, format_per_class
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.modeling.loading import build_classifier, load_tokenizer, resolve_model
+from tweetsent.quiet import third_party_quiet
 from tweetsent.training import checkpoints, distributed, losses
 from tweetsent.training import trainer as recipe
 from tweetsent.training.callbacks import EpochHistory, TqdmProgress, current_history
@@ -121,7 +122,7 @@ def fit(
         # Similar lengths in a batch: per-batch padding then wastes almost nothing.
         train_sampling_strategy="group_by_length",
         length_column_name="length",
-        report_to=[],
+        report_to=[],  # --report-to: recipe.reporting_callbacks
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
@@ -141,6 +142,7 @@ def fit(
             TqdmProgress(enabled=progress),
             *recipe.callbacks(config),
             *checkpoints.callbacks(config),
+            *recipe.reporting_callbacks(config, staging),
         ],
         loss_weights=loss_weights,
         multi_label=config.multi_label,
@@ -166,16 +168,10 @@ def fit(
     if len(output.label_ids) != len(val_data):
         raise RuntimeError(f"evaluated {len(output.label_ids)} of {len(val_data)} validation rows")
     best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
-    logger.info("best epoch %d: %s", best_epoch, format_per_class(validation))
+    logger.debug("best epoch %d: %s", best_epoch, format_per_class(validation))
 
-    model_dir = staging / "model"
-    trainer.model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
-    trainer.model.config.tweetsent_demojize = config.demojize
     if distributed.is_main():
-        # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
-        trainer.model.save_pretrained(str(model_dir))
-        tokenizer.save_pretrained(str(model_dir))
-        config.save(staging / "config.json")
+        _save_model(trainer.model, tokenizer, config, staging)
 
     metrics = {
         "best_epoch": best_epoch,
@@ -184,6 +180,7 @@ def fit(
         "calibration": calibration,
         "history": history.epochs,
         "train_steps": history.steps,
+        "lr_groups": history.lr_groups,
         "labels": labels,
         "model": model_name,
         "precision": precision,
@@ -269,6 +266,16 @@ def _best_epoch(epochs: list[dict], metric: str, greater: bool) -> int:
     scored = [(e[key], -e["epoch"]) if greater else (-e[key], -e["epoch"]) for e in epochs]
     # The first epoch that reaches the best score wins, as in Trainer's own selection.
     return epochs[scored.index(max(scored))]["epoch"] if epochs else 0
+
+
+def _save_model(model, tokenizer, config: TrainConfig, staging: Path) -> None:
+    model.config.tweetsent_normalize = config.normalize  # the model dir alone knows
+    model.config.tweetsent_demojize = config.demojize
+    # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
+    with third_party_quiet():  # transformers' "Writing model shards" bar
+        model.save_pretrained(str(staging / "model"))
+        tokenizer.save_pretrained(str(staging / "model"))
+    config.save(staging / "config.json")
 
 
 def write_json(path: Path, payload: dict) -> None:

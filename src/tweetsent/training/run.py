@@ -15,12 +15,10 @@ from pathlib import Path
 from tweetsent.config import TrainConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
-from tweetsent.errors import DiskFullError, is_disk_full
+from tweetsent.errors import ConfigError, DiskFullError, is_disk_full
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
-from tweetsent.training import checkpoints, distributed
-from tweetsent.training.baseline import baseline_metrics
-from tweetsent.training.fit import fit, write_json
+from tweetsent.training import checkpoints, distributed, hub
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +64,8 @@ def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
 def _run(
     get_config, out: Path, *, overwrite: bool = False, progress: bool = True, resuming=False
 ) -> TrainResult:
-    distributed.init(cpu=device_type() == "cpu")
+    if distributed.is_distributed():
+        distributed.init(cpu=device_type() == "cpu")
     staging = checkpoints.staging_dir(out)
     lock = checkpoints.RunLock(out)
     loaded: list = []
@@ -75,6 +74,7 @@ def _run(
         """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
         config = get_config()
         resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
+        check_report_to(config.report_to)
         # The lock first, then the checks: another process cannot slip in between them.
         lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
@@ -101,6 +101,11 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     """Rank 0 plans (see ``_run``); every rank trains; rank 0 writes and renames."""
     # Every rank derives the same staging path; rank 0 alone prepares it, the others follow.
     config_values, resume_from = distributed.on_main(plan)
+    # Imported only now: torch and transformers take seconds, and a bad option or data file is
+    # reported by plan() above without them.
+    from tweetsent.training.baseline import baseline_metrics
+    from tweetsent.training.fit import fit, write_json
+
     config = TrainConfig.from_dict(config_values)
     if resume_from == _FINISHED:  # killed between the last write and the rename
         distributed.on_main(lambda: checkpoints.finish(staging, out))
@@ -118,8 +123,9 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         with _cleaned_up_on_failure(staging, out):
             write_plots(metrics, staging)
             write_report(metrics, config, staging)
+            hub.publish(staging / "model", metrics, config)
             checkpoints.finish(staging, out)
-        logger.info("run written to %s", out)
+        logger.debug("run written to %s", out)  # the CLI prints it, once
 
     distributed.on_main(write)  # every rank returns once RUN_DIR is in place
     return TrainResult(out, metrics, config)
@@ -149,4 +155,26 @@ def _cleaned_up_on_failure(staging: Path, out: Path, *, main: bool = True):
         ) from exc
 
 
-__all__ = ["TrainResult", "resume", "train"]
+# --report-to: what Trainer's integration imports, and the extra that installs it
+INTEGRATIONS = {
+    "tensorboard": (("tensorboard", "tensorboardX"), "tensorboard"),
+    "mlflow": (("mlflow",), "mlflow"),
+}
+
+
+def check_report_to(report_to: str) -> None:
+    """An actionable error before training when the integration's package is missing
+    (transformers would only warn, or fail after the first epoch)."""
+    import importlib.util
+
+    if report_to not in INTEGRATIONS:
+        return
+    modules, extra = INTEGRATIONS[report_to]
+    if not any(importlib.util.find_spec(m) for m in modules):
+        raise ConfigError(
+            f"--report-to {report_to} needs the {modules[0]} package: "
+            f"pip install 'tweetsent[{extra}]'"
+        )
+
+
+__all__ = ["TrainResult", "check_report_to", "resume", "train"]

@@ -135,6 +135,28 @@ def callbacks(config: TrainConfig) -> list:
     return []
 
 
+def reporting_callbacks(config: TrainConfig, staging) -> list:
+    """``--report-to``: Trainer's own TensorBoard or MLflow callback, on rank 0.
+
+    Built here rather than by ``report_to=[name]`` so that TensorBoard writes inside the run
+    (``RUN_DIR/tensorboard``, renamed into place with it), not into the checkpoints folder that
+    is deleted at the end. MLflow follows its environment (``MLFLOW_TRACKING_URI``, ...).
+    """
+    from tweetsent.training import distributed
+
+    if config.report_to == "none" or not distributed.is_main():
+        return []
+    if config.report_to == "tensorboard":
+        from transformers.integrations import TensorBoardCallback
+
+        callback = TensorBoardCallback()  # torch's SummaryWriter, else tensorboardX's
+        callback.logging_dir = str(staging / "tensorboard")  # as TENSORBOARD_LOGGING_DIR sets it
+        return [callback]
+    from transformers.integrations import MLflowCallback
+
+    return [MLflowCallback()]
+
+
 class TweetTrainer(Trainer):
     """``Trainer`` with a class-weighted loss and the OneCycle schedule as options."""
 
@@ -231,5 +253,6 @@ __all__ = [
     "lr_multipliers",
     "prepare_model",
     "regroup_optimizer",
+    "reporting_callbacks",
     "trainer_arguments",
 ]
