@@ -15,6 +15,7 @@ from tweetsent.quality_suite import (
     Metric,
     Task,
     materialize,
+    merge_results,
     parse_overrides,
     run_suite,
     suite_tasks,
@@ -233,3 +234,49 @@ def test_cli_bench_quality_rejects_unknown_names(tmp_path, capsys):
     assert "unknown task(s) nope" in capsys.readouterr().err
     assert main(["bench", "quality", "--recipes", "fancy", "--data-dir", str(tmp_path)]) == 1
     assert "unknown recipe(s) fancy" in capsys.readouterr().err
+
+
+ROWS = {"train": 5, "val": 3, "test": 3}
+
+
+def _result(runs, tasks=("a",), rows=None):
+    return {
+        "tasks": {
+            t: {"test_is_val": False, "rows": rows or ROWS, "metric": "macro F1"} for t in tasks
+        },
+        "recipes": {"ours": {}, "plain": {"lr": 5e-5}},
+        "seeds": sorted({r["seed"] for r in runs}),
+        "runs": runs,
+    }
+
+
+def test_merge_results_joins_seeds_and_refuses_conflicts():
+    first = _result([_run("a", "ours", 1, 0.6), _run("a", "plain", 1, 0.5)])
+    second = _result([_run("a", "ours", 2, 0.8), _run("a", "plain", 2, 0.7)])
+    merged = merge_results([first, second])
+    assert merged["seeds"] == [1, 2]
+    assert merged["summary"]["mean_over_tasks"]["plain"]["official"] == pytest.approx(0.6)
+    only = merge_results([first, second], recipes=["ours"], seeds=[2])
+    assert [r["official"] for r in only["runs"]] == [0.8]
+    with pytest.raises(ConfigError, match="appears twice"):
+        merge_results([first, first])
+    with pytest.raises(ConfigError, match="different rows"):
+        merge_results([first, _result([], rows={**ROWS, "train": 9})])
+
+
+def test_cli_bench_quality_report_merges_json_files(tmp_path, capsys):
+    paths = []
+    for seed, score in ((1, 0.6), (2, 0.8)):
+        path = tmp_path / f"s{seed}.json"
+        path.write_text(json.dumps(_result([_run("a", "ours", seed, score)])))
+        paths.append(str(path))
+    out = tmp_path / "merged.json"
+    argv = ["bench", "quality", "--report", *paths, "--recipes", "ours", "--json", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "70.0 ± 14.1" in text and "60.0 80.0" in text
+    assert json.loads(out.read_text())["seeds"] == [1, 2]
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1]")
+    assert main(["bench", "quality", "--report", str(bad)]) == 1
+    assert "not a bench quality JSON file" in capsys.readouterr().err

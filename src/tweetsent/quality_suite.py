@@ -426,6 +426,50 @@ def summarize(result: dict) -> dict:
     return {"per_task": per_task, "mean_over_tasks": mean, "mean_tasks": complete}
 
 
+def merge_results(
+    results: Sequence[dict],
+    *,
+    tasks: Sequence[str] | None = None,
+    recipes: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+) -> dict:
+    """Several ``--json`` results (e.g. seeds run as separate jobs) as one, optionally only
+    some tasks / recipes / seeds; summarized again. A task measured on different rows, a
+    recipe name with different settings or a run repeated are refused, not averaged."""
+    merged: dict = {"tasks": {}, "recipes": {}, "seeds": [], "max_train": None, "runs": []}
+    seen = set()
+    for result in results:
+        for name, info in result["tasks"].items():
+            if tasks is not None and name not in tasks:
+                continue
+            known = merged["tasks"].setdefault(name, info)
+            if known["rows"] != info["rows"]:
+                raise ConfigError(f"task {name} was measured on different rows in these results")
+        for name, values in result["recipes"].items():
+            if recipes is not None and name not in recipes:
+                continue
+            known = merged["recipes"].setdefault(name, values)
+            if known != values:
+                raise ConfigError(f"recipe {name} has different settings in these results")
+        for run in result["runs"]:
+            if (
+                run["task"] not in merged["tasks"]
+                or run["recipe"] not in merged["recipes"]
+                or (seeds is not None and run["seed"] not in seeds)
+            ):
+                continue
+            key = (run["task"], run["recipe"], run["seed"])
+            if key in seen:
+                raise ConfigError(f"run {' / '.join(map(str, key))} appears twice")
+            seen.add(key)
+            merged["runs"].append(run)
+        if result.get("max_train") is not None:
+            merged["max_train"] = result["max_train"]
+    merged["seeds"] = sorted({run["seed"] for run in merged["runs"]})
+    merged["summary"] = summarize(merged)
+    return merged
+
+
 __all__ = [
     "DEFAULT_TASKS",
     "Metric",
@@ -434,6 +478,7 @@ __all__ = [
     "Split",
     "Task",
     "materialize",
+    "merge_results",
     "parse_overrides",
     "run_suite",
     "suite_tasks",

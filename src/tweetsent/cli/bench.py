@@ -91,7 +91,7 @@ def add_parser(subparsers) -> None:
         help="irony hate offensive stance-climate sentiment smile covid "
         "(default: all but sentiment)",
     )
-    pq.add_argument("--seeds", nargs="+", type=int, default=[17], help="training seeds (17)")
+    pq.add_argument("--seeds", nargs="+", type=int, default=None, help="training seeds (17)")
     pq.add_argument(
         "--max-train",
         type=int,
@@ -128,6 +128,14 @@ def add_parser(subparsers) -> None:
         "--data-dir",
         default="../shared/data",
         help="folder holding tweeteval/, the SMILE and COVID files (../shared/data)",
+    )
+    pq.add_argument(
+        "--report",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="train nothing: print the table of earlier --json results, merged (e.g. seeds run "
+        "as separate jobs), keeping only the --tasks / --recipes / --seeds given",
     )
     pq.add_argument("--out", default=None, metavar="DIR", help="keep the run directories here")
     pq.add_argument(
@@ -229,6 +237,8 @@ def bench_quality_cli(args) -> int:
     from tweetsent.errors import ConfigError
     from tweetsent.quality_suite import DEFAULT_TASKS, parse_overrides, run_suite, suite_tasks
 
+    if args.report:
+        return _quality_report(args)
     known = suite_tasks(args.data_dir)
     names = args.tasks or list(DEFAULT_TASKS)
     unknown = [n for n in names if n not in known]
@@ -241,7 +251,7 @@ def bench_quality_cli(args) -> int:
     result = run_suite(
         [known[n] for n in names],
         recipes,
-        args.seeds,
+        args.seeds or [17],
         max_train=args.max_train,
         common=common,
         out_dir=args.out,
@@ -252,6 +262,26 @@ def bench_quality_cli(args) -> int:
     result["machine"] = machine_info()
     print(quality_table(result))
     _write_json(args.json, result)
+    return 0
+
+
+def _quality_report(args) -> int:
+    from tweetsent.errors import ConfigError
+    from tweetsent.quality_suite import merge_results
+
+    results = []
+    for path in args.report:
+        try:
+            results.append(json.loads(Path(path).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: results file not found") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: not a bench quality JSON file ({exc})") from None
+        if not isinstance(results[-1], dict) or "runs" not in results[-1]:
+            raise ConfigError(f"{path}: not a bench quality JSON file (no runs)")
+    merged = merge_results(results, tasks=args.tasks, recipes=args.recipes, seeds=args.seeds)
+    print(quality_table(merged))
+    _write_json(args.json, merged)
     return 0
 
 
