@@ -225,8 +225,80 @@ CASES = [
     ),
     (
         "existing RUN_DIR without --overwrite",
-        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", str(_existing(t))],
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", str(_run_copy(t, f))],
         "existing: run directory already exists; pass --overwrite",
+    ),
+    (
+        "--overwrite on a folder that is not a run",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--out",
+            str(_existing(t)),
+            "--overwrite",
+        ],
+        "existing: already exists and is not a tweetsent run directory (it holds keep.txt)",
+    ),
+    (
+        "--overwrite on the folder holding the data",
+        lambda t, f: [
+            "train",
+            *_cols(_write(_mkdir(t / "ow") / "train.csv", GOOD)),
+            "--out",
+            str(t / "ow"),
+            "--overwrite",
+        ],
+        "ow: already exists and is not a tweetsent run directory (it holds train.csv)",
+    ),
+    (
+        "--overwrite on a run that holds the data",
+        lambda t, f: [
+            "train",
+            *_cols(_write(_run_copy(t, f) / "train.csv", GOOD)),
+            "--out",
+            str(t / "existing"),
+            "--overwrite",
+        ],
+        "existing: holds the data file",
+    ),
+    (
+        "predict --output is a device",
+        lambda t, f: [
+            "predict",
+            str(f["run"]),
+            "--input",
+            str(_write(t / "in.csv", GOOD)),
+            "--text-col",
+            "text",
+            "--output",
+            "/dev/null",
+        ],
+        "/dev/null: is a character device; the output must be a regular file name",
+    ),
+    (
+        "evaluate --json is a device",
+        lambda t, f: [
+            "evaluate",
+            str(f["run"]),
+            *_cols(_write(t / "d.csv", GOOD)),
+            "--json",
+            "/dev/null",
+        ],
+        "/dev/null: is a character device; the output must be a regular file name",
+    ),
+    (
+        "predict input has a column named like ours",
+        lambda t, f: [
+            "predict",
+            str(f["run"]),
+            "--input",
+            str(_write(t / "in.csv", "text,confidence\nhello,high\n")),
+            "--text-col",
+            "text",
+            "--output",
+            str(t / "labelled.csv"),
+        ],
+        "in.csv: has a column named 'confidence', which the output uses",
     ),
     (
         "--val-size above 1",
@@ -305,6 +377,14 @@ def _existing(tmp: Path) -> Path:
     out = tmp / "existing"
     out.mkdir()
     (out / "keep.txt").write_text("a previous run\n")
+    return out
+
+
+def _run_copy(tmp: Path, fixtures) -> Path:
+    import shutil
+
+    out = tmp / "existing"
+    shutil.copytree(fixtures["run"], out)
     return out
 
 

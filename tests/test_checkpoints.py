@@ -294,3 +294,40 @@ def test_resume_refuses_changed_data(tmp_path, tiny_config, small_csv):
         handle.write("one more tweet,happy\n")
     with pytest.raises(ConfigError, match="data.csv: changed since the run started"):
         resume(out, progress=False)
+
+
+def test_a_run_directory_that_appears_meanwhile_is_not_replaced(tmp_path, tiny_config, tiny_run):
+    # Another program (not tweetsent: tweetsent processes are kept out by the lock) creates
+    # RUN_DIR while we train: the finished run stays in RUN_DIR.partial, theirs is untouched.
+    out = tmp_path / "out"
+    staging = checkpoints.start_staging(out, tiny_config, overwrite=False)
+    out.mkdir()
+    (out / "theirs.txt").write_text("theirs")
+    with pytest.raises(ConfigError, match="not a tweetsent run directory"):
+        checkpoints.finish(staging, out)
+    assert (out / "theirs.txt").read_text() == "theirs"
+    assert staging.is_dir()
+    # A run started with --overwrite replaces a finished run, also after a resume.
+    (out / "theirs.txt").unlink()
+    out.rmdir()
+    tiny_run.rename(out)
+    staging = checkpoints.start_staging(out, tiny_config, overwrite=True)
+    (staging / "marker").write_text("new")
+    checkpoints.finish(staging, out)
+    assert (out / "marker").read_text() == "new"
+    assert not (out / ".replaces-run").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_lock_refuses_a_second_holder_and_leaves_no_file(tmp_path):
+    from tweetsent.fileio import ExclusiveLock
+
+    path = tmp_path / ".x.lock"
+    first = ExclusiveLock(path, ConfigError("busy"))
+    first.acquire()
+    with pytest.raises(ConfigError, match="busy"):
+        ExclusiveLock(path, ConfigError("busy")).acquire()
+    first.release()
+    with ExclusiveLock(path, ConfigError("busy")).held():
+        assert path.exists()
+    assert not path.exists()

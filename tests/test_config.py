@@ -55,3 +55,48 @@ def test_unreadable_config_file(tmp_path):
 def test_data_config_rejects_unknown_format():
     with pytest.raises(ConfigError, match="format"):
         DataConfig(format="xlsx")
+
+
+@pytest.mark.parametrize(
+    "values, fragment",
+    [
+        ({"warmup_ratio": "0.1"}, "warmup_ratio must be in [0, 1), got '0.1'"),
+        ({"weight_decay": None}, "weight_decay must be a non-negative number, got None"),
+        ({"seed": "abc"}, "seed must be an integer, got 'abc'"),
+        ({"data": "smile"}, "data must be an object of data options, got 'smile'"),
+        ({"model": 123}, "model must be a non-empty string, got 123"),
+        ({"data": {"header": "false"}}, "header must be true or false, got 'false'"),
+        ({"data": {"drop_labels": "nocode"}}, "drop_labels must be a list of strings"),
+        ({"data": {"colums": ["a"]}}, "unknown data key(s): colums"),
+        ({"epochs": 2.5}, "epochs must be a positive integer, got 2.5"),
+        ({"normalize": "yes"}, "normalize must be true or false, got 'yes'"),
+    ],
+)
+def test_a_wrong_type_in_a_config_file_is_one_line_naming_the_field(tmp_path, values, fragment):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(values))
+    with pytest.raises(ConfigError) as info:
+        TrainConfig.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and fragment in message
+    assert "\n" not in message
+
+
+def test_nan_max_grad_norm_is_refused_not_clipping_off():
+    with pytest.raises(ConfigError, match="max_grad_norm must be a positive number, got nan"):
+        TrainConfig(max_grad_norm=float("nan"))
+
+
+def test_every_train_option_has_one_generated_flag():
+    """A field is an option in one place: its help and rule make the flag (cli._options)."""
+    import dataclasses
+
+    from tweetsent.cli import build_parser
+    from tweetsent.cli._options import flag_fields, flag_name
+
+    helps = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    flagged = {f.name for f in flag_fields(TrainConfig)}
+    assert flagged == {f.name for f in dataclasses.fields(TrainConfig)} - {"data_path", "data"}
+    for f in flag_fields(TrainConfig):
+        assert flag_name(f) in helps, f.name
+        assert f.metadata["help"].split()[0] in helps, f.name

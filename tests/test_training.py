@@ -1,6 +1,7 @@
 """Training end to end on the tiny random BERT: what a run directory holds."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -85,14 +86,43 @@ def test_same_seed_same_result(tmp_path, tiny_config):
 
 def test_existing_run_dir_is_refused_unless_overwrite(tmp_path, tiny_config):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    train(tiny_config, out, progress=False)
+    first = (out / "metrics.json").read_bytes()
+    (out / "note.txt").write_text("mine")  # a user's file inside a run goes with the run
     with pytest.raises(ConfigError, match="--overwrite"):
         train(tiny_config, out, progress=False)
-    assert (out / "keep.txt").read_text() == "mine"
+    assert (out / "metrics.json").read_bytes() == first
     train(tiny_config, out, overwrite=True, progress=False)
-    assert not (out / "keep.txt").exists()
+    assert not (out / "note.txt").exists()
     assert (out / "metrics.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock or .old left
+
+
+def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path, tiny_config):
+    out = tmp_path / "ow"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    data = out / "train.csv"
+    data.write_bytes(Path(tiny_config.data_path).read_bytes())
+    tiny_config.data_path = str(data)
+    with pytest.raises(ConfigError, match="not a tweetsent run directory"):
+        train(tiny_config, out, overwrite=True, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "train.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ow"]
+
+
+def test_out_dot_is_the_current_folder_and_is_refused_when_not_empty(
+    tmp_path, tiny_config, monkeypatch
+):
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "keep.txt").write_text("mine")
+    monkeypatch.chdir(here)
+    for out in (".", "./"):
+        with pytest.raises(ConfigError, match="here: already exists and is not a tweetsent run"):
+            train(tiny_config, out, overwrite=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+    assert [p.name for p in here.iterdir()] == ["keep.txt"]
 
 
 def test_bad_data_leaves_no_partial_directory(tmp_path, tiny_config):

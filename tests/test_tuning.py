@@ -72,3 +72,16 @@ def test_search_runs_bounded_trials_and_writes_best_config(tmp_path, tiny_config
     assert result["best_value"] == max(r["f1_weighted"] for r in result["trials"])
     assert (tmp_path / "s" / "trials.csv").read_text().count("\n") == 3
     assert not (tmp_path / "s" / "trial-0" / "model").exists()  # models dropped by default
+
+
+@pytest.mark.parametrize("run", [cross_validate, search])
+def test_overwrite_replaces_only_our_own_outputs(tmp_path, tiny_config, run):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="--overwrite"):
+        run(tiny_config, 2, out)
+    with pytest.raises(ConfigError, match="not a tweetsent .* output .*holds notes.txt"):
+        run(tiny_config, 2, out, overwrite=True)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

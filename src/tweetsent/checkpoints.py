@@ -20,6 +20,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 
@@ -102,6 +103,8 @@ def start_staging(out: Path, config: TrainConfig, *, overwrite: bool) -> Path:
             )
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
+    if overwrite and out.exists():  # so that a resumed run still may replace the old one
+        (staging / _REPLACES).touch()
     save_config(config, staging / "config.json")
     tmp = staging / f".{INPUTS}.tmp"
     tmp.write_text(json.dumps(input_digests(config), indent=2) + "\n", encoding="utf-8")
@@ -109,6 +112,7 @@ def start_staging(out: Path, config: TrainConfig, *, overwrite: bool) -> Path:
     return staging
 
 
+_REPLACES = ".replaces-run"  # in RUN_DIR.partial: the run was started with --overwrite
 INPUTS = "inputs.json"  # SHA-256 of the data files a run started from
 
 
@@ -181,22 +185,19 @@ def can_resume(staging: Path) -> bool:
     return staging.is_dir() and (latest_checkpoint(staging) is not None or is_finished(staging))
 
 
-def finish(staging: Path, out: Path) -> None:
+def finish(staging: Path, out: Path, *, overwrite: bool = False) -> None:
     """Drop the checkpoints and rename the complete staging directory into place.
 
     The checkpoints go only now, so a kill during the final writes still resumes from them.
-    With ``--overwrite`` the old run is moved aside first: ``out`` is absent for a moment,
-    never half-written.
+    ``out`` is checked again (the lock keeps other tweetsent processes out, not other
+    programs): an existing run is replaced only with ``overwrite``, anything else never, and
+    the finished run then stays in ``RUN_DIR.partial``.
     """
+    replaces = staging / _REPLACES
+    check_out_dir(out, overwrite or replaces.exists())
     shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out)
+    replaces.unlink(missing_ok=True)
+    fileio.swap_dir(staging, out)
 
 
 def keep_or_remove(staging: Path, out: Path) -> None:
@@ -207,42 +208,44 @@ def keep_or_remove(staging: Path, out: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-class RunLock:
-    """An advisory lock on ``RUN_DIR`` for as long as a process trains into it.
+RUN_MARKERS = ("metrics.json", "model")  # what every finished run directory holds
+
+
+def run_dir_path(out_dir: str | Path) -> Path:
+    """``out_dir`` as a path with a name (``.`` becomes the current folder's absolute path)."""
+    out = Path(out_dir)
+    if out.name in ("", ".", ".."):
+        out = Path(os.path.abspath(out_dir))
+    if not out.name:
+        raise ConfigError(f"{out_dir}: needs a directory name (e.g. runs/NAME)")
+    return out
+
+
+def check_data_outside(out: Path, config: TrainConfig) -> None:
+    """Refuse a run directory that holds the data: replacing it would delete the data."""
+    for path in (config.data_path, config.val_file):
+        if path and Path(os.path.abspath(out)) in Path(os.path.abspath(path)).parents:
+            raise ConfigError(f"{out}: holds the data file {path}; choose another --out")
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """``out`` may be created, or replaced with ``overwrite`` when it is a finished run."""
+    fileio.check_output_dir(out, overwrite=overwrite, markers=RUN_MARKERS, what="run directory")
+
+
+def RunLock(out: Path) -> fileio.ExclusiveLock:  # noqa: N802 - reads as the class it returns
+    """An advisory lock on ``RUN_DIR`` (``.RUN_DIR.lock`` beside it) while a process trains.
 
     A repeated command, or a ``--resume`` of a run that is in fact still going, then stops
-    with an error instead of deleting or writing into the live run's staging directory. The
-    operating system drops the lock when its process dies, so a killed run never blocks its
-    own resume.
+    with an error instead of deleting or writing into the live run's staging directory.
     """
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.path = out.with_name(f".{out.name}.lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not on POSIX: no lock
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise ConfigError(
-                f"{self.out}: another tweetsent process is training into it; "
-                "wait for it to finish or stop it first"
-            ) from None
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            self.path.unlink(missing_ok=True)
-            os.close(self._fd)
-            self._fd = None
+    return fileio.ExclusiveLock(
+        out.with_name(f".{out.name}.lock"),
+        ConfigError(
+            f"{out}: another tweetsent process is training into it; "
+            "wait for it to finish or stop it first"
+        ),
+    )
 
 
 def trainer_args(config: TrainConfig) -> dict:

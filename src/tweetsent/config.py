@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,28 +26,160 @@ MULTI_LABEL_ROWS = ("drop", "soft")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")  # or the path of a JSON file {label: weight}
 
 
+# --- validation rules --------------------------------------------------------------------
+# Each field names its rule in its metadata; ``_validate`` applies them all, so a new option
+# is one edit (its field) and a wrong value, from a flag or a --config file, is one line
+# naming the field. Own code rather than pydantic: a dozen rules, and the dataclasses stay
+# plain (Trainer-style ``to_dict`` / ``from_dict``, no model classes in saved runs).
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(name: str, value: Any) -> None:
+    if not (_is_int(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def non_negative_int(name: str, value: Any) -> None:
+    if not (_is_int(value) and value >= 0):
+        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def integer(name: str, value: Any) -> None:
+    if not _is_int(value):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+
+
+def positive_number(name: str, value: Any) -> None:
+    if not (_is_number(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")
+
+
+def non_negative_number(name: str, value: Any) -> None:
+    if not (_is_number(value) and value >= 0):
+        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
+
+
+def boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def text(name: str, value: Any) -> None:
+    if not (isinstance(value, str) and value):
+        raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def optional(rule: Rule) -> Rule:
+    def check(name: str, value: Any) -> None:
+        if value is not None:
+            rule(name, value)
+
+    check.choices = getattr(rule, "choices", None)  # type: ignore[attr-defined]
+    return check
+
+
+def interval(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Rule:
+    """A number in [low, high], each end open when asked: ``interval(0, 1, high_open=True)``."""
+    shown = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low_open and high_open:
+        shown = f"between {low:g} and {high:g} (exclusive)"
+
+    def check(name: str, value: Any) -> None:
+        inside = _is_number(value) and (low < value if low_open else low <= value)
+        if not (inside and (value < high if high_open else value <= high)):
+            raise ConfigError(f"{name} must be {shown}, got {value!r}")
+
+    return check
+
+
+def one_of(choices: tuple[str, ...]) -> Rule:
+    def check(name: str, value: Any) -> None:
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+    check.choices = choices  # type: ignore[attr-defined]  # the CLI lists them
+    return check
+
+
+def strings(name: str, value: Any) -> None:
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str, rule: Rule | None = None, **cli):
+    """A config field with its help text, its validation rule and how its flag looks.
+
+    ``cli`` keys: ``flag`` (name, default ``--field-name``; False: no flag), ``metavar``,
+    ``group`` (help section), ``negatable`` (booleans: ``--x/--no-x``; else ``--x`` only),
+    ``choices``.
+    """
+    metadata = {"help": help, "rule": rule, **cli}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _validate(config: Any, skip: tuple[str, ...] = ()) -> None:
+    for f in dataclasses.fields(config):
+        rule = None if f.name in skip else f.metadata.get("rule")
+        if rule is not None:
+            rule(f.name, getattr(config, f.name))
+
+
+Rule = Callable[[str, Any], None]
+MODEL = "model and training"
+RECIPE = "recipe options"
+
+
 @dataclass
 class DataConfig:
     """How to read a labelled table and clean its labels."""
 
-    preset: str | None = None
-    text_col: str | None = None
-    label_col: str | None = None
-    format: str | None = None  # csv | tsv | jsonl | parquet; None: from the file suffix
-    header: bool | None = None  # None: the preset's choice, else True
-    columns: list[str] | None = None  # names for a header-less file
-    encoding: str | None = None  # None: UTF-8, with a cp1252 fallback and a warning
-    drop_labels: list[str] = field(default_factory=list)
-    drop_multilabel: str | None = None  # drop rows whose label contains this separator
-    label_names: dict[str, str] = field(default_factory=dict)  # raw label -> readable name
+    preset: str | None = option(None, help="a known data set", rule=optional(text))
+    text_col: str | int | None = option(None, help="name of the text column")
+    label_col: str | int | None = option(None, help="name of the label column")
+    format: str | None = option(
+        None,
+        help="csv | tsv | jsonl | parquet; None: from the file suffix",
+        rule=optional(one_of(FORMATS)),
+    )
+    header: bool | None = option(
+        None, help="None: the preset's choice, else True", rule=optional(boolean)
+    )
+    columns: list[str] | None = option(
+        None, help="names for a header-less file", rule=optional(strings)
+    )
+    encoding: str | None = option(
+        None, help="None: UTF-8, with a cp1252 fallback and a warning", rule=optional(text)
+    )
+    drop_labels: list[str] = option([], help="drop rows with these labels", rule=strings)
+    drop_multilabel: str | None = option(
+        None, help="drop rows whose label contains this separator", rule=optional(text)
+    )
+    label_names: dict[str, str] = option({}, help="raw label -> readable name")
 
     def __post_init__(self) -> None:
-        if self.format is not None and self.format not in FORMATS:
-            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.drop_multilabel == "":
             raise ConfigError("drop_multilabel must be a non-empty separator such as '|'")
-        self.drop_labels = list(self.drop_labels or [])
-        self.label_names = {str(k): str(v) for k, v in (self.label_names or {}).items()}
+        for name in ("text_col", "label_col"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) or _is_int(value)):
+                raise ConfigError(f"{name} must be a column name or position, got {value!r}")
+        if self.drop_labels is None or isinstance(self.drop_labels, tuple):
+            self.drop_labels = list(self.drop_labels or [])
+        if not isinstance(self.label_names, dict):
+            raise ConfigError(
+                f"label_names must be an object {{label: name}}, got {self.label_names!r}"
+            )
+        _validate(self)
+        self.label_names = {str(k): str(v) for k, v in self.label_names.items()}
 
 
 # Settings that runs saved before them did not have, with the behaviour those runs had: a saved
@@ -56,139 +190,214 @@ ADDED_LATER = {"demojize": False, "multi_label_rows": "drop"}
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on; saved as ``config.json`` in the run directory."""
+    """Everything a training run depends on; saved as ``config.json`` in the run directory.
 
-    data_path: str | None = None
+    Each field's metadata holds its help text and validation rule; ``tweetsent train``'s flags
+    are generated from them (``tweetsent.cli._options``). Why each default is what it is, with
+    the measurements: bench/RESULTS.md, *Quality*.
+    """
+
+    data_path: str | None = option(None, help="training file", rule=optional(text), flag=False)
     data: DataConfig = field(default_factory=DataConfig)
-    model: str | None = None  # Hugging Face id or local directory; None: the embedded MiniLM
-    # 6 epochs at batch 8 (with --demojize and soft multi-label rows): SMILE 3-seed mean 0.873 /
-    # 0.623 f1_weighted / f1_macro, against 0.868 / 0.594 at 8 epochs of batch 16, in 3/4 of
-    # the time of 8 epochs at batch 8 (bench/RESULTS.md, Quality).
-    epochs: int = 6
-    batch_size: int = 8
-    eval_batch_size: int = 64
-    lr: float = 1e-4
-    max_length: int = 128
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    val_size: float = 0.15
-    val_file: str | None = None
-    # ``seed`` drives training randomness (head init, shuffling, dropout); ``split_seed`` the
-    # train/validation split, so seeds 17, 18, 19 compare training runs on ONE split (the
-    # tutorials' random_state=17) instead of mixing split luck into the spread.
-    seed: int = 17
-    split_seed: int = 17
-    limit: int | None = None
-    metric_for_best: str = "f1_weighted"
-    precision: str = "auto"  # auto: bf16 autocast where the CPU/GPU has native bf16, else fp32
-    save_steps: int | None = None  # also checkpoint every N optimizer steps (None: epoch ends)
-    allow_pickle: bool = False  # load .bin (pickle) weights; off: safetensors only
-    # Stop when metric_for_best has not improved for this many epochs (0: never stop early).
-    early_stopping_patience: int = 3
-    # none | balanced | sqrt | path of a JSON file {label: weight}. Multi-label runs: the
-    # per-label weight of BCE's positive term (balanced: negatives / positives).
-    class_weights: str = "sqrt"
-    normalize: bool = True  # tweetsent.normalize.normalize_tweet at training AND prediction
-    # Emoji -> their names ("😱" -> "face screaming in fear") at training and prediction: the
-    # uncased vocabulary reads emoji as [UNK]. SMILE 3-seed mean +0.006 f1_weighted, +0.003
-    # f1_macro alone; more in combination with soft multi-label rows.
-    demojize: bool = True
-    multi_label: bool = False  # labels such as "happy|surprise": sigmoid head, one set per text
-    label_sep: str = "|"  # separator of the labels of one multi-label row
-    scheduler: str = "linear"  # linear warm-up then decay | onecycle (torch OneCycleLR)
-    optimizer: str = "adamw"  # adamw | sgd (momentum 0.9)
-    freeze_encoder: bool = False  # train the classification head only
-    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers
-    # Keep the token embedding matrix (about half of MiniLM's weights) as pretrained: no dense
-    # gradient, clipping or AdamW update of 30k rows of which a batch touches a few hundred.
-    # Off by default: ~1.2x faster training here, but f1_macro -0.016 over 7 SMILE seeds.
-    freeze_word_embeddings: bool = False
-    head: str = "linear"  # linear (the model's own) | mlp (Linear-GELU-Dropout-Linear)
-    # Learning rate of the freshly initialised head (classifier and pooler); None: ``lr``. With
-    # layer_lr_decay 0.9 it lifted the SMILE 3-seed mean by +0.012 f1_weighted and +0.044
-    # f1_macro over one lr for all (decay 0.8: +0.007 / +0.031; bench/RESULTS.md, Quality).
-    head_lr: float | None = 1e-3
-    # Layer-wise lr decay: transformer layer i (0 = lowest) of N trains at lr * decay ** (N - i),
-    # the embeddings at lr * decay ** (N + 1); 1.0 is one lr for the whole encoder.
-    layer_lr_decay: float = 0.9
-    # Cross-entropy against (1 - e) * one-hot + e / classes (single-label only); 0: plain targets.
-    label_smoothing: float = 0.0
-    # Single-label runs: the rows cleaning marks as multi-label (data.drop_multilabel, e.g. the
-    # SMILE preset's "happy|surprise") are dropped as the tutorials do, or "soft": added to the
-    # training rows (never to validation) with the probability shared evenly between labels.
-    # Multi-label runs ignore it: they keep those rows as label sets.
-    multi_label_rows: str = "soft"
+    model: str | None = option(
+        None,
+        help="Hugging Face id or local directory (default: the embedded MiniLM-L6)",
+        rule=optional(text),
+        metavar="NAME_OR_DIR",
+        group=MODEL,
+    )
+    epochs: int = option(6, help="training epochs", rule=positive_int, group=MODEL)
+    batch_size: int = option(8, help="training batch size", rule=positive_int, group=MODEL)
+    eval_batch_size: int = option(
+        64, help="batch size for validation", rule=positive_int, group=MODEL
+    )
+    lr: float = option(1e-4, help="peak learning rate", rule=positive_number, group=MODEL)
+    max_length: int = option(
+        128, help="truncate texts to N tokens (at most 512)", rule=positive_int, group=MODEL
+    )
+    warmup_ratio: float = option(
+        0.1,
+        help="share of steps for linear warm-up",
+        rule=interval(0, 1, high_open=True),
+        group=MODEL,
+    )
+    weight_decay: float = option(
+        0.01,
+        help="AdamW weight decay (not on biases/LayerNorm)",
+        rule=non_negative_number,
+        group=MODEL,
+    )
+    max_grad_norm: float = option(
+        1.0, help="clip gradients to this global norm", rule=positive_number, group=MODEL
+    )
+    val_size: float = option(
+        0.15,
+        help="validation share for the stratified split",
+        rule=interval(0, 1, low_open=True, high_open=True),
+        group=MODEL,
+        exclusive="validation",
+    )
+    val_file: str | None = option(
+        None,
+        help="separate validation file",
+        rule=optional(text),
+        group=MODEL,
+        exclusive="validation",
+    )
+    # ``seed`` drives training randomness, ``split_seed`` the split: seeds 17, 18, 19 then
+    # compare training runs on ONE split instead of mixing split luck into the spread.
+    seed: int = option(
+        17,
+        help="seed of training randomness (head init, shuffling, dropout)",
+        rule=integer,
+        group=MODEL,
+    )
+    split_seed: int = option(
+        17, help="seed of the train/validation split (the tutorials')", rule=integer, group=MODEL
+    )
+    limit: int | None = option(
+        None, help="use only the first N usable rows", rule=optional(positive_int), group=MODEL
+    )
+    metric_for_best: str = option(
+        "f1_weighted", help="metric that picks the best epoch", rule=one_of(METRICS), group=MODEL
+    )
+    precision: str = option(
+        "auto",
+        help="auto: bf16 autocast where the hardware has it natively, else fp32",
+        rule=one_of(PRECISIONS),
+        group=MODEL,
+        exclusive="precision",
+    )
+    save_steps: int | None = option(
+        None,
+        help="also checkpoint every N optimizer steps (default: at each epoch's end only)",
+        rule=optional(positive_int),
+        metavar="N",
+        group=MODEL,
+    )
+    allow_pickle: bool = option(
+        False,
+        help="allow loading pickle (.bin) weights; only for models you trust",
+        rule=boolean,
+        group=MODEL,
+    )
+    early_stopping_patience: int = option(
+        3,
+        help="stop after PATIENCE epochs without improvement (0: never)",
+        rule=non_negative_int,
+        flag="--early-stopping",
+        metavar="PATIENCE",
+        group=RECIPE,
+    )
+    class_weights: str = option(
+        "sqrt",
+        help="weighted loss for imbalanced classes: balanced (n / (k * count)), sqrt (its square "
+        "root), none, or a JSON file {label: weight}; multi-label runs: the weight of BCE's "
+        "positive term",
+        rule=text,
+        metavar="balanced|sqrt|none|FILE",
+        group=RECIPE,
+    )
+    normalize: bool = option(
+        True,
+        help="mentions -> @user, links -> http, HTML entities and mojibake repaired, at "
+        "training and prediction alike",
+        rule=boolean,
+        group=RECIPE,
+        negatable=True,
+    )
+    demojize: bool = option(
+        True,
+        help="write emoji out as their names ('😱' -> 'face screaming in fear'), at training "
+        "and prediction alike",
+        rule=boolean,
+        group=RECIPE,
+        negatable=True,
+    )
+    multi_label: bool = option(
+        False,
+        help="keep rows such as 'happy|surprise': sigmoid head, per-label thresholds tuned on "
+        "validation, a label set per tweet",
+        rule=boolean,
+        group=RECIPE,
+    )
+    label_sep: str = option(
+        "|", help="separator of a multi-label row's labels", rule=text, metavar="SEP", group=RECIPE
+    )
+    scheduler: str = option(
+        "linear",
+        help="linear warm-up then decay, or onecycle (torch OneCycleLR)",
+        rule=one_of(SCHEDULERS),
+        group=RECIPE,
+    )
+    optimizer: str = option(
+        "adamw", help="adamw, or sgd (momentum 0.9)", rule=one_of(OPTIMIZERS), group=RECIPE
+    )
+    freeze_encoder: bool = option(
+        False, help="train the classification head only", rule=boolean, group=RECIPE
+    )
+    freeze_layers: int = option(
+        0,
+        help="freeze the embeddings and the lowest N transformer layers",
+        rule=non_negative_int,
+        metavar="N",
+        group=RECIPE,
+    )
+    freeze_word_embeddings: bool = option(
+        False,
+        help="keep the token embedding matrix as pretrained (faster steps, slightly lower F1)",
+        rule=boolean,
+        group=RECIPE,
+        negatable=True,
+    )
+    head: str = option(
+        "linear",
+        help="linear (the model's own) or mlp (Linear-GELU-Dropout-Linear)",
+        rule=one_of(HEADS),
+        group=RECIPE,
+    )
+    head_lr: float | None = option(
+        1e-3,
+        help="learning rate of the new classification head and pooler (None: --lr)",
+        rule=optional(positive_number),
+        metavar="LR",
+        group=RECIPE,
+    )
+    layer_lr_decay: float = option(
+        0.9,
+        help="layer-wise lr decay: each layer down trains at D times the one above, the "
+        "embeddings one step further (1: one lr for the whole encoder)",
+        rule=interval(0, 1, low_open=True),
+        metavar="D",
+        group=RECIPE,
+    )
+    label_smoothing: float = option(
+        0.0,
+        help="train against (1 - E) * one-hot + E / classes (0: plain targets; single-label)",
+        rule=interval(0, 1, high_open=True),
+        metavar="E",
+        group=RECIPE,
+    )
+    multi_label_rows: str = option(
+        "soft",
+        help="single-label runs: train on the rows cleaning marks as multi-label, such as "
+        "SMILE's 'happy|surprise', with the probability shared between their labels (soft; "
+        "never in validation), or drop them as the tutorials do",
+        rule=one_of(MULTI_LABEL_ROWS),
+        group=RECIPE,
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
-            self.data = DataConfig(**self.data)
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("eval_batch_size", self.eval_batch_size)
-        _positive_int("max_length", self.max_length)
+            self.data = DataConfig(**_known(DataConfig, self.data, "data"))
+        if not isinstance(self.data, DataConfig):
+            raise ConfigError(f"data must be an object of data options, got {self.data!r}")
+        # With a validation file the share is unused: it is not checked then.
+        _validate(self, skip=("val_size",) if self.val_file is not None else ())
         if self.max_length > 512:
             raise ConfigError(f"max_length must be at most 512, got {self.max_length}")
-        if not (isinstance(self.lr, int | float) and self.lr > 0):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
-        if self.head_lr is not None and not (
-            isinstance(self.head_lr, int | float) and self.head_lr > 0
-        ):
-            raise ConfigError(f"head_lr must be a positive number, got {self.head_lr!r}")
-        if not (isinstance(self.layer_lr_decay, int | float) and 0 < self.layer_lr_decay <= 1):
-            raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
-        if not (isinstance(self.label_smoothing, int | float) and 0 <= self.label_smoothing < 1):
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         if self.multi_label and self.label_smoothing:
             raise ConfigError("label_smoothing is single-label only; leave it 0 with multi_label")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.max_grad_norm <= 0:
-            raise ConfigError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
-        if self.val_file is None and not 0 < self.val_size < 1:
-            raise ConfigError(f"val_size must be between 0 and 1 (exclusive), got {self.val_size}")
-        if self.limit is not None:
-            _positive_int("limit", self.limit)
-        if self.save_steps is not None:
-            _positive_int("save_steps", self.save_steps)
-        if self.metric_for_best not in METRICS:
-            raise ConfigError(
-                f"metric_for_best must be one of {', '.join(METRICS)}, got {self.metric_for_best!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
-            )
-        for name, value, choices in (
-            ("scheduler", self.scheduler, SCHEDULERS),
-            ("optimizer", self.optimizer, OPTIMIZERS),
-            ("head", self.head, HEADS),
-            ("multi_label_rows", self.multi_label_rows, MULTI_LABEL_ROWS),
-        ):
-            if value not in choices:
-                raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-        if not isinstance(self.class_weights, str) or not self.class_weights:
-            raise ConfigError(
-                f"class_weights must be {', '.join(CLASS_WEIGHTS)} or a JSON file, "
-                f"got {self.class_weights!r}"
-            )
-        for name in (
-            "normalize",
-            "demojize",
-            "multi_label",
-            "freeze_encoder",
-            "freeze_word_embeddings",
-        ):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        for name in ("early_stopping_patience", "freeze_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-        if not isinstance(self.label_sep, str) or not self.label_sep:
-            raise ConfigError("label_sep must be a non-empty separator such as '|'")
         if self.multi_label and self.metric_for_best == "mcc":
             raise ConfigError("metric_for_best mcc is single-label only; use f1_micro or f1_macro")
 
@@ -197,11 +406,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown configuration key(s): {', '.join(unknown)}")
-        return cls(**values)
+        return cls(**_known(cls, values, "configuration"))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -217,12 +422,18 @@ class TrainConfig:
             raise ConfigError(f"{path}: not a readable JSON config ({exc})") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: a config file must hold a JSON object")
-        return cls.from_dict({**ADDED_LATER, **values})
+        try:
+            return cls.from_dict({**ADDED_LATER, **values})
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
 
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+def _known(cls, values: dict[str, Any], what: str) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown {what} key(s): {', '.join(unknown)}")
+    return values
 
 
 @dataclass
@@ -249,7 +460,7 @@ class ServeConfig:
             raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
         limits = ("max_batch_size", "max_queue", "max_texts", "max_text_chars", "max_body_bytes")
         for name in limits:
-            _positive_int(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         if not 0 <= self.max_wait_ms <= 10_000:
             raise ConfigError(f"max_wait_ms must be between 0 and 10000, got {self.max_wait_ms}")
         if self.graceful_timeout <= 0:

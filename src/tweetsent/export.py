@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tweetsent import fileio
 from tweetsent.errors import ConfigError, ModelError
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def export_onnx(
         config = model.config.to_dict()
         config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
         (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
-        _swap_into_place(staging, final)
+        fileio.swap_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -151,17 +152,6 @@ def _quantize_int8(source: Path, target: Path) -> None:
         weight_type=QuantType.QInt8,
         per_channel=True,
     )
-
-
-def _swap_into_place(staging: Path, final: Path) -> None:
-    if final.exists():
-        old = final.with_name(final.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(final)
 
 
 class OnnxEngine:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tweetsent import fileio
 from tweetsent.config import DataConfig
 from tweetsent.data import check_file, read_table_chunks, resolve_data_config
 from tweetsent.errors import ConfigError, DataError
@@ -127,10 +128,7 @@ def predict_file(
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)
-    if not target.parent.is_dir():
-        raise DataError(f"{target.parent}: output folder not found")
-    if target.exists() and target.is_dir():
-        raise DataError(f"{target}: is a directory; --output needs a file name")
+    fileio.check_output_file(target)
     if target.resolve() == input_path.resolve():
         raise ConfigError(f"{target}: the output would overwrite the input")
     checkpoint = _Checkpoint(target)
@@ -189,6 +187,7 @@ def merge_shards(output_path: str | Path) -> int:
             f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
             "here yet)"
         )
+    fileio.check_output_file(output_path)
     tmp = output_path.with_name(f".{output_path.name}.partial")
     header = None
     with tmp.open("wb") as out:
@@ -228,7 +227,13 @@ def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> 
     first_row = chunks.start * chunk_rows
     end_row = min(chunks.stop * chunk_rows, rows)
     ours = output_columns(classifier.labels)
-    header = [*columns, *[c for c in ours if c not in columns]]
+    clash = [c for c in ours if c in columns]
+    if clash:
+        raise DataError(
+            f"{input_path}: has a column named {clash[0]!r}, which the output uses for the "
+            "prediction; rename or drop that column first (is this an earlier output?)"
+        )
+    header = [*columns, *ours]
     logger.info(
         "%s: %d rows in %d chunk(s) of %d%s",
         input_path,
@@ -374,25 +379,12 @@ class _Checkpoint:
         self.state_file = target.with_name(f".{target.name}.progress.json")
         self.lock_file = target.with_name(f".{target.name}.lock")
 
-    @contextlib.contextmanager
     def locked(self):
         """One writer per output: a second process is refused rather than corrupting it."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        with self.lock_file.open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DataError(
-                    f"{self.target}: another 'tweetsent predict' is writing it right now"
-                ) from None
-            try:
-                yield
-            finally:
-                self.lock_file.unlink(missing_ok=True)
+        return fileio.ExclusiveLock(
+            self.lock_file,
+            DataError(f"{self.target}: another 'tweetsent predict' is writing it right now"),
+        ).held()
 
     def load(self, signature: str) -> dict | None:
         """The committed state of an earlier run with this signature, or None to start over."""

@@ -108,7 +108,9 @@ def train(
     >>> cfg = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))  # doctest: +SKIP
     >>> train(cfg, "runs/smile").metrics["validation"]["f1_weighted"]              # doctest: +SKIP
     """
-    return _run(lambda: config, Path(out_dir), overwrite=overwrite, progress=progress)
+    return _run(
+        lambda: config, checkpoints.run_dir_path(out_dir), overwrite=overwrite, progress=progress
+    )
 
 
 def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
@@ -117,15 +119,8 @@ def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
     >>> resume("runs/smile").run_dir                                              # doctest: +SKIP
     PosixPath('runs/smile')
     """
-    out = Path(out_dir)
+    out = checkpoints.run_dir_path(out_dir)
     return _run(lambda: checkpoints.interrupted_config(out), out, progress=progress, resuming=True)
-
-
-def _check_out_dir(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out}: run directory already exists; pass --overwrite to replace it")
 
 
 def _run(
@@ -140,11 +135,13 @@ def _run(
         """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
         config = get_config()
         resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
+        # The lock first, then the checks: another process cannot slip in between them.
+        lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
-            _check_out_dir(out, overwrite)
+            checkpoints.check_out_dir(out, overwrite)
+            checkpoints.check_data_outside(out, config)
         config.data = resolve_data_config(config.data)
         loaded.extend(prepare_data(config))
-        lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
             checkpoints.start_staging(out, config, overwrite=overwrite)
             return config.to_dict(), None

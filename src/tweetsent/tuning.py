@@ -6,6 +6,7 @@ fold or trial, so every number they report comes from the same code path as a si
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tweetsent import checkpoints, fileio
 from tweetsent import multilabel as ml
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.errors import ConfigError, DataError
@@ -53,6 +55,10 @@ def _write_rows(path: Path, texts, labels) -> None:
     pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
 
 
+CV_MARKERS = ("cv.json",)  # what a finished --cv output holds
+SEARCH_MARKERS = ("search.json",)  # and a finished --search output
+
+
 def cross_validate(
     config: TrainConfig, k: int, out_dir: str | Path, *, overwrite: bool = False
 ) -> dict:
@@ -62,13 +68,18 @@ def cross_validate(
     >>> cross_validate(cfg, 5, "runs/smile-cv")["f1_weighted"]  # doctest: +SKIP
     {'mean': 0.87, 'std': 0.01, 'folds': [...]}
     """
+    out = checkpoints.run_dir_path(out_dir)
+    with _output(out, overwrite, CV_MARKERS, "cross-validation output"):
+        return _cross_validate(config, k, out, overwrite)
+
+
+def _cross_validate(config: TrainConfig, k: int, out: Path, overwrite: bool) -> dict:
     from sklearn.model_selection import StratifiedKFold
 
     from tweetsent.training import train
 
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {k!r}")
-    out = _fresh_dir(out_dir, overwrite)
     data, extra = _all_rows(config)
     # Multi-label rows are stratified by their label combination, as the single split is.
     strata = pd.Series(data.labels)
@@ -119,7 +130,7 @@ def cross_validate(
         (staging / "cv.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (staging / "cv.md").write_text(cv_markdown(summary), encoding="utf-8")
         TrainConfig.save(config, staging / "config.json")
-        _replace(staging, out)
+        _replace(staging, out, overwrite, CV_MARKERS, "cross-validation output")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -188,6 +199,14 @@ def search(
     ``tweetsent train --config OUT/best_config.json`` repeats. The best score was chosen on
     the validation set, so it is optimistic: confirm it with ``--cv`` or fresh data.
     """
+    out = checkpoints.run_dir_path(out_dir)
+    with _output(out, overwrite, SEARCH_MARKERS, "search output"):
+        return _search(config, n_trials, out, overwrite, keep_models)
+
+
+def _search(
+    config: TrainConfig, n_trials: int, out: Path, overwrite: bool, keep_models: bool
+) -> dict:
     try:
         import optuna
     except ImportError:  # pragma: no cover - a declared dependency
@@ -196,7 +215,6 @@ def search(
 
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ConfigError(f"--search needs a positive number of trials, got {n_trials!r}")
-    out = _fresh_dir(out_dir, overwrite)
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -247,26 +265,24 @@ def search(
         }
         (staging / "search.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
         best.save(staging / "best_config.json")
-        _replace(staging, out)
+        _replace(staging, out, overwrite, SEARCH_MARKERS, "search output")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
 
 
-def _fresh_dir(out_dir: str | Path, overwrite: bool) -> Path:
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"{out}: output directory already exists; pass --overwrite to replace it")
-    return out
+@contextlib.contextmanager
+def _output(out: Path, overwrite: bool, markers: tuple[str, ...], what: str):
+    """Hold ``out``'s lock while checking and writing it, as ``train`` does for a run."""
+    with checkpoints.RunLock(out).held():
+        fileio.check_output_dir(out, overwrite=overwrite, markers=markers, what=what)
+        yield
 
 
-def _replace(staging: Path, out: Path) -> None:
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+def _replace(staging: Path, out: Path, overwrite: bool, markers: tuple[str, ...], what: str):
+    fileio.check_output_dir(out, overwrite=overwrite, markers=markers, what=what)
+    fileio.swap_dir(staging, out)
 
 
 __all__ = ["SEARCH_SPACE", "cross_validate", "cv_markdown", "search", "summarize_folds"]

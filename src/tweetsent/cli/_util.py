@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from tweetsent.config import FORMATS, DataConfig
 from tweetsent.data import PRESETS
+from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
 
 SUPPRESS = argparse.SUPPRESS
 DATA_KEYS = (
@@ -111,13 +111,6 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def format_table(rows: list[list], headers: list[str]) -> str:

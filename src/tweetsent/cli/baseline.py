@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from tweetsent.cli._options import add_config_args, config_from_args
 from tweetsent.cli._util import SUPPRESS, add_data_args, atomic_write_text, metrics_summary
+from tweetsent.config import TrainConfig
+
+BASELINE_FIELDS = (
+    "val_size",
+    "val_file",
+    "split_seed",
+    "limit",
+    "normalize",
+    "demojize",
+    "multi_label_rows",
+    "multi_label",
+    "label_sep",
+)
 
 
 def add_parser(subparsers) -> None:
@@ -21,33 +34,20 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--config", default=SUPPRESS, metavar="FILE", help="a run's config.json: its data and split"
     )
-    p.add_argument("--val-size", type=float, default=SUPPRESS, help="validation share")
-    p.add_argument("--val-file", default=SUPPRESS, help="separate validation file")
-    p.add_argument("--split-seed", type=int, default=SUPPRESS, help="seed of the split")
-    p.add_argument("--limit", type=int, default=SUPPRESS, help="use only the first N usable rows")
+    # The split and cleaning options of train, generated from the same config fields.
+    add_config_args(p, TrainConfig, only=BASELINE_FIELDS)
     p.add_argument(
         "--class-weights",
         choices=("balanced", "none"),
         default=SUPPRESS,
         help="class_weight of the logistic regression (default none)",
     )
-    p.add_argument("--normalize", action="store_true", default=SUPPRESS, help="normalise tweets")
-    p.add_argument("--no-normalize", dest="normalize", action="store_false", default=SUPPRESS)
-    p.add_argument(
-        "--demojize", action=argparse.BooleanOptionalAction, default=SUPPRESS, help="emoji to names"
-    )
-    p.add_argument(
-        "--multi-label-rows", choices=("drop", "soft"), default=SUPPRESS, help="as in train"
-    )
-    p.add_argument("--multi-label", action="store_true", default=SUPPRESS)
-    p.add_argument("--label-sep", default=SUPPRESS, metavar="SEP")
     p.add_argument("--json", default=SUPPRESS, metavar="FILE", help="write the metrics as JSON")
     p.set_defaults(func=baseline_cli)
 
 
 def baseline_cli(args) -> int:
     from tweetsent.baseline import run_baseline
-    from tweetsent.cli.train import config_from_args
 
     config = config_from_args(args)
     metrics = run_baseline(config)

@@ -2,57 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-
+from tweetsent.cli._options import add_config_args, config_from_args, given_flags
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
-from tweetsent.config import (
-    HEADS,
-    METRICS,
-    MULTI_LABEL_ROWS,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULERS,
-    TrainConfig,
-)
+from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
-
-D = TrainConfig()  # defaults, shown in --help
-
-# command-line flag -> TrainConfig field
-TRAIN_FLAGS = {
-    "model": "model",
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "max_length": "max_length",
-    "val_size": "val_size",
-    "val_file": "val_file",
-    "seed": "seed",
-    "limit": "limit",
-    "warmup_ratio": "warmup_ratio",
-    "weight_decay": "weight_decay",
-    "metric_for_best": "metric_for_best",
-    "precision": "precision",
-    "allow_pickle": "allow_pickle",
-    "save_steps": "save_steps",
-    "split_seed": "split_seed",
-    "early_stopping_patience": "early_stopping_patience",
-    "class_weights": "class_weights",
-    "normalize": "normalize",
-    "demojize": "demojize",
-    "multi_label": "multi_label",
-    "label_sep": "label_sep",
-    "scheduler": "scheduler",
-    "optimizer": "optimizer",
-    "freeze_encoder": "freeze_encoder",
-    "freeze_layers": "freeze_layers",
-    "freeze_word_embeddings": "freeze_word_embeddings",
-    "head": "head",
-    "head_lr": "head_lr",
-    "layer_lr_decay": "layer_lr_decay",
-    "label_smoothing": "label_smoothing",
-    "multi_label_rows": "multi_label_rows",
-}
 
 
 def add_parser(subparsers) -> None:
@@ -71,7 +24,11 @@ def add_parser(subparsers) -> None:
     )
     add_data_args(p)
     p.add_argument("--out", default=SUPPRESS, help="run directory to write (required)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run directory (only a tweetsent run is ever replaced)",
+    )
     p.add_argument(
         "--config",
         default=SUPPRESS,
@@ -84,98 +41,18 @@ def add_parser(subparsers) -> None:
         metavar="RUN_DIR",
         help="continue the interrupted run RUN_DIR from its last checkpoint, with its settings",
     )
-    g = p.add_argument_group("model and training")
-    g.add_argument(
-        "--model",
-        default=SUPPRESS,
-        metavar="NAME_OR_DIR",
-        help="Hugging Face id or local directory (default: the embedded MiniLM-L6)",
-    )
-    g.add_argument("--epochs", type=int, default=SUPPRESS, help=f"default {D.epochs}")
-    g.add_argument("--batch-size", type=int, default=SUPPRESS, help=f"default {D.batch_size}")
-    g.add_argument("--lr", type=float, default=SUPPRESS, help=f"peak learning rate, default {D.lr}")
-    g.add_argument(
-        "--max-length",
-        type=int,
-        default=SUPPRESS,
-        help=f"truncate texts to N tokens, default {D.max_length}",
-    )
-    g.add_argument(
-        "--warmup-ratio",
-        type=float,
-        default=SUPPRESS,
-        help=f"share of steps for linear warm-up, default {D.warmup_ratio}",
-    )
-    g.add_argument(
-        "--weight-decay",
-        type=float,
-        default=SUPPRESS,
-        help=f"AdamW weight decay (not on biases/LayerNorm), default {D.weight_decay}",
-    )
-    g.add_argument(
-        "--metric-for-best",
-        choices=METRICS,
-        default=SUPPRESS,
-        help=f"metric that picks the best epoch, default {D.metric_for_best}",
-    )
-    prec = g.add_mutually_exclusive_group()
-    prec.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=SUPPRESS,
-        help="auto: bf16 autocast where the hardware has it natively, else fp32",
-    )
-    prec.add_argument(
-        "--bf16",
-        dest="precision",
-        action="store_const",
-        const="bf16",
-        default=SUPPRESS,
-        help="bf16 mixed precision (same as --precision bf16)",
-    )
-    prec.add_argument(
-        "--fp16",
-        dest="precision",
-        action="store_const",
-        const="fp16",
-        default=SUPPRESS,
-        help="fp16 mixed precision, CUDA GPUs only (same as --precision fp16)",
-    )
-    g.add_argument(
-        "--save-steps",
-        type=int,
-        default=SUPPRESS,
-        metavar="N",
-        help="also checkpoint every N optimizer steps (default: at each epoch's end only)",
-    )
-    g.add_argument(
-        "--seed",
-        type=int,
-        default=SUPPRESS,
-        help=f"seed of training randomness (head init, shuffling, dropout), default {D.seed}",
-    )
-    g.add_argument(
-        "--split-seed",
-        type=int,
-        default=SUPPRESS,
-        help=f"seed of the train/validation split, default {D.split_seed} (the tutorials')",
-    )
-    g.add_argument("--limit", type=int, default=SUPPRESS, help="use only the first N usable rows")
-    g.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        default=SUPPRESS,
-        help="allow loading pickle (.bin) weights; only for models you trust",
-    )
-    v = g.add_mutually_exclusive_group()
-    v.add_argument(
-        "--val-size",
-        type=float,
-        default=SUPPRESS,
-        help=f"validation share for the stratified split, default {D.val_size}",
-    )
-    v.add_argument("--val-file", default=SUPPRESS, help="separate validation file")
-    add_recipe_args(p)
+    # Every TrainConfig field with a flag, from the field's own help text and rule.
+    _, exclusive = add_config_args(p, TrainConfig)
+    for name, precision in (("--bf16", "bf16"), ("--fp16", "fp16")):
+        exclusive["precision"].add_argument(
+            name,
+            dest="precision",
+            action="store_const",
+            const=precision,
+            default=SUPPRESS,
+            help=f"{precision} mixed precision (same as --precision {precision})"
+            + (", CUDA GPUs only" if precision == "fp16" else ""),
+        )
     t = p.add_argument_group("cross-validation and search").add_mutually_exclusive_group()
     t.add_argument(
         "--cv",
@@ -192,127 +69,6 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=train_cli)
-
-
-def add_recipe_args(p: argparse.ArgumentParser) -> None:
-    """Imbalance, normalisation, multi-label and the tutorials' options."""
-    r = p.add_argument_group("recipe options")
-    r.add_argument(
-        "--class-weights",
-        default=SUPPRESS,
-        metavar="balanced|sqrt|none|FILE",
-        help="weighted loss for imbalanced classes: balanced (n / (k * count)), sqrt (its "
-        f"square root), none, or a JSON file {{label: weight}}; default {D.class_weights}",
-    )
-    r.add_argument(
-        "--normalize",
-        action=argparse.BooleanOptionalAction,
-        default=SUPPRESS,
-        help="mentions -> @user, links -> http, HTML entities and mojibake repaired, at "
-        f"training and prediction alike; default {'on' if D.normalize else 'off'}",
-    )
-    r.add_argument(
-        "--demojize",
-        action=argparse.BooleanOptionalAction,
-        default=SUPPRESS,
-        help="write emoji out as their names ('😱' -> 'face screaming in fear'), at training "
-        f"and prediction alike; default {'on' if D.demojize else 'off'}",
-    )
-    r.add_argument(
-        "--multi-label",
-        action="store_true",
-        default=SUPPRESS,
-        help="keep rows such as 'happy|surprise': sigmoid head, per-label thresholds tuned "
-        "on validation, a label set per tweet",
-    )
-    r.add_argument(
-        "--label-sep",
-        default=SUPPRESS,
-        metavar="SEP",
-        help=f"separator of a multi-label row's labels, default {D.label_sep!r}",
-    )
-    r.add_argument(
-        "--multi-label-rows",
-        choices=MULTI_LABEL_ROWS,
-        default=SUPPRESS,
-        help="single-label runs: train on the rows cleaning marks as multi-label, such as "
-        "SMILE's 'happy|surprise', with the probability shared between their labels (soft; "
-        f"never in validation), or drop them as the tutorials do; default {D.multi_label_rows}",
-    )
-    r.add_argument(
-        "--early-stopping",
-        dest="early_stopping_patience",
-        type=int,
-        default=SUPPRESS,
-        metavar="PATIENCE",
-        help="stop after PATIENCE epochs without improvement (0: never); default "
-        f"{D.early_stopping_patience}",
-    )
-    r.add_argument("--scheduler", choices=SCHEDULERS, default=SUPPRESS, help="default linear")
-    r.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default=SUPPRESS, help="default adamw; sgd: momentum 0.9"
-    )
-    r.add_argument(
-        "--freeze-encoder",
-        action="store_true",
-        default=SUPPRESS,
-        help="train the classification head only",
-    )
-    r.add_argument(
-        "--freeze-layers",
-        type=int,
-        default=SUPPRESS,
-        metavar="N",
-        help="freeze the embeddings and the lowest N transformer layers",
-    )
-    r.add_argument(
-        "--freeze-word-embeddings",
-        action=argparse.BooleanOptionalAction,
-        default=SUPPRESS,
-        help="keep the token embedding matrix as pretrained (faster steps); "
-        f"default {'on' if D.freeze_word_embeddings else 'off'}",
-    )
-    r.add_argument("--head", choices=HEADS, default=SUPPRESS, help="default linear")
-    r.add_argument(
-        "--head-lr",
-        type=float,
-        default=SUPPRESS,
-        metavar="LR",
-        help="learning rate of the new classification head and pooler (default 1e-3)",
-    )
-    r.add_argument(
-        "--layer-lr-decay",
-        type=float,
-        default=SUPPRESS,
-        metavar="D",
-        help="layer-wise lr decay: each layer down trains at D times the one above (default 0.9; "
-        "1: one lr for the whole encoder)",
-    )
-    r.add_argument(
-        "--label-smoothing",
-        type=float,
-        default=SUPPRESS,
-        metavar="E",
-        help="train against (1 - E) * one-hot + E / classes (default 0: plain targets)",
-    )
-
-
-def config_from_args(args) -> TrainConfig:
-    values = TrainConfig.load(args.config).to_dict() if hasattr(args, "config") else {}
-    if hasattr(args, "data"):
-        values["data_path"] = args.data
-    for flag, key in TRAIN_FLAGS.items():
-        if hasattr(args, flag):
-            values[key] = getattr(args, flag)
-    if hasattr(args, "val_file"):
-        values["val_size"] = D.val_size
-    data = dict(values.get("data") or {})
-    overrides = data_overrides(args)
-    if "preset" in overrides and overrides["preset"] != data.get("preset"):
-        data = {}  # a new preset replaces the settings the old one had filled in
-    data.update(overrides)
-    values["data"] = data
-    return TrainConfig.from_dict(values)
 
 
 def train_cli(args) -> int:
@@ -371,7 +127,7 @@ def _config_or_none(args) -> TrainConfig | None:
 
 def _check_resume_args(args) -> None:
     """A resumed run keeps its saved settings: changing them mid-run would not be that run."""
-    given = [f"--{flag.replace('_', '-')}" for flag in TRAIN_FLAGS if hasattr(args, flag)]
+    given = given_flags(args, TrainConfig)
     given += [f"--{k.replace('_', '-')}" for k in data_overrides(args)]
     given += [name for name in ("data", "config", "out") if hasattr(args, name)]
     if args.overwrite:
@@ -413,4 +169,4 @@ def _search_cli(config: TrainConfig, args) -> int:
     return 0
 
 
-__all__ = ["add_parser", "add_recipe_args", "config_from_args", "train_cli"]
+__all__ = ["add_parser", "config_from_args", "train_cli"]

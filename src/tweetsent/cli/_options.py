@@ -1,0 +1,116 @@
+"""Flags generated from a config dataclass's fields, so an option is written once.
+
+Each field of ``TrainConfig`` carries its help text, rule and flag shape in its metadata
+(``tweetsent.config.option``); this module turns them into argparse arguments and back into
+config values. Flags default to ``SUPPRESS``: only what the user typed overrides a
+``--config`` file or a preset. The same idea as transformers' ``HfArgumentParser``, which
+cannot express our flag shapes (``--early-stopping``, ``--x/--no-x``, groups) or SUPPRESS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from collections.abc import Iterable
+
+from tweetsent.cli._util import data_overrides
+from tweetsent.config import TrainConfig
+
+SUPPRESS = argparse.SUPPRESS
+
+
+def flag_fields(cls, only: Iterable[str] | None = None) -> list[dataclasses.Field]:
+    """The fields of ``cls`` that have a flag, in declaration order (``only``: a subset)."""
+    wanted = set(only) if only is not None else None
+    return [
+        f
+        for f in dataclasses.fields(cls)
+        if f.metadata.get("flag", True) is not False
+        and "help" in f.metadata
+        and (wanted is None or f.name in wanted)
+    ]
+
+
+def flag_name(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def _base_type(cls, f: dataclasses.Field):
+    hint = typing.get_type_hints(cls)[f.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | None = None):
+    """Add one flag per field of ``cls`` (or of ``only``), grouped by their ``group``.
+
+    Returns the argument groups and the mutually exclusive groups by name, so a command can
+    add flags of its own beside them (e.g. ``--bf16`` next to ``--precision``).
+    """
+    defaults = cls()
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    exclusive: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for f in flag_fields(cls, only):
+        meta = f.metadata
+        title = meta.get("group", "options")
+        group = groups.get(title) or groups.setdefault(title, parser.add_argument_group(title))
+        if meta.get("exclusive"):
+            key = meta["exclusive"]
+            group = exclusive.get(key) or exclusive.setdefault(
+                key, group.add_mutually_exclusive_group()
+            )
+        default = getattr(defaults, f.name)
+        kind = _base_type(cls, f)
+        kwargs: dict = {"dest": f.name, "default": SUPPRESS}
+        help_text = (
+            meta["help"] if default is None else f"{meta['help']}; default {_shown(default)}"
+        )
+        if kind is bool:
+            negatable = meta.get("negatable", False)
+            kwargs["action"] = argparse.BooleanOptionalAction if negatable else "store_true"
+        else:
+            kwargs["type"] = kind if kind in (int, float) else str
+            choices = _choices(meta)
+            if choices:
+                kwargs["choices"] = choices
+            if meta.get("metavar"):
+                kwargs["metavar"] = meta["metavar"]
+        group.add_argument(flag_name(f), help=help_text.replace("%", "%%"), **kwargs)
+    return groups, exclusive
+
+
+def _choices(meta) -> tuple[str, ...] | None:
+    return getattr(meta.get("rule"), "choices", None)  # set by config.one_of
+
+
+def given_values(args: argparse.Namespace, cls, only: Iterable[str] | None = None) -> dict:
+    """The fields the user gave a flag for: ``{field: value}``."""
+    return {f.name: getattr(args, f.name) for f in flag_fields(cls, only) if hasattr(args, f.name)}
+
+
+def given_flags(args: argparse.Namespace, cls, only: Iterable[str] | None = None) -> list[str]:
+    return [flag_name(f) for f in flag_fields(cls, only) if hasattr(args, f.name)]
+
+
+def config_from_args(args) -> TrainConfig:
+    """A TrainConfig from ``--config`` (if given), overridden by the flags typed."""
+    values = TrainConfig.load(args.config).to_dict() if hasattr(args, "config") else {}
+    if hasattr(args, "data"):
+        values["data_path"] = args.data
+    values.update(given_values(args, TrainConfig))
+    if hasattr(args, "val_file"):
+        values["val_size"] = TrainConfig().val_size
+    data = dict(values.get("data") or {})
+    overrides = data_overrides(args)
+    if "preset" in overrides and overrides["preset"] != data.get("preset"):
+        data = {}  # a new preset replaces the settings the old one had filled in
+    data.update(overrides)
+    values["data"] = data
+    return TrainConfig.from_dict(values)
