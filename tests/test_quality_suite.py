@@ -152,6 +152,8 @@ def test_run_suite_tiny_model_two_tasks(two_tasks, tiny_backbone, tmp_path):
     for run in result["runs"]:
         assert 0 <= run["official"] <= 1 and 0 <= run["f1_macro"] <= 1
         assert run["train_seconds"] > 0 and run["epochs_run"] == 1 and run["seed"] == 1
+        expected = sum(run["per_class_f1"].values()) / len(run["per_class_f1"])
+        assert run["f1_macro"] == pytest.approx(expected)
         assert (tmp_path / "runs" / run["task"] / f"{run['recipe']}-s{run['seed']}").is_dir()
     assert result["runs"][1]["config"]["batch_size"] == 32
     assert result["runs"][0]["config"]["batch_size"] == TrainConfig().batch_size
