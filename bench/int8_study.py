@@ -118,7 +118,7 @@ def onnx_variants(run_dir: Path, texts, labels, probabilities) -> list[dict]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from tweetsent.export import export_onnx
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tweetsent.benchmarks import load_sources, sample_texts
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     sources = load_sources(
         [f"{DATA / 'smile-annotations-final.csv'}:smile", f"{DATA / 'Corona_NLP_test.csv'}:covid"]

@@ -29,7 +29,7 @@ WHOLE_FILE = """
 import sys
 from tweetsent.config import DataConfig
 from tweetsent.data import read_table
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference import TweetClassifier
 clf = TweetClassifier.load(sys.argv[1])
 frame = read_table(sys.argv[2], DataConfig(text_col="text"))
 proba = clf.predict_proba(frame["text"].fillna("").tolist())

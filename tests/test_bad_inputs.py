@@ -365,7 +365,124 @@ CASES = [
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD))],
         "--out RUN_DIR is required",
     ),
+    # --- issue 15: nothing silent, no tracebacks ---
+    (
+        "run without model/tokenizer.json (predict)",
+        lambda t, f: ["predict", str(_run_without(t, f["run"], "tokenizer.json")), "hello"],
+        "model: no tokenizer files (one of tokenizer.json, vocab.txt",
+    ),
+    (
+        "run without model/tokenizer.json (export)",
+        lambda t, f: ["export", str(_run_without(t, f["run"], "tokenizer.json"))],
+        "model: no tokenizer files",
+    ),
+    (
+        "run whose weights have no classification head (predict)",
+        lambda t, f: ["predict", str(_bare_encoder_run(t, f)), "hello"],
+        "model: the weights have no classification head (classifier.bias, classifier.weight",
+    ),
+    (
+        "run whose weights have no classification head (evaluate)",
+        lambda t, f: ["evaluate", str(_bare_encoder_run(t, f)), *_cols(_write(t / "d.csv", GOOD))],
+        "the weights have no classification head",
+    ),
+    (
+        "bare encoder directory (serve)",
+        lambda t, f: ["serve", str(f["backbone"]), "--host", "999.0.0.1"],  # no server if loaded
+        "config.json: no id2label (label names), so not a fine-tuned classifier",
+    ),
+    (
+        "id2label with a gap (predict)",
+        lambda t, f: ["predict", str(_id2label_gap(t, f["run"])), "hello"],
+        "config.json: id2label has no label for id 1 (ids 0, 2, 3)",
+    ),
+    (
+        "JSON Lines file with a null line",
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "n.jsonl", '{"text": "a", "label": "x"}\nnull\n')),
+        ],
+        "n.jsonl: malformed JSON Lines (line 2: null is not a JSON object)",
+    ),
+    (
+        "JSON Lines file with a list line (predict)",
+        lambda t, f: [
+            "predict",
+            str(f["run"]),
+            "--input",
+            str(_write(t / "n.jsonl", '{"text": "a"}\n[1, 2]\n')),
+            "--output",
+            str(t / "o.csv"),
+            "--text-col",
+            "text",
+        ],
+        "n.jsonl: malformed JSON Lines (line 2: [1, 2] is not a JSON object)",
+    ),
+    (  # the folder we are in (the repository when testing): not a run, so never replaced
+        "--out .",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "."],
+        "already exists and is not a tweetsent run directory",
+    ),
+    (
+        "--out /",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--out", "/"],
+        "/: needs a directory name",
+    ),
+    ("--resume /", lambda t, f: ["train", "--resume", "/"], "/: needs a directory name"),
+    (
+        "a pipe as training data",
+        lambda t, f: ["train", *_cols(_fifo(t / "pipe.csv"))],
+        "pipe.csv: a pipe, not a file; training reads its data more than once",
+    ),
+    (
+        "labels that look alike (Cyrillic a)",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD + "hate it,\u0430ngry\n"))],
+        "d.csv: labels 'angry' (row 2) and '\\u0430ngry' (row 25) look alike but differ "
+        "(U+0061 LATIN SMALL LETTER A vs U+0430 CYRILLIC SMALL LETTER A)",
+    ),
+    (
+        "labels that look alike (zero-width space)",
+        lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD + "hate it,angry\u200b\n"))],
+        "labels 'angry' (row 2) and 'angry\\u200b' (row 25) look alike",
+    ),
 ]
+
+
+def _copy_run(tmp: Path, run: Path, name: str) -> Path:
+    import shutil
+
+    dest = tmp / name
+    shutil.copytree(run, dest)
+    return dest
+
+
+def _run_without(tmp: Path, run: Path, name: str) -> Path:
+    dest = _copy_run(tmp, run, "run-without")
+    (dest / "model" / name).unlink()
+    return dest
+
+
+def _bare_encoder_run(tmp: Path, f) -> Path:
+    """A run whose model.safetensors is a bare encoder's (no classifier.* weights)."""
+    import shutil
+
+    dest = _copy_run(tmp, f["run"], "bare-run")
+    shutil.copy(f["backbone"] / "model.safetensors", dest / "model" / "model.safetensors")
+    return dest
+
+
+def _id2label_gap(tmp: Path, run: Path) -> Path:
+    dest = _copy_run(tmp, run, "gap-run")
+    config_file = dest / "model" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["id2label"] = {"0": "angry", "2": "happy", "3": "neutral"}
+    config_file.write_text(json.dumps(config))
+    return dest
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)  # nobody writes to it: reading it would wait for ever
+    return path
 
 
 def _mkdir(path: Path) -> Path:
@@ -445,9 +562,9 @@ def test_some_empty_texts_and_labels_are_skipped_with_a_count(tmp_path, capsys, 
 
 def test_a_10mb_tweet_is_cut_not_a_crash(tmp_path, caplog, tiny_backbone):
     from tweetsent.config import DataConfig
-    from tweetsent.data import MAX_TEXT_CHARS, load_labelled
+    from tweetsent.data.reading import MAX_TEXT_CHARS, load_labelled
     from tweetsent.modeling import load_tokenizer
-    from tweetsent.training import _tokenize
+    from tweetsent.training.fit import _tokenize
 
     huge = "word " * (2 * 1024 * 1024)  # 10 MiB in one cell
     path = _write(tmp_path / "big.csv", GOOD + f'"{huge}",happy\n')

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from tweetsent.baseline import baseline_metrics, run_baseline
 from tweetsent.cli import main
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.training import prepare_data
+from tweetsent.training.baseline import baseline_metrics, run_baseline
 
 
 def test_baseline_learns_the_easy_task(tiny_config):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tweetsent import checkpoints
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
+from tweetsent.training import checkpoints
 
 STEPS_PER_EPOCH = 10  # 76 training rows of small_csv, batch 8
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tweetsent import distributed
+from tweetsent.training import distributed
 
 
 def test_single_process_runs_everything_itself():

@@ -9,8 +9,9 @@ import pytest
 
 from tweetsent.cli import main
 from tweetsent.errors import ConfigError, ModelError
-from tweetsent.export import export_onnx, find_onnx_model
-from tweetsent.prediction import TweetClassifier
+from tweetsent.export import export_onnx
+from tweetsent.inference import TweetClassifier
+from tweetsent.inference.engines import find_onnx_model
 
 TEXTS = [
     "love great day",
@@ -79,7 +80,7 @@ def test_auto_without_export_uses_torch(tiny_run):
 
 
 def test_auto_backend_choice_follows_the_cpu(exported_run, monkeypatch):
-    from tweetsent import prediction
+    from tweetsent.inference import predictor as prediction
 
     # Without native bf16: the exported fp32 model (int8 changes labels, so only on request);
     # with it, torch bf16.

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tweetsent.cli import main
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference import TweetClassifier
 
 pytestmark = pytest.mark.needs_shared_data
 

@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from tweetsent import multilabel as ml
 from tweetsent.config import DataConfig
 from tweetsent.data import LabelledData, load_labelled
+from tweetsent.data import labels as ml
 from tweetsent.evaluation import evaluate
-from tweetsent.prediction import TweetClassifier
+from tweetsent.evaluation.metrics import multilabel_metrics, tune_thresholds
+from tweetsent.inference import TweetClassifier
 from tweetsent.training import prepare_data, train
 
 
@@ -58,14 +59,14 @@ def test_thresholds_are_tuned_per_label():
     y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
     # Label 0 is separable at 0.3 (not at 0.5); label 1 at 0.5 and above (0.5 wins the tie).
     p = np.array([[0.35, 0.1], [0.4, 0.2], [0.1, 0.9], [0.2, 0.3]])
-    t = ml.tune_thresholds(y, p)
+    t = tune_thresholds(y, p)
     assert 0.2 < t[0] <= 0.35 and t[1] == 0.5
     # The last row has no label over its threshold, so it gets its most probable one.
     assert ml.apply_thresholds(p, t).astype(int).tolist() == y.tolist()[:3] + [[0, 1]]
 
 
 def test_positive_weights_for_multilabel_loss():
-    from tweetsent.trainer import positive_weights
+    from tweetsent.training.losses import positive_weights
 
     y = np.array([[1, 0], [1, 0], [1, 1], [0, 0]])
     assert positive_weights("balanced", ["a", "b"], y) == pytest.approx([1 / 3, 3.0])
@@ -76,7 +77,7 @@ def test_positive_weights_for_multilabel_loss():
 def test_multilabel_metrics():
     y = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 0]])
     pred = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]])
-    m = ml.multilabel_metrics(y, pred, ["a", "b", "c"])
+    m = multilabel_metrics(y, pred, ["a", "b", "c"])
     assert m["subset_accuracy"] == pytest.approx(2 / 3)
     assert m["f1_micro"] == pytest.approx(2 * 3 / (2 * 3 + 1))
     assert m["per_class"]["c"]["f1"] == 0 and m["per_class"]["a"]["accuracy"] == "2/2"
@@ -198,7 +199,7 @@ def test_soft_rows_need_a_multilabel_filter(tiny_config, multi_csv):
 def test_cross_validation_adds_soft_rows_to_every_training_fold(tmp_path, tiny_config, multi_csv):
     import pandas as pd
 
-    from tweetsent.tuning import cross_validate
+    from tweetsent.training.tuning import cross_validate
 
     tiny_config.data_path = str(multi_csv)
     tiny_config.multi_label_rows = "soft"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tweetsent.normalize import clean_tweet, demojize, normalize_tweet
+from tweetsent.data.normalize import clean_tweet, demojize, normalize_tweet
 
 CASES = [
     # mentions, any case, digits and underscores
@@ -58,7 +58,7 @@ def _two_class_csv(path, happy: str, angry: str):
 
 
 def test_training_and_prediction_apply_the_same_normalisation(tmp_path, tiny_config):
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
     from tweetsent.training import prepare_data, train
 
     tiny_config.data_path = str(
@@ -118,7 +118,7 @@ def test_clean_tweet_normalises_before_demojizing():
 
 
 def test_demojize_reaches_training_and_prediction(tmp_path, tiny_config):
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
     from tweetsent.training import prepare_data, train
 
     tiny_config.data_path = str(
@@ -142,7 +142,7 @@ def test_runs_saved_before_demojize_keep_their_emoji(tiny_run):
     import json
 
     from tweetsent.config import TrainConfig
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
     assert TweetClassifier.load(tiny_run, backend="torch").demojize  # today's default
     # A run directory written before the setting existed has the key in neither config.json.

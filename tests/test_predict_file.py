@@ -1,4 +1,4 @@
-"""Streaming, resumable, sharded batch prediction (tweetsent.predict_file and its CLI)."""
+"""Streaming, resumable, sharded batch prediction (tweetsent.inference.files and its CLI)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ from tweetsent.cli import main
 from tweetsent.config import DataConfig
 from tweetsent.data import read_table, read_table_chunks
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.predict_file import (
+from tweetsent.inference import TweetClassifier
+from tweetsent.inference.files import (
     Shard,
     merge_shards,
     model_fingerprint,
     predict_file,
     shard_path,
 )
-from tweetsent.prediction import TweetClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = DataConfig(text_col="text")
@@ -119,8 +119,9 @@ def assert_matches_whole_file(out: Path, source: Path, cfg: DataConfig, classifi
         *[f"p_{label}" for label in labels],
     ]
     assert len(got) == len(expected)
-    for col in expected.columns:
-        assert got[col].tolist() == expected[col].fillna("").astype(str).tolist(), col
+    for col in expected.columns:  # the input's cells arrive exactly as given
+        want = expected[col].fillna("").astype(str).tolist()
+        assert got[col].tolist() == want, col
     assert got["predicted_label"].tolist() == [labels[i] for i in proba.argmax(axis=1)]
     got_proba = got[[f"p_{label}" for label in labels]].astype(float).to_numpy()
     np.testing.assert_allclose(got_proba, proba, atol=2e-6)
@@ -571,7 +572,7 @@ _WHOLE_FILE = """
 import sys
 from tweetsent.config import DataConfig
 from tweetsent.data import read_table
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference import TweetClassifier
 frame = read_table(sys.argv[2], DataConfig(text_col="text"))
 TweetClassifier.load(sys.argv[1]).predict_proba(frame["text"].fillna("").tolist())
 """

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tweetsent.errors import ModelError
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference import TweetClassifier
 
 
 def test_predict_and_predict_proba_agree(tiny_run):

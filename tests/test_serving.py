@@ -14,7 +14,7 @@ import pytest
 from tweetsent.cli import main
 from tweetsent.config import ServeConfig
 from tweetsent.errors import ConfigError
-from tweetsent.prediction import TweetClassifier
+from tweetsent.inference import TweetClassifier
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
 
 TWEETS = [

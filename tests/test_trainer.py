@@ -7,10 +7,11 @@ import pytest
 
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
+from tweetsent.inference import TweetClassifier
 from tweetsent.modeling import build_classifier, load_classifier
-from tweetsent.prediction import TweetClassifier
-from tweetsent.trainer import class_weights, lr_multipliers, prepare_model
 from tweetsent.training import train
+from tweetsent.training.losses import class_weights
+from tweetsent.training.trainer import lr_multipliers, prepare_model
 
 LABELS = ["a", "b", "c"]
 TRAIN = ["a"] * 8 + ["b"] * 2 + ["c"] * 2
@@ -94,7 +95,7 @@ def test_soft_cross_entropy_matches_torch(weights, eps):
     import torch
     from torch.nn import functional
 
-    from tweetsent.trainer import soft_cross_entropy
+    from tweetsent.training.losses import soft_cross_entropy
 
     torch.manual_seed(0)
     logits = torch.randn(6, 3) * 3
@@ -115,7 +116,8 @@ def test_float_targets_take_the_soft_loss_not_bce(tmp_path, tiny_backbone):
     import torch
     from transformers import TrainingArguments
 
-    from tweetsent.trainer import TweetTrainer, soft_cross_entropy
+    from tweetsent.training.losses import soft_cross_entropy
+    from tweetsent.training.trainer import TweetTrainer
 
     model = build_classifier(str(tiny_backbone), LABELS)
     model.eval()
@@ -137,7 +139,7 @@ def test_label_smoothing_reaches_the_loss(tmp_path, tiny_backbone, weights):
     from torch.nn import functional
     from transformers import TrainingArguments
 
-    from tweetsent.trainer import TweetTrainer
+    from tweetsent.training.trainer import TweetTrainer
 
     model = build_classifier(str(tiny_backbone), LABELS)
     with torch.no_grad():  # confident logits, where smoothing changes the loss visibly
@@ -272,7 +274,7 @@ def test_layer_decay_is_skipped_with_a_warning_where_layers_are_unknown(
     model = build_classifier(str(tiny_backbone), LABELS)
     model.base_model.encoder = None  # a layout _encoder_layers does not know
     tiny_config.head_lr, tiny_config.layer_lr_decay = 1e-2, 0.5
-    with caplog.at_level("WARNING", logger="tweetsent.trainer"):
+    with caplog.at_level("WARNING", logger="tweetsent.training.trainer"):
         scales = lr_multipliers(model, tiny_config)
     assert "layer_lr_decay 0.5 not applied" in caplog.text
     assert scales["classifier.weight"] == pytest.approx(10)
@@ -319,7 +321,7 @@ def test_evaluation_keeps_row_order(tiny_config, tmp_path):
     from datasets import Dataset
     from transformers import TrainingArguments
 
-    from tweetsent.trainer import TweetTrainer
+    from tweetsent.training.trainer import TweetTrainer
 
     lengths = [5, 1, 9, 3, 7, 2, 8] * 10
     ds = Dataset.from_dict({"input_ids": [[1] * n for n in lengths], "length": lengths})

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.tuning import SEARCH_SPACE, cross_validate, search, summarize_folds
+from tweetsent.training.tuning import SEARCH_SPACE, cross_validate, search, summarize_folds
 
 
 def test_cross_validation_reports_mean_and_std(tmp_path, tiny_config):

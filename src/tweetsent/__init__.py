@@ -23,7 +23,7 @@ def __getattr__(name: str):
 
         return getattr(config, name)
     if name == "TweetClassifier":
-        from tweetsent.prediction import TweetClassifier
+        from tweetsent.inference.predictor import TweetClassifier
 
         return TweetClassifier
     if name == "TweetsentError":
@@ -31,15 +31,15 @@ def __getattr__(name: str):
 
         return TweetsentError
     if name == "train":
-        from tweetsent.training import train
+        from tweetsent.training.run import train
 
         return train
     if name == "evaluate":
-        from tweetsent.evaluation import evaluate
+        from tweetsent.evaluation.evaluate import evaluate
 
         return evaluate
     if name == "load_labelled":
-        from tweetsent.data import load_labelled
+        from tweetsent.data.reading import load_labelled
 
         return load_labelled
     raise AttributeError(f"module 'tweetsent' has no attribute {name!r}")

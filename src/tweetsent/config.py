@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tweetsent.errors import ConfigError
+from tweetsent.rules import (
+    boolean,
+    integer,
+    interval,
+    is_int,
+    non_negative_int,
+    non_negative_number,
+    one_of,
+    option,
+    optional,
+    positive_int,
+    positive_number,
+    strings,
+    text,
+    validate,
+)
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 METRICS = ("f1_weighted", "f1_macro", "f1_micro", "accuracy", "mcc", "loss")
@@ -26,114 +40,6 @@ MULTI_LABEL_ROWS = ("drop", "soft")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")  # or the path of a JSON file {label: weight}
 
 
-# --- validation rules --------------------------------------------------------------------
-# Each field names its rule in its metadata; ``_validate`` applies them all, so a new option
-# is one edit (its field) and a wrong value, from a flag or a --config file, is one line
-# naming the field. Own code rather than pydantic: a dozen rules, and the dataclasses stay
-# plain (Trainer-style ``to_dict`` / ``from_dict``, no model classes in saved runs).
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def positive_int(name: str, value: Any) -> None:
-    if not (_is_int(value) and value > 0):
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
-def non_negative_int(name: str, value: Any) -> None:
-    if not (_is_int(value) and value >= 0):
-        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-
-
-def integer(name: str, value: Any) -> None:
-    if not _is_int(value):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-
-
-def positive_number(name: str, value: Any) -> None:
-    if not (_is_number(value) and value > 0):
-        raise ConfigError(f"{name} must be a positive number, got {value!r}")
-
-
-def non_negative_number(name: str, value: Any) -> None:
-    if not (_is_number(value) and value >= 0):
-        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
-
-
-def boolean(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def text(name: str, value: Any) -> None:
-    if not (isinstance(value, str) and value):
-        raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
-
-
-def optional(rule: Rule) -> Rule:
-    def check(name: str, value: Any) -> None:
-        if value is not None:
-            rule(name, value)
-
-    check.choices = getattr(rule, "choices", None)  # type: ignore[attr-defined]
-    return check
-
-
-def interval(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Rule:
-    """A number in [low, high], each end open when asked: ``interval(0, 1, high_open=True)``."""
-    shown = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    if low_open and high_open:
-        shown = f"between {low:g} and {high:g} (exclusive)"
-
-    def check(name: str, value: Any) -> None:
-        inside = _is_number(value) and (low < value if low_open else low <= value)
-        if not (inside and (value < high if high_open else value <= high)):
-            raise ConfigError(f"{name} must be {shown}, got {value!r}")
-
-    return check
-
-
-def one_of(choices: tuple[str, ...]) -> Rule:
-    def check(name: str, value: Any) -> None:
-        if value not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-    check.choices = choices  # type: ignore[attr-defined]  # the CLI lists them
-    return check
-
-
-def strings(name: str, value: Any) -> None:
-    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
-
-
-def option(default: Any = dataclasses.MISSING, *, help: str, rule: Rule | None = None, **cli):
-    """A config field with its help text, its validation rule and how its flag looks.
-
-    ``cli`` keys: ``flag`` (name, default ``--field-name``; False: no flag), ``metavar``,
-    ``group`` (help section), ``negatable`` (booleans: ``--x/--no-x``; else ``--x`` only),
-    ``choices``.
-    """
-    metadata = {"help": help, "rule": rule, **cli}
-    if isinstance(default, list | dict):
-        return field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
-
-
-def _validate(config: Any, skip: tuple[str, ...] = ()) -> None:
-    for f in dataclasses.fields(config):
-        rule = None if f.name in skip else f.metadata.get("rule")
-        if rule is not None:
-            rule(f.name, getattr(config, f.name))
-
-
-Rule = Callable[[str, Any], None]
 MODEL = "model and training"
 RECIPE = "recipe options"
 
@@ -170,7 +76,7 @@ class DataConfig:
             raise ConfigError("drop_multilabel must be a non-empty separator such as '|'")
         for name in ("text_col", "label_col"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, str) or _is_int(value)):
+            if value is not None and not (isinstance(value, str) or is_int(value)):
                 raise ConfigError(f"{name} must be a column name or position, got {value!r}")
         if self.drop_labels is None or isinstance(self.drop_labels, tuple):
             self.drop_labels = list(self.drop_labels or [])
@@ -178,7 +84,7 @@ class DataConfig:
             raise ConfigError(
                 f"label_names must be an object {{label: name}}, got {self.label_names!r}"
             )
-        _validate(self)
+        validate(self)
         self.label_names = {str(k): str(v) for k, v in self.label_names.items()}
 
 
@@ -393,7 +299,7 @@ class TrainConfig:
         if not isinstance(self.data, DataConfig):
             raise ConfigError(f"data must be an object of data options, got {self.data!r}")
         # With a validation file the share is unused: it is not checked then.
-        _validate(self, skip=("val_size",) if self.val_file is not None else ())
+        validate(self, skip=("val_size",) if self.val_file is not None else ())
         if self.max_length > 512:
             raise ConfigError(f"max_length must be at most 512, got {self.max_length}")
         if self.multi_label and self.label_smoothing:
@@ -450,6 +356,12 @@ class ServeConfig:
     max_body_bytes: int = 1_048_576  # bytes in one request body
     graceful_timeout: float = 30.0  # seconds in-flight requests get to finish on shutdown
     access_log: bool = True
+    # Slow or silent clients: a request's headers must arrive within header_timeout seconds of
+    # the connection (or the request) starting, its body within body_timeout; connections
+    # beyond max_connections get 503.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1024
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -459,12 +371,13 @@ class ServeConfig:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
         limits = ("max_batch_size", "max_queue", "max_texts", "max_text_chars", "max_body_bytes")
-        for name in limits:
+        for name in (*limits, "max_connections"):
             positive_int(name, getattr(self, name))
         if not 0 <= self.max_wait_ms <= 10_000:
             raise ConfigError(f"max_wait_ms must be between 0 and 10000, got {self.max_wait_ms}")
-        if self.graceful_timeout <= 0:
-            raise ConfigError(f"graceful_timeout must be > 0, got {self.graceful_timeout}")
+        for name in ("graceful_timeout", "header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.max_queue < self.max_texts:
             raise ConfigError(
                 f"max_queue ({self.max_queue}) must be at least max_texts ({self.max_texts}), "

@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from tweetsent.cli._util import setup_logging
     from tweetsent.errors import TweetsentError
 
+    _unencodable_output_escaped()
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
@@ -50,10 +51,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (OSError, MemoryError) as exc:
+    except MemoryError:
+        return _fail(
+            "out of memory (the data or model does not fit; for large files to label, "
+            "tweetsent predict --input streams them)",
+            args.verbose,
+        )
+    except OSError as exc:
         # Disk full, permission denied, ...: still one line, naming the file where known.
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        return _fail(f"{where}{getattr(exc, 'strerror', None) or exc}", args.verbose)
+        text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return _fail(f"{where}{text}", args.verbose)
+
+
+def _unencodable_output_escaped() -> None:
+    """A terminal or pipe that cannot show a character (PYTHONIOENCODING=ascii, a cp1252
+    console) gets it as ``\\U0001f60d`` instead of ending the run with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            reconfigure(errors="backslashreplace")
 
 
 def _fail(message: str, verbose: bool) -> int:

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from tweetsent.config import FORMATS, DataConfig
-from tweetsent.data import PRESETS
+from tweetsent.data.presets import PRESETS
 from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
 
 SUPPRESS = argparse.SUPPRESS
@@ -64,7 +64,7 @@ def add_data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> No
             action="extend",
             default=SUPPRESS,
             metavar="LABEL",
-            help="drop rows with these labels (e.g. nocode)",
+            help="drop rows with these labels (e.g. nocode); added to a preset's own list",
         )
         group.add_argument(
             "--drop-multilabel",
@@ -72,6 +72,15 @@ def add_data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> No
             metavar="SEP",
             help="drop rows whose label contains SEP (e.g. '|')",
         )
+
+
+def add_allow_pickle(parser: argparse.ArgumentParser) -> None:
+    """``--allow-pickle``, on every command that loads a model (the pickle refusal names it)."""
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow loading pickle (.bin) weights; only for models you trust",
+    )
 
 
 def data_overrides(args: argparse.Namespace) -> dict:
@@ -136,6 +145,14 @@ def metrics_summary(metrics: dict) -> str:
         if k in metrics
     ]
     top = format_table([[k, f"{metrics[k]:.4f}"] for k in keys], ["metric", "value"])
+    rows = list(metrics["per_class"].items())
+    more = ""
+    if len(rows) > SUMMARY_MAX_CLASSES:  # a terminal page, not 1,000 lines: the largest classes
+        more = (
+            f"\n... and {len(rows) - SUMMARY_MAX_CLASSES} smaller classes (every class: "
+            "metrics.json, report.md or --json)"
+        )
+        rows = sorted(rows, key=lambda kv: -kv[1]["support"])[:SUMMARY_MAX_CLASSES]
     per_class = format_table(
         [
             [
@@ -146,8 +163,11 @@ def metrics_summary(metrics: dict) -> str:
                 r["support"],
                 r["accuracy"],
             ]
-            for label, r in metrics["per_class"].items()
+            for label, r in rows
         ],
         ["class", "precision", "recall", "f1", "support", "accuracy"],
     )
-    return f"{top}\n\n{per_class}"
+    return f"{top}\n\n{per_class}{more}"
+
+
+SUMMARY_MAX_CLASSES = 30

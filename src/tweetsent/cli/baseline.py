@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
 
 
 def baseline_cli(args) -> int:
-    from tweetsent.baseline import run_baseline
+    from tweetsent.training.baseline import run_baseline
 
     config = config_from_args(args)
     metrics = run_baseline(config)

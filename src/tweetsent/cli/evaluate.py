@@ -6,6 +6,7 @@ import json
 
 from tweetsent.cli._util import (
     SUPPRESS,
+    add_allow_pickle,
     add_data_args,
     atomic_write_text,
     data_config_from_args,
@@ -26,6 +27,7 @@ def add_parser(subparsers) -> None:
     add_data_args(p)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
+    add_allow_pickle(p)
     p.add_argument("--json", default=SUPPRESS, metavar="FILE", help="write the metrics as JSON")
     p.set_defaults(func=evaluate_cli)
 
@@ -35,7 +37,12 @@ def evaluate_cli(args) -> int:
 
     data_config = data_config_from_args(args) if _has_data_flags(args) else None
     metrics = evaluate(
-        args.run_dir, args.data, data_config, backend=args.backend, batch_size=args.batch_size
+        args.run_dir,
+        args.data,
+        data_config,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        allow_pickle=args.allow_pickle,
     )
     print(f"{args.data}: {metrics['rows']} rows")
     print(metrics_summary(metrics))

@@ -42,7 +42,7 @@ def add_parser(subparsers) -> None:
 
 
 def inspect_cli(args) -> int:
-    from tweetsent.inspection import inspect_data, plot_inspection
+    from tweetsent.evaluation.inspection import inspect_data, plot_inspection
 
     result = inspect_data(
         args.data,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tweetsent.cli._util import SUPPRESS, add_data_args
+from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_data_args
 
 
 def add_parser(subparsers) -> None:
@@ -19,11 +19,17 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     p.add_argument("texts", nargs="*", help="tweets to label")
-    p.add_argument("--input", default=SUPPRESS, metavar="FILE", help="file of tweets to label")
+    p.add_argument(
+        "--input",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="file of tweets to label; '-' reads standard input (such a run cannot resume)",
+    )
     p.add_argument("--output", default=SUPPRESS, metavar="FILE.csv", help="where to write labels")
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
+    add_allow_pickle(p)
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",
@@ -52,13 +58,60 @@ def add_parser(subparsers) -> None:
     files.add_argument(
         "--no-progress", action="store_true", help="no progress bar (none when not a terminal)"
     )
+    _add_ray_args(p)
     p.set_defaults(func=predict_cli)
+
+
+def _add_ray_args(p) -> None:
+    ray = p.add_argument_group(
+        'Ray (--engine ray; needs the extra: pip install -e ".[ray]")',
+        "Label --input (a file, a folder of tables or a glob) on a Ray cluster into part files "
+        "under --output (a folder), one per chunk, plus _SUCCESS when complete; run again "
+        "after an interruption to finish only what is missing.",
+    )
+    ray.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: a Ray cluster, or a local Ray instance",
+    )
+    ray.add_argument(
+        "--address",
+        default=SUPPRESS,
+        metavar="ADDR",
+        help="join this Ray cluster ('auto', host:port or ray://host:port); default: start a "
+        "local Ray instance on this machine",
+    )
+    ray.add_argument(
+        "--workers",
+        type=int,
+        default=SUPPRESS,
+        metavar="N",
+        help="workers (actors), each loading the run once (default: the cluster's CPUs less one)",
+    )
+    ray.add_argument(
+        "--output-format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="format of the part files (default: parquet)",
+    )
+    ray.add_argument(
+        "--merged",
+        default=SUPPRESS,
+        metavar="FILE",
+        help="when done, also join the parts into FILE (.csv or .parquet), in input order",
+    )
 
 
 def predict_cli(args) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
 
+    if args.engine == "ray":
+        return _predict_ray(args)
+    ray_only = [flag for flag in ("address", "workers", "merged") if hasattr(args, flag)]
+    if ray_only:
+        raise ConfigError(f"--{ray_only[0]} applies to --engine ray only")
     has_input = hasattr(args, "input")
     file_only = [
         flag
@@ -78,7 +131,10 @@ def predict_cli(args) -> int:
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
     classifier = TweetClassifier.load(
-        args.run_dir, backend=args.backend, batch_size=args.batch_size
+        args.run_dir,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        allow_pickle=args.allow_pickle,
     )
     if not has_input and classifier.multi_label:
         sep = classifier.config.label_sep if classifier.config else "|"
@@ -96,7 +152,7 @@ def predict_cli(args) -> int:
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.predict_file import (
+    from tweetsent.inference.files import (
         DEFAULT_CHUNK_ROWS,
         Shard,
         model_fingerprint,
@@ -126,7 +182,7 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
     from tweetsent.errors import ConfigError
-    from tweetsent.predict_file import merge_shards
+    from tweetsent.inference.files import merge_shards
 
     if not hasattr(args, "output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")
@@ -134,4 +190,56 @@ def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
         raise ConfigError(f"--merge takes no {'tweets' if args.texts else file_only[0]}")
     parts = merge_shards(args.output)
     print(f"{parts} parts merged into {args.output}")
+    return 0
+
+
+def _predict_ray(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from tweetsent.cli._util import data_config_from_args
+    from tweetsent.config import TrainConfig
+    from tweetsent.errors import ConfigError
+    from tweetsent.inference.files import DEFAULT_CHUNK_ROWS
+
+    if args.texts or not hasattr(args, "input") or not hasattr(args, "output"):
+        raise ConfigError("--engine ray labels files: give --input PATH and --output FOLDER")
+    for flag, given in (("--shard", hasattr(args, "shard")), ("--merge", args.merge)):
+        if given:
+            raise ConfigError(f"{flag} is for --engine local; Ray splits and joins the work itself")
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be a positive integer, got {workers}")
+    from tweetsent import ray as tray
+
+    config_file = Path(args.run_dir) / "config.json"
+    base = TrainConfig.load(config_file).data if config_file.is_file() else None
+    data_config = data_config_from_args(args, base=base)
+    address = getattr(args, "address", None)
+    if address is None and workers is None:
+        workers = os.cpu_count() or 1  # a local instance: one worker per core
+    started = tray.connect(address, num_cpus=None if workers is None else workers + 1)
+    try:
+        record = tray.predict_files(
+            args.run_dir,
+            args.input,
+            args.output,
+            data_config,
+            backend=args.backend,
+            batch_size=args.batch_size,
+            workers=workers,
+            chunk_rows=getattr(args, "chunk_size", DEFAULT_CHUNK_ROWS),
+            output_format=args.output_format,
+            restart=args.restart,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+    print(f"{record['rows']} rows labelled, in {record['parts']} parts under {args.output}")
+    if hasattr(args, "merged"):
+        rows = tray.merge_output(args.output, args.merged)
+        print(f"{rows} rows merged into {args.merged}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tweetsent.cli._util import add_allow_pickle
 from tweetsent.config import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -33,6 +34,7 @@ def add_parser(subparsers) -> None:
         default="auto",
         help="inference engine (default: auto, the exported ONNX model when there is one)",
     )
+    add_allow_pickle(p)
     batching = p.add_argument_group("batching")
     batching.add_argument(
         "--max-batch-size",
@@ -77,7 +79,36 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="bytes per request body (default: %(default)s)",
     )
-    p.add_argument(
+    _add_connection_args(p)
+    p.set_defaults(func=serve_cli)
+
+
+def _add_connection_args(p: argparse.ArgumentParser) -> None:
+    """Slow and idle clients, and stopping."""
+    slow = p.add_argument_group("connections: slow and idle clients, stopping")
+    slow.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULTS.header_timeout,
+        metavar="S",
+        help="seconds a client has to send a request's headers, from connecting or from the "
+        "request's first byte; then 408 and the connection is closed (default: %(default)s)",
+    )
+    slow.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULTS.body_timeout,
+        metavar="S",
+        help="seconds a request body may take to arrive; then 408 (default: %(default)s)",
+    )
+    slow.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULTS.max_connections,
+        metavar="N",
+        help="open connections at most; requests beyond get 503 (default: %(default)s)",
+    )
+    slow.add_argument(
         "--graceful-timeout",
         type=float,
         default=DEFAULTS.graceful_timeout,
@@ -90,7 +121,6 @@ def add_parser(subparsers) -> None:
         default=DEFAULTS.access_log,
         help="log every request (default: on)",
     )
-    p.set_defaults(func=serve_cli)
 
 
 def serve_cli(args) -> int:
@@ -107,6 +137,9 @@ def serve_cli(args) -> int:
         max_body_bytes=args.max_body_bytes,
         graceful_timeout=args.graceful_timeout,
         access_log=args.access_log,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
     )
-    serve(args.run_dir, settings, backend=args.backend)
+    serve(args.run_dir, settings, backend=args.backend, allow_pickle=args.allow_pickle)
     return 0

@@ -16,12 +16,7 @@ def add_parser(subparsers) -> None:
         "AdamW with linear warm-up, evaluation every epoch, the best epoch kept. Flags override "
         "values from --config.",
     )
-    p.add_argument(
-        "data",
-        nargs="?",
-        default=SUPPRESS,
-        help="training file (optional with --config that names one)",
-    )
+    p.add_argument("data", nargs="?", default=SUPPRESS, help="training file (or in --config)")
     add_data_args(p)
     p.add_argument("--out", default=SUPPRESS, help="run directory to write (required)")
     p.add_argument(
@@ -72,10 +67,9 @@ def add_parser(subparsers) -> None:
 
 
 def train_cli(args) -> int:
-    from tweetsent import distributed
     from tweetsent.cli._util import metrics_summary
     from tweetsent.hardware import device_type
-    from tweetsent.training import resume, train
+    from tweetsent.training import distributed, resume, train
 
     distributed.quiet_other_ranks()
     distributed.init(cpu=device_type() == "cpu")  # no-op outside torchrun
@@ -139,7 +133,7 @@ def _check_resume_args(args) -> None:
 
 
 def _cv_cli(config: TrainConfig, args) -> int:
-    from tweetsent.tuning import cross_validate
+    from tweetsent.training.tuning import cross_validate
 
     summary = cross_validate(config, args.cv, args.out, overwrite=args.overwrite)
     print(f"{args.cv}-fold cross-validation (mean ± std):")
@@ -152,7 +146,7 @@ def _cv_cli(config: TrainConfig, args) -> int:
 
 
 def _search_cli(config: TrainConfig, args) -> int:
-    from tweetsent.tuning import search
+    from tweetsent.training.tuning import search
 
     result = search(config, args.search, args.out, overwrite=args.overwrite)
     for row in result["trials"]:

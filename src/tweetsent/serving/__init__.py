@@ -1,6 +1,6 @@
 """``tweetsent serve``: the HTTP prediction service and its web page.
 
-The service calls the same :class:`~tweetsent.prediction.TweetClassifier` as the CLI and the
+The service calls the same :class:`~tweetsent.inference.TweetClassifier` as the CLI and the
 Python API; :mod:`~tweetsent.serving.batching` gathers concurrent requests into batches.
 """
 

@@ -1,6 +1,6 @@
 """The HTTP API and web page of ``tweetsent serve``, as a FastAPI application.
 
-``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.prediction.TweetClassifier`
+``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.inference.TweetClassifier`
 (the same predictor the CLI uses) to ``POST /predict`` through a :class:`MicroBatcher`.
 
 Every bad request gets a 4xx JSON answer ``{"detail": "one-line message"}``: the body is read,
@@ -86,6 +86,17 @@ def request_model(settings: ServeConfig) -> type[BaseModel]:
     )
 
 
+# What each refusal status of POST /predict means, for the OpenAPI documentation.
+REFUSALS = {
+    400: "the body is not valid UTF-8 or not valid JSON",
+    408: "the body did not arrive within the server's time limit",
+    413: "the body is larger than the server's limit",
+    415: "the body is not JSON",
+    422: "wrong field or type, empty list, too many or too long texts",
+    503: "too busy (retry after a second) or shutting down",
+}
+
+
 def create_app(
     classifier, settings: ServeConfig | None = None, *, info: dict[str, Any] | None = None
 ) -> FastAPI:
@@ -132,14 +143,7 @@ def create_app(
     )
     app.state.batcher = batcher
     errors = {
-        code: {"model": ErrorResponse, "description": text}
-        for code, text in {
-            400: "the body is not valid UTF-8 or not valid JSON",
-            413: "the body is larger than the server's limit",
-            415: "the body is not JSON",
-            422: "wrong field or type, empty list, too many or too long texts",
-            503: "too busy (retry after a second) or shutting down",
-        }.items()
+        code: {"model": ErrorResponse, "description": text} for code, text in REFUSALS.items()
     }
 
     @app.exception_handler(ApiError)
@@ -169,7 +173,7 @@ def create_app(
     async def predict(request: Request) -> dict[str, Any]:
         """The label and the probability of every label, for each text."""
         check_content_type(request.headers.get("content-type"))
-        body = await read_body(request, settings.max_body_bytes)
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
         texts = parse_texts(body, body_model)
         try:
             proba = await batcher.predict(texts)
@@ -215,6 +219,9 @@ def limits(settings: ServeConfig) -> dict[str, Any]:
         "max_body_bytes": settings.max_body_bytes,
         "max_batch_size": settings.max_batch_size,
         "max_wait_ms": settings.max_wait_ms,
+        "header_timeout": settings.header_timeout,
+        "body_timeout": settings.body_timeout,
+        "max_connections": settings.max_connections,
     }
 
 
@@ -231,18 +238,30 @@ def check_content_type(value: str | None) -> None:
         )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed ``limit`` bytes."""
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` bytes, or when it has not
+    fully arrived ``timeout`` seconds after the headers (a client trickling it holds a
+    connection and a request slot meanwhile)."""
+    import asyncio
+
     too_large = f"request body too large: the limit is {limit} bytes"
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, too_large)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:  # chunked uploads declare no length: count as they come
-            raise ApiError(413, too_large)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:  # chunked uploads declare no length: count as they come
+                    raise ApiError(413, too_large)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"request body not received within {timeout:g} s ({size} bytes arrived)",
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
 
 

@@ -21,7 +21,7 @@ VALIDATION_KEYS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "lo
 
 def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
     """What ``GET /model`` tells: labels, backbone, backend and the run's validation scores."""
-    from tweetsent.modeling import default_model_path
+    from tweetsent.modeling.loading import default_model_path
 
     run_dir = Path(run_dir)
     metrics_file = next(
@@ -60,17 +60,26 @@ def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
     }
 
 
-def serve(run_dir: str | Path, settings: ServeConfig, *, backend: str = "auto") -> None:
+def serve(
+    run_dir: str | Path,
+    settings: ServeConfig,
+    *,
+    backend: str = "auto",
+    allow_pickle: bool = False,
+) -> None:
     """Serve ``run_dir`` until interrupted (Ctrl+C or SIGTERM), letting requests in flight finish.
 
     >>> serve("runs/smile", ServeConfig(port=8000))  # doctest: +SKIP
     """
     import uvicorn
 
-    from tweetsent.prediction import TweetClassifier
+    from tweetsent.inference import TweetClassifier
     from tweetsent.serving.app import create_app
+    from tweetsent.serving.protocol import protocol_class
 
-    classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=settings.max_batch_size)
+    classifier = TweetClassifier.load(
+        run_dir, backend=backend, batch_size=settings.max_batch_size, allow_pickle=allow_pickle
+    )
     app = create_app(classifier, settings, info=model_info(run_dir, classifier))
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -87,6 +96,10 @@ def serve(run_dir: str | Path, settings: ServeConfig, *, backend: str = "auto") 
         log_level=logging.getLevelName(logging.getLogger("tweetsent").getEffectiveLevel()).lower(),
         access_log=settings.access_log,
         timeout_graceful_shutdown=settings.graceful_timeout,
+        # Slow clients: a deadline for request headers (uvicorn has none), 503 beyond
+        # max_connections open connections (uvicorn's limit_concurrency counts them).
+        http=protocol_class(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
     )
     server = uvicorn.Server(config)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"

@@ -1,4 +1,4 @@
-"""Exported models: ``tweetsent export`` writes ``RUN_DIR/onnx/``; this module also runs it.
+"""Exported models: ``tweetsent export`` writes ``RUN_DIR/onnx/``; ``inference.engines`` runs it.
 
 The export is a plain ``torch.onnx.export`` of the fine-tuned classifier (TorchScript exporter:
 it needs no extra package, unlike the dynamo one, and handles the BERT family with dynamic batch
@@ -15,35 +15,16 @@ import shutil
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from tweetsent import fileio
-from tweetsent.errors import ConfigError, ModelError
+from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
+from tweetsent.inference.engines import ONNX_DIR
+from tweetsent.modeling.loading import load_classifier, load_tokenizer
 
 logger = logging.getLogger(__name__)
 
-ONNX_DIR = "onnx"
 FORMATS = ("onnx",)
 QUANTIZE = ("int8",)
 OPSET = 17
-
-
-def find_onnx_model(
-    run_dir: Path, *, prefer: str | None = None, folder: str | Path | None = None
-) -> Path | None:
-    """The exported model of a run (in ``RUN_DIR/onnx`` or ``folder``), or None.
-
-    ``prefer``: ``"int8"`` or ``"fp32"`` picks that file when present; None takes int8 when both
-    exist (onnxruntime's int8 kernels beat its fp32 ones on CPUs with VNNI/AMX).
-    """
-    folder = Path(folder) if folder is not None else Path(run_dir) / ONNX_DIR
-    names = ["model_int8.onnx", "model.onnx"]
-    if prefer == "fp32":
-        names.reverse()
-    for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    return None
 
 
 def export_onnx(
@@ -60,8 +41,6 @@ def export_onnx(
     """
     import torch
 
-    from tweetsent.modeling import load_classifier, load_tokenizer
-
     if quantize is not None and quantize not in QUANTIZE:
         raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
     run_dir = Path(run_dir)
@@ -69,7 +48,7 @@ def export_onnx(
         raise ModelError(f"{run_dir}: run directory not found")
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
     model = load_classifier(model_dir, allow_pickle=allow_pickle).eval()
-    tokenizer = load_tokenizer(str(model_dir))
+    tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
     # eager attention: a plain MatMul/Softmax graph that onnxruntime's fusions recognise.
     model.set_attn_implementation("eager")
     model.config.return_dict = False
@@ -89,30 +68,38 @@ def export_onnx(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _logits_module(model, input_names),
-                args,
-                str(staging / "model.onnx"),
-                input_names=input_names,
-                output_names=["logits"],
-                dynamic_axes=axes,
-                opset_version=opset,
-                dynamo=False,
-            )
-        if quantize == "int8":
-            _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
-        tokenizer.save_pretrained(str(staging))
-        config = model.config.to_dict()
-        config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
-        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
-        fileio.swap_dir(staging, final)
+        # A full disk is reported while the staging folder still fills it, then removed.
+        then = "nothing was left behind: free some space and run the same command again"
+        with disk_full_as_error(run_dir, "while exporting", then):
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    _logits_module(model, input_names),
+                    args,
+                    str(staging / "model.onnx"),
+                    input_names=input_names,
+                    output_names=["logits"],
+                    dynamic_axes=axes,
+                    opset_version=opset,
+                    dynamo=False,
+                )
+            _finish_export(model, tokenizer, staging, input_names, quantize, opset)
+            fileio.swap_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     logger.info("exported %s to %s", model_dir, final)
     return final
+
+
+def _finish_export(model, tokenizer, staging: Path, input_names, quantize, opset: int) -> None:
+    """The int8 model if asked, the tokenizer and config.json beside model.onnx."""
+    if quantize == "int8":
+        _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
+    tokenizer.save_pretrained(str(staging))
+    config = model.config.to_dict()
+    config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
+    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
 
 def _logits_module(model, input_names: list[str]):
@@ -152,41 +139,3 @@ def _quantize_int8(source: Path, target: Path) -> None:
         weight_type=QuantType.QInt8,
         per_channel=True,
     )
-
-
-class OnnxEngine:
-    """Runs an exported classifier with onnxruntime; the labels come from its config.json."""
-
-    name = "onnx"
-
-    def __init__(self, path: Path, *, threads: int | None = None):
-        import onnxruntime as ort
-
-        path = Path(path)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelError(f"{path}: corrupt or unreadable ONNX model ({exc})") from None
-        self.path = path
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        config_file = path.parent / "config.json"
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-            id2label = config["id2label"]
-            self.labels = [id2label[str(i)] for i in range(len(id2label))]
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"{config_file}: missing or without id2label ({exc})") from None
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        feed = {k: v for k, v in batch.items() if k in self.input_names}
-        return self.session.run(None, feed)[0].astype(np.float32)
-
-
-def load_onnx_engine(path: Path) -> OnnxEngine:
-    return OnnxEngine(Path(path))

@@ -1,8 +1,8 @@
 """The predictor: raw tweets in, label names and probabilities out.
 
 ``TweetClassifier`` is what the CLI, the Python API and the HTTP service all call. Inference
-engines (PyTorch here; exported ONNX models in :mod:`tweetsent.export`) only map padded token
-arrays to logits; tokenising, batching and labels live here once.
+engines (:mod:`tweetsent.inference.engines`: PyTorch or an exported ONNX model) only map padded
+token arrays to logits; tokenising, batching and labels live here once.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.data.labels import apply_thresholds
+from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
-from tweetsent.hardware import cpu_has_bf16, device_type, resolve_precision
+from tweetsent.hardware import cpu_has_bf16, device_type
+from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
+from tweetsent.modeling.loading import load_classifier, load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -32,42 +36,12 @@ def auto_backend(path: str | Path, *, onnx_dir: str | Path | None = None) -> tup
     changed 3-9 % of a trained SMILE model's labels there, so it is an explicit choice
     (``--backend onnx`` on an int8 export), never the automatic one.
     """
-    from tweetsent.export import find_onnx_model
-
     if device_type() == "cuda" or cpu_has_bf16():
         return "torch", None
     found = find_onnx_model(Path(path), prefer="fp32", folder=onnx_dir)
     if found is not None and found.name == "model.onnx":
         return "onnx", "fp32"
     return "torch", None
-
-
-class TorchEngine:
-    """Runs a ``transformers`` sequence classifier; in bf16 where the hardware computes it natively.
-
-    bf16 means the weights themselves are cast to bf16, not autocast: autocast re-casts every
-    weight on every call, and on this 2-core CPU the cast model ran about 1.5-2x faster than
-    autocast with the same labels (>99 % agreement with fp32; see bench/RESULTS.md).
-    """
-
-    name = "torch"
-
-    def __init__(self, model, precision: str = "auto"):
-        import torch
-
-        self.precision = resolve_precision(precision)
-        self.device = torch.device(device_type())
-        self.model = model.to(self.device).eval()
-        if self.precision == "bf16":
-            self.model = self.model.to(torch.bfloat16)
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        import torch
-
-        inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
-        with torch.inference_mode():
-            logits = self.model(**inputs).logits
-        return logits.float().cpu().numpy()
 
 
 class TweetClassifier:
@@ -141,8 +115,6 @@ class TweetClassifier:
         fastest available on this CPU (see :func:`auto_backend`). ``onnx_dir``: an export
         elsewhere than ``RUN_DIR/onnx``; ``onnx_variant``: ``int8`` or ``fp32`` when it holds both.
         """
-        from tweetsent.modeling import load_classifier, load_tokenizer
-
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         path = Path(path)
@@ -163,16 +135,14 @@ class TweetClassifier:
             backend, auto_variant = auto_backend(run_dir or path, onnx_dir=onnx_dir)
             onnx_variant = onnx_variant or auto_variant
         if backend == "onnx":
-            from tweetsent.export import find_onnx_model, load_onnx_engine
-
             onnx_file = find_onnx_model(run_dir or path, prefer=onnx_variant, folder=onnx_dir)
             if onnx_file is None:
                 raise ModelError(
                     f"{onnx_dir or path}: no exported ONNX model; run: tweetsent export {path} "
                     "--format onnx"
                 )
-            engine = load_onnx_engine(onnx_file)
-            tokenizer = load_tokenizer(str(onnx_file.parent))
+            engine = load_onnx_engine(onnx_file)  # checks the export folder as a whole
+            tokenizer = load_tokenizer(str(onnx_file.parent), vocab_size=engine.vocab_size)
             return cls(
                 engine,
                 tokenizer,
@@ -186,7 +156,7 @@ class TweetClassifier:
             )
 
         model = load_classifier(model_dir, allow_pickle=allow_pickle)
-        tokenizer = load_tokenizer(str(model_dir))
+        tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return cls(
             TorchEngine(model, precision),
@@ -239,8 +209,6 @@ class TweetClassifier:
         single = isinstance(texts, str)
         proba = self.predict_proba([texts] if single else texts)
         if self.multi_label:
-            from tweetsent.multilabel import apply_thresholds
-
             chosen = apply_thresholds(proba, self.thresholds)
             answers = [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
         else:
@@ -251,8 +219,6 @@ class TweetClassifier:
         if text is None or (isinstance(text, float) and text != text):
             return ""
         if self.normalize or self.demojize:
-            from tweetsent.normalize import clean_tweet
-
             return clean_tweet(str(text), normalize=self.normalize, demojize_emoji=self.demojize)
         return str(text)
 

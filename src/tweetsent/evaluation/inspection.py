@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tweetsent.config import DataConfig
-from tweetsent.data import LabelledData, load_labelled
+from tweetsent.data.reading import LabelledData, load_labelled
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def suggest_max_length(lengths: np.ndarray) -> int:
 def inspect_data(
     path: str | Path, data_config: DataConfig, *, model: str | None = None, limit: int | None = None
 ) -> Inspection:
-    from tweetsent.modeling import load_tokenizer, resolve_model
+    from tweetsent.modeling.loading import load_tokenizer, resolve_model
 
     data = load_labelled(path, data_config, limit=limit)
     tokenizer = load_tokenizer(resolve_model(model))

@@ -1,7 +1,5 @@
-"""Fine-tuning: data → stratified split → ``transformers.Trainer`` → a complete run directory.
-
-The run is staged in ``RUN_DIR.partial`` and renamed into place only when everything is
-written, so no reader ever sees a half-written run directory.
+"""The fit itself: tokenise, build the model and ``TweetTrainer``, train, re-score the best epoch,
+save the model and collect the run's metrics.
 """
 
 from __future__ import annotations
@@ -9,207 +7,34 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tweetsent import checkpoints, distributed
-from tweetsent import multilabel as ml
 from tweetsent.config import TrainConfig
-from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
-from tweetsent.errors import ConfigError, DataError, TweetsentError
-from tweetsent.evaluation import classification_metrics, cross_entropy, format_per_class
+from tweetsent.data import labels as ml
+from tweetsent.data.prepare import run_labels
+from tweetsent.data.reading import LabelledData
+from tweetsent.evaluation import metrics as ml_metrics
+from tweetsent.evaluation.metrics import classification_metrics, cross_entropy, format_per_class
 from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.modeling.loading import build_classifier, load_tokenizer, resolve_model
+from tweetsent.training import checkpoints, distributed, losses
+from tweetsent.training import trainer as recipe
+from tweetsent.training.callbacks import EpochHistory, TqdmProgress, current_history
 
 logger = logging.getLogger(__name__)
 
 SCALAR_METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
 
 
-@dataclass
-class TrainResult:
-    run_dir: Path
-    metrics: dict
-    config: TrainConfig
-
-
-def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
-    """Load, clean and split the data exactly as a training run does."""
-    if not config.data_path:
-        raise ConfigError("no training data given (pass DATA or data_path in --config)")
-    data_config = resolve_data_config(config.data)
-    soft = ml.soft_separator(config)
-    if config.multi_label or soft:
-        data_config = ml.keep_multilabel_rows(data_config)
-    data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
-    extra = None
-    if soft:  # single-label rows are split as usual; the multi-label ones only ever train
-        data, extra = ml.split_off_multilabel(data, soft)
-    if config.val_file:
-        train_data = data
-        val = _cleaned(load_labelled(config.val_file, data_config), config)
-        if soft:
-            val, _ = ml.split_off_multilabel(val, soft)
-        known = _label_vocabulary(train_data, config)
-        if len(known) < 2:
-            raise DataError(f"{config.data_path}: only one class; a classifier needs two")
-        unknown = sorted(set(_label_vocabulary(val, config)) - set(known))
-        if unknown:
-            raise DataError(
-                f"{config.val_file}: label(s) absent from the training data: {', '.join(unknown)}"
-            )
-    elif config.multi_label:
-        return ml.multilabel_split(data, config.val_size, config.split_seed, config.label_sep)
-    else:
-        train_data, val = stratified_split(data, config.val_size, config.split_seed)
-    if extra:
-        logger.info("%d multi-label row(s) join the training rows as soft targets", len(extra))
-        train_data = LabelledData(
-            train_data.texts + extra.texts,
-            train_data.labels + extra.labels,
-            train_data.source,
-            train_data.dropped,
-        )
-    return train_data, val
-
-
-def _cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:
-    """Normalised (and demojized) texts if asked and, for multi-label runs, canonical label
-    sets."""
-    if config.normalize or config.demojize:
-        from tweetsent.normalize import clean_tweet
-
-        data.texts = [
-            clean_tweet(text, normalize=config.normalize, demojize_emoji=config.demojize)
-            for text in data.texts
-        ]
-    return ml.canonical(data, config.label_sep) if config.multi_label else data
-
-
-def _label_vocabulary(data: LabelledData, config: TrainConfig) -> list[str]:
-    if config.multi_label:
-        return ml.label_vocabulary(data.labels, config.label_sep)
-    sep = ml.soft_separator(config)
-    return ml.label_vocabulary(data.labels, sep) if sep else data.label_set
-
-
-def train(
-    config: TrainConfig,
-    out_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> TrainResult:
-    """Fine-tune ``config.model`` on ``config.data_path`` and write a run directory.
-
-    Under ``torchrun`` every process calls this; only rank 0 writes files.
-
-    >>> cfg = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))  # doctest: +SKIP
-    >>> train(cfg, "runs/smile").metrics["validation"]["f1_weighted"]              # doctest: +SKIP
-    """
-    return _run(
-        lambda: config, checkpoints.run_dir_path(out_dir), overwrite=overwrite, progress=progress
-    )
-
-
-def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
-    """Continue the interrupted run at ``out_dir`` from its last checkpoint, with its settings.
-
-    >>> resume("runs/smile").run_dir                                              # doctest: +SKIP
-    PosixPath('runs/smile')
-    """
-    out = checkpoints.run_dir_path(out_dir)
-    return _run(lambda: checkpoints.interrupted_config(out), out, progress=progress, resuming=True)
-
-
-def _run(
-    get_config, out: Path, *, overwrite: bool = False, progress: bool = True, resuming=False
-) -> TrainResult:
-    distributed.init(cpu=device_type() == "cpu")
-    staging = checkpoints.staging_dir(out)
-    lock = checkpoints.RunLock(out)
-    loaded: list = []
-
-    def plan() -> tuple[dict, str | None]:
-        """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
-        config = get_config()
-        resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
-        # The lock first, then the checks: another process cannot slip in between them.
-        lock.acquire()  # held until this function's end: one process per run directory
-        if not resuming:
-            checkpoints.check_out_dir(out, overwrite)
-            checkpoints.check_data_outside(out, config)
-        config.data = resolve_data_config(config.data)
-        loaded.extend(prepare_data(config))
-        if not resuming:
-            checkpoints.start_staging(out, config, overwrite=overwrite)
-            return config.to_dict(), None
-        if checkpoints.is_finished(staging):
-            return config.to_dict(), _FINISHED
-        checkpoints.check_inputs(out, config)
-        point = checkpoints.resume_point(out)
-        return config.to_dict(), str(point) if point else None
-
-    try:
-        return _train_and_write(plan, loaded, out, staging, progress)
-    finally:
-        lock.release()
-
-
-def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: bool) -> TrainResult:
-    """Rank 0 plans (see ``_run``); every rank trains; rank 0 writes and renames."""
-    # Every rank derives the same staging path; rank 0 alone prepares it, the others follow.
-    config_values, resume_from = distributed.on_main(plan)
-    config = TrainConfig.from_dict(config_values)
-    if resume_from == _FINISHED:  # killed between the last write and the rename
-        distributed.on_main(lambda: checkpoints.finish(staging, out))
-        return TrainResult(out, json.loads((out / "metrics.json").read_text("utf-8")), config)
-    train_data, val_data = loaded or prepare_data(config)
-    progress = progress and distributed.is_main()
-    try:
-        metrics = _fit(
-            config, train_data, val_data, staging, progress=progress, resume_from=resume_from
-        )
-    except BaseException:
-        if distributed.is_main():
-            checkpoints.keep_or_remove(staging, out)
-        raise
-
-    def write() -> None:
-        from tweetsent.baseline import baseline_metrics
-
-        metrics["baseline"] = baseline_metrics(train_data, val_data, config)
-        _write_json(staging / "metrics.json", metrics)
-        from tweetsent.reporting import write_plots, write_report
-
-        try:
-            write_plots(metrics, staging)
-            write_report(metrics, config, staging)
-            checkpoints.finish(staging, out)
-        except BaseException:
-            checkpoints.keep_or_remove(staging, out)
-            raise
-        logger.info("run written to %s", out)
-
-    distributed.on_main(write)  # every rank returns once RUN_DIR is in place
-    return TrainResult(out, metrics, config)
-
-
-_FINISHED = "finished"
-
-
-def _fit(
+def fit(
     config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool, resume_from=None
 ) -> dict:
     import torch
     from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
 
-    from tweetsent import trainer as recipe
-    from tweetsent.modeling import build_classifier, load_tokenizer, resolve_model
-    from tweetsent.training_callbacks import EpochHistory, TqdmProgress, current_history
-
-    labels = _label_vocabulary(train_data, config)
+    labels = run_labels(train_data, config)
     label2id = {label: i for i, label in enumerate(labels)}
     if config.multi_label:
 
@@ -240,16 +65,16 @@ def _fit(
         device_type(),
     )
     set_seed(config.seed)
-    tokenizer = load_tokenizer(model_name)
     model = build_classifier(
         model_name, labels, allow_pickle=config.allow_pickle, multi_label=config.multi_label
     )
+    tokenizer = load_tokenizer(model_name, vocab_size=model.config.vocab_size)
     model = recipe.prepare_model(model, config)
     distributed.mark_mean_loss(model)
     if config.multi_label:
-        loss_weights = recipe.positive_weights(config.class_weights, labels, targets(train_data))
+        loss_weights = losses.positive_weights(config.class_weights, labels, targets(train_data))
     else:
-        loss_weights = recipe.class_weights(
+        loss_weights = losses.class_weights(
             config.class_weights,
             labels,
             train_data.labels,
@@ -261,8 +86,8 @@ def _fit(
     def compute_metrics(prediction) -> dict:
         logits = prediction.predictions
         if config.multi_label:  # per-epoch scores at threshold 0.5; tuned once at the end
-            y_pred = ml.apply_thresholds(ml.sigmoid(logits), [0.5] * len(labels))
-            full = ml.multilabel_metrics(prediction.label_ids, y_pred, labels)
+            y_pred = ml.apply_thresholds(ml_metrics.sigmoid(logits), [0.5] * len(labels))
+            full = ml_metrics.multilabel_metrics(prediction.label_ids, y_pred, labels)
         else:
             full = classification_metrics(prediction.label_ids, logits.argmax(axis=-1), labels)
         return {k: full[k] for k in SCALAR_METRICS if k in full}
@@ -384,17 +209,21 @@ def _fit(
         "train_tweets_per_second": len(train_data) * max(len(history.epochs), 1) / seconds,
     }
     if distributed.is_main():
-        _write_json(staging / "metrics.json", metrics)
+        write_json(staging / "metrics.json", metrics)
     return metrics
 
 
 def _multilabel_validation(model, logits, y_true, labels) -> dict:
     """Tune one threshold per label on validation, score with them, store them in the model."""
-    proba = ml.sigmoid(logits)
-    at_half = ml.multilabel_metrics(y_true, ml.apply_thresholds(proba, [0.5] * len(labels)), labels)
-    thresholds = ml.tune_thresholds(y_true, proba)
-    validation = ml.multilabel_metrics(y_true, ml.apply_thresholds(proba, thresholds), labels)
-    validation["loss"] = ml.binary_cross_entropy(proba, y_true)
+    proba = ml_metrics.sigmoid(logits)
+    at_half = ml_metrics.multilabel_metrics(
+        y_true, ml.apply_thresholds(proba, [0.5] * len(labels)), labels
+    )
+    thresholds = ml_metrics.tune_thresholds(y_true, proba)
+    validation = ml_metrics.multilabel_metrics(
+        y_true, ml.apply_thresholds(proba, thresholds), labels
+    )
+    validation["loss"] = ml_metrics.binary_cross_entropy(proba, y_true)
     validation["thresholds"] = {
         label: float(t) for label, t in zip(labels, thresholds, strict=True)
     }
@@ -421,10 +250,10 @@ def _best_epoch(epochs: list[dict], metric: str, greater: bool) -> int:
     return epochs[scored.index(max(scored))]["epoch"] if epochs else 0
 
 
-def _write_json(path: Path, payload: dict) -> None:
+def write_json(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
-__all__ = ["TrainResult", "prepare_data", "resume", "train", "TweetsentError"]
+__all__ = ["fit", "write_json"]

@@ -1,4 +1,4 @@
-"""Multi-label classification: rows such as ``happy|surprise`` kept, not dropped.
+"""Label sets: rows such as ``happy|surprise`` kept, not dropped, as multi-hot or soft targets.
 
 A multi-label run trains a sigmoid head (``problem_type="multi_label_classification"``, binary
 cross-entropy), tunes one decision threshold per label on the validation set, and saves the
@@ -15,10 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from tweetsent.config import DataConfig
-from tweetsent.data import LabelledData, resolve_data_config
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import LabelledData
 from tweetsent.errors import DataError
-
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 
 def keep_multilabel_rows(cfg: DataConfig) -> DataConfig:
@@ -118,29 +117,6 @@ def multilabel_split(
     return data.subset(train_idx), data.subset(val_idx)
 
 
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
-
-
-def tune_thresholds(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """Per label, the threshold on THRESHOLD_GRID with the best F1 on these rows.
-
-    Ties go to the threshold nearest 0.5; a label without positives here keeps 0.5.
-    """
-    from sklearn.metrics import f1_score
-
-    thresholds = np.full(y_true.shape[1], 0.5)
-    for j in range(y_true.shape[1]):
-        if y_true[:, j].sum() == 0:
-            continue
-        scores = [
-            (f1_score(y_true[:, j], proba[:, j] >= t, zero_division=0), -abs(t - 0.5), t)
-            for t in THRESHOLD_GRID
-        ]
-        thresholds[j] = max(scores)[2]
-    return thresholds
-
-
 def apply_thresholds(proba: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     """Labels at or above their threshold; a row with none gets its most probable label."""
     predicted = proba >= np.asarray(thresholds)[None, :]
@@ -149,65 +125,15 @@ def apply_thresholds(proba: np.ndarray, thresholds: Sequence[float]) -> np.ndarr
     return predicted
 
 
-def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict:
-    """Subset accuracy, micro / macro / weighted / samples F1, Hamming loss and per-label F1."""
-    from sklearn.metrics import (
-        accuracy_score,
-        f1_score,
-        hamming_loss,
-        precision_recall_fscore_support,
-    )
-
-    y_true = np.asarray(y_true).astype(int)
-    y_pred = np.asarray(y_pred).astype(int)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, zero_division=0
-    )
-    per_class = {}
-    for i, label in enumerate(labels):
-        correct = int(((y_true[:, i] == 1) & (y_pred[:, i] == 1)).sum())
-        per_class[label] = {
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
-            "correct": correct,
-            "accuracy": f"{correct}/{int(support[i])}",
-        }
-    kw = {"zero_division": 0}
-    return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),  # subset accuracy: the exact set
-        "subset_accuracy": float(accuracy_score(y_true, y_pred)),
-        "f1_weighted": float(f1_score(y_true, y_pred, average="weighted", **kw)),
-        "f1_macro": float(f1_score(y_true, y_pred, average="macro", **kw)),
-        "f1_micro": float(f1_score(y_true, y_pred, average="micro", **kw)),
-        "f1_samples": float(f1_score(y_true, y_pred, average="samples", **kw)),
-        "hamming_loss": float(hamming_loss(y_true, y_pred)),
-        "per_class": per_class,
-        "labels": list(labels),
-        "multi_label": True,
-    }
-
-
-def binary_cross_entropy(proba: np.ndarray, y_true: np.ndarray) -> float:
-    proba = np.clip(np.asarray(proba, dtype=np.float64), 1e-12, 1 - 1e-12)
-    y_true = np.asarray(y_true, dtype=np.float64)
-    return float(-np.mean(y_true * np.log(proba) + (1 - y_true) * np.log(1 - proba)))
-
-
 __all__ = [
     "apply_thresholds",
-    "binary_cross_entropy",
     "canonical",
     "keep_multilabel_rows",
     "label_vocabulary",
     "multi_hot",
-    "multilabel_metrics",
     "multilabel_split",
-    "sigmoid",
     "soft_separator",
     "soft_targets",
     "split_off_multilabel",
     "split_labels",
-    "tune_thresholds",
 ]

@@ -16,10 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tweetsent import checkpoints, fileio
-from tweetsent import multilabel as ml
+from tweetsent import fileio
 from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.data import labels as ml
+from tweetsent.data.prepare import cleaned
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import load_labelled
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.training import checkpoints
+from tweetsent.training.run import train
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +41,13 @@ SEARCH_SPACE = {
 def _all_rows(config: TrainConfig):
     """The cleaned, normalised rows a run would split, unsplit, and the soft multi-label rows
     that only ever train (None unless ``multi_label_rows`` is ``soft``)."""
-    from tweetsent.data import load_labelled, resolve_data_config
-    from tweetsent.training import _cleaned
-
     if config.val_file:
         raise ConfigError("--cv makes its own validation folds; drop --val-file")
     data_config = resolve_data_config(config.data)
     soft = ml.soft_separator(config)
     if config.multi_label or soft:
         data_config = ml.keep_multilabel_rows(data_config)
-    data = _cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
+    data = cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
     if soft:  # folds of the single-label rows; the multi-label ones join every training fold
         return ml.split_off_multilabel(data, soft)
     return data, None
@@ -75,8 +77,6 @@ def cross_validate(
 
 def _cross_validate(config: TrainConfig, k: int, out: Path, overwrite: bool) -> dict:
     from sklearn.model_selection import StratifiedKFold
-
-    from tweetsent.training import train
 
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {k!r}")
@@ -211,8 +211,6 @@ def _search(
         import optuna
     except ImportError:  # pragma: no cover - a declared dependency
         raise ConfigError("--search needs optuna: pip install optuna") from None
-    from tweetsent.training import train
-
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ConfigError(f"--search needs a positive number of trials, got {n_trials!r}")
     staging = out.with_name(out.name + ".partial")

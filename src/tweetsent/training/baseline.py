@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import time
 
-from tweetsent import multilabel as ml
 from tweetsent.config import TrainConfig
-from tweetsent.data import LabelledData
-from tweetsent.evaluation import classification_metrics
+from tweetsent.data import labels as ml
+from tweetsent.data.prepare import prepare_data
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import LabelledData
+from tweetsent.evaluation.metrics import classification_metrics, multilabel_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +54,7 @@ def baseline_metrics(
         y_val = ml.multi_hot(val_data.labels, labels, config.label_sep)
         pipeline = make_pipeline(class_weight, multi_label=True).fit(train_data.texts, y_train)
         proba = pipeline.predict_proba(val_data.texts)
-        metrics = ml.multilabel_metrics(
-            y_val, ml.apply_thresholds(proba, [0.5] * len(labels)), labels
-        )
+        metrics = multilabel_metrics(y_val, ml.apply_thresholds(proba, [0.5] * len(labels)), labels)
     else:
         texts, y, weights = _expanded(train_data, config)
         labels = sorted(set(y))
@@ -92,9 +92,6 @@ def _expanded(data: LabelledData, config: TrainConfig):
 
 def run_baseline(config: TrainConfig) -> dict:
     """Load and split ``config.data_path`` as ``train`` would, then fit and score the baseline."""
-    from tweetsent.data import resolve_data_config
-    from tweetsent.training import prepare_data
-
     config.data = resolve_data_config(config.data)
     train_data, val_data = prepare_data(config)
     metrics = baseline_metrics(train_data, val_data, config)

@@ -79,28 +79,70 @@ def write_plots(metrics: dict, out_dir: Path) -> None:
         write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
 
 
-def write_confusion_matrix(validation: dict, path: Path) -> None:
-    plt = _pyplot()
+# A confusion matrix stays readable, and cheap to draw, up to a few dozen classes: beyond it the
+# plot shows the classes most involved in confusions (1,000 classes drawn whole took 7 GB).
+PLOT_MAX_CLASSES = 30
+CELL_TEXT_MAX_CLASSES = 20  # counts written in the cells up to this many classes
+FIGURE_MAX_INCHES = 14.0
+
+
+def most_confused(matrix, top: int) -> list[int]:
+    """Indices of the ``top`` classes with the most confusions (rows and columns, off the
+    diagonal), in label order; all classes when there are no more than ``top``."""
+    import numpy as np
+
+    m = np.asarray(matrix)
+    if len(m) <= top:
+        return list(range(len(m)))
+    off = m - np.diag(np.diag(m))
+    involvement = off.sum(axis=0) + off.sum(axis=1)
+    order = np.lexsort((np.arange(len(m)), -involvement))  # most confused, then label order
+    return sorted(int(i) for i in order[:top])
+
+
+def confused_pairs(validation: dict, top: int = 10) -> list[tuple[str, str, int]]:
+    """The ``top`` largest off-diagonal cells: (true label, predicted label, count)."""
+    import numpy as np
+
+    m = np.array(validation["confusion_matrix"])
+    np.fill_diagonal(m, 0)
+    flat = np.argsort(-m, axis=None, kind="stable")[:top]
     labels = validation["labels"]
-    matrix = validation["confusion_matrix"]
-    size = max(4.0, 0.7 * len(labels) + 2)
+    rows, cols = np.unravel_index(flat, m.shape)
+    pairs = [(labels[i], labels[j], int(m[i, j])) for i, j in zip(rows, cols, strict=True)]
+    return [p for p in pairs if p[2] > 0]
+
+
+def write_confusion_matrix(validation: dict, path: Path) -> None:
+    import numpy as np
+
+    plt = _pyplot()
+    all_labels = validation["labels"]
+    keep = most_confused(validation["confusion_matrix"], PLOT_MAX_CLASSES)
+    matrix = np.asarray(validation["confusion_matrix"])[np.ix_(keep, keep)]
+    labels = [all_labels[i] for i in keep]
+    size = min(max(4.0, 0.7 * len(labels) + 2), FIGURE_MAX_INCHES)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
-    top = max(max(row) for row in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, value in enumerate(row):
-            ax.text(
-                j,
-                i,
-                str(value),
-                ha="center",
-                va="center",
-                color="white" if value > top / 2 else "black",
-                fontsize=9,
-            )
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    if len(labels) <= CELL_TEXT_MAX_CLASSES:
+        top = int(matrix.max()) or 1
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    color="white" if value > top / 2 else "black",
+                    fontsize=9,
+                )
+    title = "Confusion matrix"
+    if len(keep) < len(all_labels):
+        title += f": the {len(keep)} most confused of {len(all_labels)} classes"
+    ax.set(xlabel="predicted", ylabel="true", title=title)
     _save(fig, path)
     plt.close(fig)
 
@@ -160,16 +202,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
         ]
     if metrics.get("baseline"):
         lines += baseline_lines(metrics["baseline"], v)
-    lines += [
-        "",
-        "| class | precision | recall | f1 | support | accuracy |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, row in v["per_class"].items():
-        lines.append(
-            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
-            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
-        )
+    lines += per_class_lines(v)
     lines += [
         "",
         "## Epochs",
@@ -199,6 +232,25 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     tmp = out_dir / "report.md.tmp"
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(out_dir / "report.md")
+
+
+def per_class_lines(validation: dict) -> list[str]:
+    """The per-class table and, for more classes than the plot shows, the worst confusions."""
+    lines = [
+        "",
+        "| class | precision | recall | f1 | support | accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in validation["per_class"].items():
+        lines.append(
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} | {row['support']} | {row['accuracy']} |"
+        )
+    if "confusion_matrix" in validation and len(validation["labels"]) > CELL_TEXT_MAX_CLASSES:
+        lines += ["", "Most frequent confusions (true → predicted):", ""]
+        pairs = confused_pairs(validation, 20)
+        lines += [f"- {a} → {b}: {n}" for a, b, n in pairs] or ["- none"]
+    return lines
 
 
 def baseline_lines(baseline: dict, validation: dict) -> list[str]:

@@ -170,15 +170,44 @@ def interrupted_config(out: Path) -> TrainConfig:
 
 
 def resume_point(out: Path) -> Path | None:
-    """Rank 0's preparation for resuming: drop half-written checkpoints, pick the latest."""
+    """Rank 0's preparation for resuming: drop half-written and corrupt checkpoints, pick the
+    latest that reads back."""
     staging = staging_dir(out)
     discard_incomplete(staging)
     checkpoint = latest_checkpoint(staging)
+    while checkpoint is not None and (problem := damage(checkpoint)) is not None:
+        logger.warning("%s: corrupt checkpoint (%s), skipped and removed", checkpoint, problem)
+        shutil.rmtree(checkpoint, ignore_errors=True)
+        checkpoint = latest_checkpoint(staging)
     if checkpoint is None:
         logger.warning("%s: no complete checkpoint yet; training starts over", staging)
     else:
         logger.info("resuming from %s", checkpoint)
     return checkpoint
+
+
+def damage(checkpoint: Path) -> str | None:
+    """Why a complete-looking checkpoint would not load (a file damaged after it was written),
+    or None. Checked without unpickling anything: the safetensors header and sizes, and the
+    CRC of every member of torch.save's zip archives (optimizer, scheduler, RNG states)."""
+    import zipfile
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(checkpoint / "model.safetensors"), framework="pt") as weights:
+            weights.keys()
+    except Exception as exc:  # safetensors raises its own SafetensorError for a bad file
+        return f"model.safetensors: {str(exc).strip().splitlines()[0][:120] or type(exc).__name__}"
+    for path in sorted([*checkpoint.glob("*.pt"), *checkpoint.glob("*.pth")]):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+            return f"{path.name}: {exc or type(exc).__name__}"
+        if bad is not None:
+            return f"{path.name}: damaged member {bad}"
+    return None
 
 
 def can_resume(staging: Path) -> bool:
@@ -201,8 +230,15 @@ def finish(staging: Path, out: Path, *, overwrite: bool = False) -> None:
 
 
 def keep_or_remove(staging: Path, out: Path) -> None:
-    """After a failure: keep a resumable staging directory, remove one with nothing to resume."""
+    """After a failure: keep a resumable staging directory, remove one with nothing to resume.
+
+    What the failure left half-written goes either way: an unfinished checkpoint folder, and
+    the temporary files of writes that did not complete (a full disk).
+    """
     if can_resume(staging):
+        discard_incomplete(staging)
+        for tmp in [*staging.glob("*.tmp"), *staging.glob(".*.tmp"), *staging.glob("*.tmp.png")]:
+            tmp.unlink(missing_ok=True)
         logger.warning("kept %s; continue it with: tweetsent train --resume %s", staging, out)
     else:
         shutil.rmtree(staging, ignore_errors=True)

@@ -15,29 +15,30 @@ predictor; the reading (pandas / pyarrow) and the model (``TweetClassifier``) ar
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import hashlib
 import json
 import logging
 import os
-import re
-import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from tweetsent import fileio
 from tweetsent.config import DataConfig
-from tweetsent.data import check_file, read_table_chunks, resolve_data_config
-from tweetsent.errors import ConfigError, DataError
+from tweetsent.data.checks import is_stream
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import check_file, require_column
+from tweetsent.data.streaming import read_table_chunks
+from tweetsent.errors import ConfigError, DataError, disk_full_as_error
+from tweetsent.inference.labelling import label_frame
+from tweetsent.inference.shards import Shard, merge_shards, shard_path
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 2048
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: predicted labels escaped against spreadsheet formulas
 # Rows per chunk, at least, for the counting pass: parsing only, so tiny chunks would be slow.
 _COUNT_CHUNK_ROWS = 1024
 _END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identity
@@ -45,41 +46,6 @@ _END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identit
 
 def output_columns(labels: list[str]) -> list[str]:
     return ["predicted_label", "confidence", *[f"p_{label}" for label in labels]]
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Part ``index`` of ``count`` (0-based): a contiguous run of the file's chunks."""
-
-    index: int = 0
-    count: int = 1
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.count, int) and self.count >= 1):
-            raise ConfigError(f"shard count must be a positive integer, got {self.count!r}")
-        if not (isinstance(self.index, int) and 0 <= self.index < self.count):
-            raise ConfigError(f"shard index must be in 0..{self.count - 1}, got {self.index!r}")
-
-    @classmethod
-    def parse(cls, spec: str) -> Shard:
-        """``"I/N"``, e.g. ``"0/4"`` for the first of four parts."""
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(spec))
-        if not match:
-            raise ConfigError(f"--shard must look like I/N (e.g. 0/4), got {spec!r}")
-        return cls(int(match[1]), int(match[2]))
-
-    def chunks(self, n_chunks: int) -> range:
-        return range(self.index * n_chunks // self.count, (self.index + 1) * n_chunks // self.count)
-
-
-def shard_path(output_path: str | Path, shard: Shard | None) -> Path:
-    """Where a shard's part goes: ``out.csv`` → ``out.shard-1-of-4.csv``."""
-    output_path = Path(output_path)
-    if shard is None or shard.count == 1:
-        return output_path
-    return output_path.with_name(
-        f"{output_path.stem}.shard-{shard.index}-of-{shard.count}{output_path.suffix}"
-    )
 
 
 def model_fingerprint(path: str | Path) -> str:
@@ -125,6 +91,11 @@ def predict_file(
     if not isinstance(chunk_rows, int) or chunk_rows <= 0:
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     data_config = resolve_data_config(data_config)
+    if str(input_path) == "-" or is_stream(input_path):  # standard input, a FIFO
+        from tweetsent.inference.pipes import predict_pipe  # it comes back here with a file
+
+        options = {"shard": shard, "resume": resume, "progress": progress, "model_id": model_id}
+        return predict_pipe(classifier, input_path, output_path, data_config, chunk_rows, options)
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)
@@ -132,7 +103,11 @@ def predict_file(
     if target.resolve() == input_path.resolve():
         raise ConfigError(f"{target}: the output would overwrite the input")
     checkpoint = _Checkpoint(target)
-    with checkpoint.locked():
+    then = "free some space and run the same command again: it resumes"
+    with (
+        checkpoint.locked(),
+        disk_full_as_error(target.parent, f"while writing {target.name}", then),
+    ):
         signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
         state = checkpoint.load(signature) if resume else None
         if state is None:
@@ -149,64 +124,6 @@ def predict_file(
         _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
         checkpoint.finish()
     return state["rows_done"]
-
-
-def merge_shards(output_path: str | Path) -> int:
-    """Concatenate the finished parts ``out.shard-I-of-N.csv`` into ``out.csv``; returns N.
-
-    Every part must be there (a part exists only once its shard finished). The header is kept
-    once; the rest is copied byte for byte, so the result is what one unsharded run writes.
-    """
-    output_path = Path(output_path)
-    pattern = re.compile(
-        rf"{re.escape(output_path.stem)}\.shard-(\d+)-of-(\d+){re.escape(output_path.suffix)}"
-    )
-    found: dict[int, dict[int, Path]] = {}
-    parent = output_path.parent if str(output_path.parent) else Path(".")
-    for p in parent.iterdir() if parent.is_dir() else []:
-        match = pattern.fullmatch(p.name)
-        if match:
-            found.setdefault(int(match[2]), {})[int(match[1])] = p
-    if not found:
-        example = shard_path(output_path, Shard(0, 2)).name
-        raise DataError(
-            f"{output_path}: no shard parts to merge (expected files such as {example}, "
-            "written by --shard I/N)"
-        )
-    if len(found) > 1:
-        raise DataError(
-            f"{output_path}: parts of different shard counts ({', '.join(map(str, sorted(found)))})"
-            "; keep the parts of one split only"
-        )
-    count, parts = next(iter(found.items()))
-    missing = [
-        shard_path(output_path, Shard(i, count)).name for i in range(count) if i not in parts
-    ]
-    if missing:
-        raise DataError(
-            f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
-            "here yet)"
-        )
-    fileio.check_output_file(output_path)
-    tmp = output_path.with_name(f".{output_path.name}.partial")
-    header = None
-    with tmp.open("wb") as out:
-        for i in range(count):
-            with parts[i].open("rb") as part:
-                part_header = _read_header(part, parts[i])
-                if header is None:
-                    header = part_header
-                    out.write(header)
-                elif part_header != header:
-                    raise DataError(
-                        f"{parts[i]}: its columns differ from {parts[0].name}'s; were the parts "
-                        "made from the same input and model?"
-                    )
-                shutil.copyfileobj(part, out, 1 << 20)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(output_path)
-    return count
 
 
 # --- the work -------------------------------------------------------------------------------
@@ -300,32 +217,14 @@ def _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, pro
 def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], path) -> bytes:
     if text_col not in chunk.columns:
         raise DataError(f"{path}: column {text_col!r} missing from row {chunk.index[0] + 1} on")
-    proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
-    best = proba.argmax(axis=1)
-    chunk = chunk.copy()
-    if getattr(classifier, "multi_label", False):  # a label set per row, joined by the run's sep
-        from tweetsent.multilabel import apply_thresholds
-
-        sep = classifier.config.label_sep if classifier.config else "|"
-        chosen = apply_thresholds(proba, classifier.thresholds)
-        chunk["predicted_label"] = [
-            sep.join(label for label, on in zip(classifier.labels, row, strict=True) if on)
-            for row in chosen
-        ]
-    else:
-        chunk["predicted_label"] = [classifier.labels[i] for i in best]
-    chunk["confidence"] = proba.max(axis=1).round(6)
-    for j, label in enumerate(classifier.labels):
-        chunk[f"p_{label}"] = proba[:, j].round(6)
-    return chunk[columns].to_csv(index=False, header=False).encode("utf-8")
+    labelled = label_frame(classifier, chunk, text_col)
+    return labelled[columns].to_csv(index=False, header=False).encode("utf-8")
 
 
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
     text_col = data_config.text_col
     if text_col is None and len(columns) == 1:
         return columns[0]
-    from tweetsent.data import require_column
-
     return require_column(pd.DataFrame(columns=columns), text_col, "text", path)
 
 
@@ -352,22 +251,6 @@ def _signature(input_path: Path, data_config, chunk_rows, shard, classifier, mod
         "max_length": getattr(classifier, "max_length", None),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _read_header(part, path: Path) -> bytes:
-    """The bytes of a CSV file's first record (a header may hold quoted newlines)."""
-    consumed: list[bytes] = []
-
-    def lines():
-        for line in part:
-            consumed.append(line)
-            yield line.decode("utf-8")
-
-    try:
-        next(csv.reader(lines()))
-    except (StopIteration, UnicodeDecodeError, csv.Error):
-        raise DataError(f"{path}: not a part written by tweetsent predict --shard") from None
-    return b"".join(consumed)
 
 
 class _Checkpoint:
@@ -453,6 +336,7 @@ def _fsync_dir(path: Path) -> None:
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "Shard",
+    "label_frame",
     "merge_shards",
     "model_fingerprint",
     "output_columns",

@@ -1,0 +1,181 @@
+"""Prediction speed: raw tweets → label names, ``transformers.pipeline`` against our backends.
+
+``bench_predict`` times the pipeline (fp32, batch 64, the reference) and each of our backends on
+the same fine-tuned model, with label agreement / F1 and the achieved FLOP/s against the peak.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tweetsent.benchmarks.machine import encoder_flops, flops_entry, machine_info
+from tweetsent.data.reading import LabelledData
+from tweetsent.errors import DataError
+from tweetsent.evaluation.metrics import classification_metrics
+from tweetsent.hardware import cpu_has_bf16
+from tweetsent.inference import TweetClassifier
+
+logger = logging.getLogger(__name__)
+
+
+PREDICT_KEYS = ("name", "tweets_per_second", "seconds", "ratio", "agreement", "f1_weighted")
+
+
+def predict_contestants(run_dir: Path, onnx_dir: Path | None) -> dict[str, Callable]:
+    """Name → loader of a ``TweetClassifier`` for each backend available here."""
+    contestants: dict[str, Callable] = {
+        "torch fp32": lambda: TweetClassifier.load(run_dir, backend="torch", precision="fp32"),
+    }
+    if cpu_has_bf16():
+        contestants["torch bf16"] = lambda: TweetClassifier.load(
+            run_dir, backend="torch", precision="bf16"
+        )
+    if onnx_dir is not None:
+        for name, prefer in (("onnx fp32", "fp32"), ("onnx int8", "int8")):
+            if (onnx_dir / ("model.onnx" if prefer == "fp32" else "model_int8.onnx")).is_file():
+                contestants[name] = lambda prefer=prefer: TweetClassifier.load(
+                    run_dir, backend="onnx", onnx_dir=onnx_dir, onnx_variant=prefer
+                )
+    contestants["ours (auto)"] = lambda: TweetClassifier.load(
+        run_dir, backend="auto", onnx_dir=onnx_dir
+    )
+    return contestants
+
+
+def bench_predict(
+    run_dir: str | Path,
+    texts: Sequence[str],
+    *,
+    validation: LabelledData | None = None,
+    onnx_dir: str | Path | None = None,
+    batch_size: int = 64,
+    include: Sequence[str] | None = None,
+) -> dict:
+    """Tweets/s from raw text to label names: the pipeline reference and each of our backends.
+
+    ``validation`` (labelled tweets, e.g. the run's own validation split) adds ``f1_weighted``
+    per contestant. ``onnx_dir``: an ONNX export to include (``tweetsent export``).
+    ``include``: names of contestants to run (default: all available).
+    """
+    run_dir = Path(run_dir)
+    texts = list(texts)
+    if not texts:
+        raise DataError("no tweets to benchmark on")
+    onnx_dir = Path(onnx_dir) if onnx_dir else None
+
+    reference_clf = TweetClassifier.load(run_dir, backend="torch", precision="fp32")
+    labels = reference_clf.labels
+    model_config = reference_clf.engine.model.config
+    lengths = [
+        len(ids)
+        for ids in reference_clf.tokenizer(
+            texts, truncation=True, max_length=reference_clf.max_length
+        )["input_ids"]
+    ]
+    flops = encoder_flops(model_config, lengths)
+
+    loaders: dict[str, Callable] = {"pipeline fp32 (reference)": lambda: _pipeline(reference_clf)}
+    loaders.update(predict_contestants(run_dir, onnx_dir))
+    if include is not None:
+        loaders = {k: v for k, v in loaders.items() if k in include or k.startswith("pipeline")}
+
+    rows = []
+    baseline: list[str] | None = None
+    for name, load in loaders.items():
+        predictor = load()
+        predict = predictor if callable(predictor) else predictor.predict
+        predict(texts[:batch_size])  # warm-up: first-call allocations, lazy initialisation
+        started = time.perf_counter()
+        predicted = predict(texts)
+        seconds = time.perf_counter() - started
+        row = {
+            "name": name,
+            "backend": getattr(predictor, "backend", "pipeline"),
+            "tweets_per_second": round(len(texts) / seconds, 1),
+            "seconds": round(seconds, 3),
+        }
+        if name == "torch fp32":
+            baseline = predicted
+        row["_labels"] = predicted
+        if validation is not None and len(validation):
+            val_pred = predict(validation.texts)
+            index = {label: i for i, label in enumerate(labels)}
+            row["f1_weighted"] = round(
+                classification_metrics(
+                    [index[x] for x in validation.labels], [index[x] for x in val_pred], labels
+                )["f1_weighted"],
+                4,
+            )
+        else:
+            row["f1_weighted"] = None
+        precision = _precision_of(predictor)
+        row.update(flops_entry(flops, seconds, precision))
+        rows.append(row)
+        logger.info("%s: %.1f tweets/s", name, row["tweets_per_second"])
+        del predictor
+
+    reference = rows[0]["tweets_per_second"]
+    fp32_f1 = next((r["f1_weighted"] for r in rows if r["name"] == "torch fp32"), None)
+    for row in rows:
+        predicted = row.pop("_labels")
+        row["ratio"] = round(row["tweets_per_second"] / reference, 2)
+        row["agreement"] = (
+            round(float(np.mean([a == b for a, b in zip(predicted, baseline, strict=True)])), 4)
+            if baseline is not None
+            else None
+        )
+        row["f1_delta_vs_fp32"] = (
+            round(row["f1_weighted"] - fp32_f1, 4)
+            if row["f1_weighted"] is not None and fp32_f1 is not None
+            else None
+        )
+    return {
+        "benchmark": "predict",
+        "run_dir": str(run_dir),
+        "tweets": len(texts),
+        "mean_tokens": round(float(np.mean(lengths)), 1),
+        "validation_tweets": len(validation) if validation is not None else 0,
+        "batch_size": batch_size,
+        "encoder_gflop": round(flops / 1e9, 1),
+        "reference": rows[0]["name"],
+        "results": rows,
+        "machine": machine_info(),
+    }
+
+
+def _pipeline(classifier):
+    """``transformers.pipeline`` on the same fine-tuned fp32 model: the issue's reference."""
+    from transformers import pipeline
+
+    pipe = pipeline(
+        "text-classification",
+        model=classifier.engine.model,
+        tokenizer=classifier.tokenizer,
+        device=-1,
+        batch_size=64,
+    )
+
+    def predict(texts: Sequence[str]) -> list[str]:
+        out = pipe(list(texts), truncation=True, max_length=classifier.max_length)
+        return [o["label"] for o in out]
+
+    return predict
+
+
+def _precision_of(predictor) -> str:
+    if not hasattr(predictor, "engine"):
+        return "fp32"
+    engine = predictor.engine
+    if getattr(engine, "precision", None) == "bf16":
+        return "bf16"
+    if "int8" in str(getattr(engine, "path", "")):
+        return "int8"
+    return "fp32"
+
+
+__all__ = ["PREDICT_KEYS", "bench_predict", "predict_contestants"]

@@ -1,0 +1,352 @@
+"""Reading labelled tweet tables: formats, decoding, columns and label cleaning."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tweetsent.config import DataConfig
+from tweetsent.data.checks import UTF8_BOM, read_bytes_checked
+from tweetsent.data.lookalike import check_lookalike_labels, is_blank
+from tweetsent.data.presets import resolve_data_config, suggest
+from tweetsent.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass
+class LabelledData:
+    """Texts with their string labels, and how many rows cleaning dropped and why."""
+
+    texts: list[str]
+    labels: list[str]
+    source: str = ""
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def label_set(self) -> list[str]:
+        return sorted(set(self.labels))
+
+    def distribution(self) -> pd.DataFrame:
+        """Class counts and percentages, largest class first."""
+        counts = Counter(self.labels)
+        frame = pd.DataFrame(
+            sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), columns=["label", "count"]
+        )
+        frame["percent"] = 100.0 * frame["count"] / max(len(self.labels), 1)
+        return frame
+
+    def subset(self, indices) -> LabelledData:
+        return LabelledData(
+            [self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source, {}
+        )
+
+
+def detect_format(path: Path, cfg: DataConfig) -> str:
+    if cfg.format:
+        return cfg.format
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        logger.warning("%s: unknown suffix %r, reading it as CSV", path, path.suffix)
+        return "csv"
+    return fmt
+
+
+def check_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a data file")
+    if path.is_file() and path.stat().st_size == 0:  # a pipe's size says nothing: read it
+        raise DataError(f"{path}: file is empty")
+    return path
+
+
+def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:
+    """Decode a text file, refusing binary data and bytes no candidate encoding can read.
+
+    Without ``--encoding``: UTF-8 (a byte-order mark says UTF-8 or UTF-16), else cp1252 with a
+    warning, else a one-line error. cp1252 is the documented fallback because scraped files
+    from Windows tools are mostly cp1252, and it reads genuine latin-1 text identically (they
+    differ only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252 leaves undefined
+    (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean the file is in some other encoding: decoding it as
+    latin-1 anyway would train on silently garbled text, so we stop and ask for --encoding.
+    """
+    # A UTF-8 byte-order mark can sit in front of files that are otherwise latin-1 (COVID data).
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM) :]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding:
+        encoding = "utf-16"  # Excel's "Unicode text" export
+    utf16 = (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf16")
+    if b"\x00" in raw[:65536] and not utf16:
+        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
+    if encoding:
+        try:
+            text = raw.decode(encoding)
+        except LookupError:
+            raise ConfigError(f"unknown encoding {encoding!r}") from None
+        except UnicodeError as exc:
+            raise DataError(
+                f"{path}: cannot be decoded as {encoding} ({_where(raw, exc)}); "
+                "pass the right --encoding"
+            ) from None
+        text = text.removeprefix("\ufeff")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError as exc2:
+                raise DataError(
+                    f"{path}: neither UTF-8 ({_where(raw, exc)}) nor cp1252 "
+                    f"({_where(raw, exc2)}); pass --encoding, e.g. --encoding latin-1"
+                ) from None
+            logger.warning(
+                "%s: not valid UTF-8 (%s), read as cp1252; pass --encoding to choose",
+                path,
+                _where(raw, exc),
+            )
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r")
+    if controls > 0.01 * min(len(text), 65536):
+        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
+    return text
+
+
+def _where(raw: bytes, exc: UnicodeError) -> str:
+    start = getattr(exc, "start", 0)
+    line = raw.count(b"\n", 0, start) + 1
+    return f"line {line}, byte 0x{raw[start]:02x}" if start < len(raw) else f"line {line}"
+
+
+def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
+    """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
+    cfg = resolve_data_config(cfg)
+    path = check_file(path)
+    fmt = detect_format(path, cfg)
+    header = True if cfg.header is None else cfg.header
+    if fmt == "parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for corrupt files
+            raise DataError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
+        frame = values_to_str(frame)
+    else:
+        raw = read_bytes_checked(path, cfg.encoding)  # binary files refused from their head
+        try:
+            text = decode_bytes(raw, path, cfg.encoding)
+        except MemoryError:
+            raise DataError(f"{path}: too large to load into memory") from None
+        del raw
+        if fmt == "jsonl":
+            frame = _read_jsonl(text, path)
+        else:
+            frame = _read_delimited(text, path, fmt, header, cfg.columns)
+    frame.columns = [str(c) for c in frame.columns]
+    # Strings or NaN, object dtype: an empty or all-null column must not turn into floats.
+    return frame.astype(object)
+
+
+def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep="\t" if fmt == "tsv" else ",",
+            header=0 if header else None,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            # CoLA-style TSVs hold bare quote characters inside sentences.
+            quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
+            on_bad_lines="error",
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: no rows or columns") from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise DataError(f"{path}: malformed {fmt.upper()} ({first_line(exc)})") from None
+    if not header and columns:
+        if len(columns) != frame.shape[1]:
+            raise DataError(
+                f"{path}: expected {len(columns)} columns ({', '.join(columns)}), "
+                f"found {frame.shape[1]}"
+            )
+        frame.columns = columns
+    return frame
+
+
+def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
+    except (ValueError, TypeError) as exc:  # TypeError: a line that is null, a number, a list
+        raise DataError(f"{path}: malformed JSON Lines ({jsonl_problem(text, exc)})") from None
+    return values_to_str(frame)
+
+
+def jsonl_problem(lines, exc: BaseException) -> str:
+    """Which line of a JSON Lines text is not a JSON object; pandas' own message does not say."""
+    if isinstance(lines, str):
+        lines = io.StringIO(lines)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.removeprefix("\ufeff"))
+        except ValueError as bad:
+            return f"line {number}: {first_line(bad)}"
+        if not isinstance(value, dict):
+            return f"line {number}: {json.dumps(value)[:40]} is not a JSON object"
+    return first_line(exc)
+
+
+def values_to_str(frame: pd.DataFrame) -> pd.DataFrame:
+    # Typed formats give numbers; an integer column with a null becomes float, and a label
+    # must stay "1", not "1.0". Every other reader yields strings, so these do too.
+    return frame.apply(lambda col: col.map(_value_to_str))
+
+
+def _value_to_str(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return float("nan")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def require_column(frame: pd.DataFrame, column: str | None, role: str, path) -> str:
+    if column is None:
+        raise ConfigError(
+            f"{path}: no {role} column chosen; pass --preset or --{role}-col "
+            f"(columns: {_show_columns(frame.columns)})"
+        )
+    if column not in frame.columns:
+        raise DataError(
+            f"{path}: no column {column!r}{suggest(column, frame.columns)} "
+            f"(columns: {_show_columns(frame.columns)})"
+        )
+    return column
+
+
+def _show_columns(columns, most: int = 12, width: int = 40) -> str:
+    """Column names for an error line; a header of garbage must not become a page of text."""
+    names = [" ".join(str(c).split()) for c in columns]
+    shown = [n if len(n) <= width else n[: width - 3] + "..." for n in names[:most]]
+    more = f", ... ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(shown) + more
+
+
+def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None) -> LabelledData:
+    """Load texts and labels, dropping unusable rows and counting each reason."""
+    cfg = resolve_data_config(cfg)
+    frame = read_table(path, cfg)
+    text_col = require_column(frame, cfg.text_col, "text", path)
+    label_col = require_column(frame, cfg.label_col, "label", path)
+    texts = clip_long_texts(frame[text_col], path)
+    # NFC: an 'é' typed as e + combining accent is the same label as the composed 'é'.
+    labels = frame[label_col].map(
+        lambda v: unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v
+    )
+    labels = labels.map(lambda v: cfg.label_names.get(v, v) if isinstance(v, str) else v)
+
+    keep = pd.Series(True, index=frame.index)
+    dropped: dict[str, int] = {}
+
+    def drop(reason: str, mask: pd.Series) -> None:
+        mask = mask & keep
+        if mask.any():
+            dropped[reason] = int(mask.sum())
+            keep[mask] = False
+
+    drop("empty text", texts.map(is_blank))  # invisible-only texts count as empty
+    drop("missing label", labels.map(is_blank))
+    if cfg.drop_multilabel:
+        drop("multi-label", labels.fillna("").str.contains(cfg.drop_multilabel, regex=False))
+    if cfg.drop_labels:
+        dropped_labels = [unicodedata.normalize("NFC", x) for x in cfg.drop_labels]
+        drop("dropped label", labels.isin(dropped_labels))
+    check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)
+    for reason, count in dropped.items():
+        logger.debug("%s: skipped %d row(s): %s", path, count, reason)
+
+    data = LabelledData(texts[keep].tolist(), labels[keep].tolist(), str(path), dropped)
+    if len(data) == 0:
+        why = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "the file has no data rows"
+        raise DataError(f"{path}: no usable rows after cleaning ({why})")
+    if limit is not None and limit < len(data):
+        data = data.subset(range(limit))
+        data.dropped = dropped
+    return data
+
+
+def load_texts(path: str | Path, cfg: DataConfig) -> list[str]:
+    """Load the text column only (for prediction); empty texts are kept as ''."""
+    cfg = resolve_data_config(cfg)
+    frame = read_table(path, cfg)
+    text_col = cfg.text_col
+    if text_col is None and frame.shape[1] == 1:
+        text_col = frame.columns[0]
+    text_col = require_column(frame, text_col, "text", path)
+    return clip_long_texts(frame[text_col], path).fillna("").astype(str).tolist()
+
+
+# A tweet is at most 280 characters and models read at most 512 tokens; 20,000 characters
+# hold 512 tokens of any real text. Longer cells (a runaway quote swallowing a file, a pasted
+# book) are cut here so tokenising them costs nothing; the tokenizer truncates the rest.
+MAX_TEXT_CHARS = 20_000
+
+
+def clip_long_texts(texts: pd.Series, path) -> pd.Series:
+    """Cut texts longer than ``MAX_TEXT_CHARS`` characters, with a warning and a count."""
+    lengths = texts.map(lambda t: len(t) if isinstance(t, str) else 0)
+    long = lengths > MAX_TEXT_CHARS
+    if not long.any():
+        return texts
+    logger.warning(
+        "%s: %d text(s) longer than %d characters (longest %d) were cut to that length",
+        path,
+        int(long.sum()),
+        MAX_TEXT_CHARS,
+        int(lengths.max()),
+    )
+    return texts.map(lambda t: t[:MAX_TEXT_CHARS] if isinstance(t, str) else t)
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "LabelledData",
+    "check_file",
+    "decode_bytes",
+    "detect_format",
+    "load_labelled",
+    "load_texts",
+    "read_table",
+    "require_column",
+]

@@ -1,0 +1,177 @@
+"""The output folder of ``tweetsent.ray.predict_files``: manifest, parts, _SUCCESS, the merge.
+
+Bookkeeping on the driver: which rows earlier runs finished (the part names say), whether the
+folder holds work from the same input, model and options (the manifest), the completeness
+check before ``_SUCCESS`` is written, and the merge into one file in input order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.inference.ray_tasks import ID_COLUMNS, PART, TMP_PREFIX, read_part
+
+MANIFEST = "_tweetsent_ray.json"
+SUCCESS = "_SUCCESS"
+MANIFEST_VERSION = 1
+
+
+def merge_output(output_dir: str | Path, target: str | Path, *, keep_ids: bool = False) -> int:
+    """Join the parts of a finished run into one file (``.csv`` or ``.parquet``), in input order.
+
+    Returns the number of rows. The result holds the columns ``tweetsent predict --input``
+    writes (``keep_ids`` keeps ``input_file`` / ``input_row`` too); for one CSV input it is the
+    same file, byte for byte. Memory holds one part at a time.
+    """
+    out = Path(output_dir)
+    target = Path(target)
+    if not (out / SUCCESS).is_file():
+        raise DataError(
+            f"{out}: not complete (no {SUCCESS}); run the same predict command again to finish it"
+        )
+    fmt = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(target.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{target}: the merged file must end in .csv or .parquet")
+    if not target.parent.is_dir():
+        raise DataError(f"{target.parent}: output folder not found")
+    parts = list_parts(out)
+    check_complete(out, parts, len(json.loads((out / MANIFEST).read_text())["inputs"]))
+    tmp = target.with_name(f".{target.name}.partial")
+    rows = 0
+    writer = None
+    try:
+        with open(tmp, "wb") as fh:
+            for i, (_, _, _, path) in enumerate(parts):
+                frame = read_part(path)
+                if not keep_ids:
+                    frame = frame.drop(columns=list(ID_COLUMNS))
+                rows += len(frame)
+                if fmt == "csv":
+                    fh.write(frame.to_csv(index=False, header=i == 0).encode("utf-8"))
+                else:
+                    import pyarrow as pa
+                    import pyarrow.parquet as pq
+
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    writer = writer or pq.ParquetWriter(fh, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+            if writer is not None:
+                writer.close()
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rows
+
+
+def list_parts(out: Path) -> list[tuple[int, int, int, Path]]:
+    """The finished parts in ``out``: (file index, start, stop, path), in input order."""
+    found = []
+    for p in out.iterdir():
+        match = PART.fullmatch(p.name)
+        if match:
+            found.append((int(match[1]), int(match[2]), int(match[3]), p))
+    return sorted(found)
+
+
+def merged_ranges(parts) -> dict[int, list[tuple[int, int]]]:
+    ranges: dict[int, list[tuple[int, int]]] = {}
+    for index, start, stop, _ in parts:
+        spans = ranges.setdefault(index, [])
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(stop, spans[-1][1]))
+        else:
+            spans.append((start, stop))
+    return ranges
+
+
+def check_complete(out: Path, parts, n_files: int) -> dict[int, int]:
+    """Every file's rows in exactly one part, from row 0 on; rows per file index."""
+    rows: dict[int, int] = {i: 0 for i in range(n_files)}
+    for index, start, stop, path in parts:
+        if index >= n_files:
+            raise DataError(f"{path}: a part of an input file this run does not have")
+        if start != rows[index]:
+            what = "overlaps the part before" if start < rows[index] else "leaves a gap before it"
+            raise DataError(f"{path}: {what} (rows {rows[index]}..{start - 1} of file {index})")
+        rows[index] = stop
+    return rows
+
+
+def finish(out: Path, files: list[Path]) -> dict:
+    parts = list_parts(out)
+    rows = check_complete(out, parts, len(files))
+    for p in out.glob(f"{TMP_PREFIX}*"):  # left by workers killed mid-write
+        p.unlink(missing_ok=True)
+    record = {
+        "rows": sum(rows.values()),
+        "parts": len(parts),
+        "files": [{"path": str(p), "rows": rows[i]} for i, p in enumerate(files)],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    tmp = out / f"{TMP_PREFIX}{SUCCESS}"
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    tmp.replace(out / SUCCESS)
+    return record
+
+
+def start_or_resume(out: Path, manifest: dict, restart: bool) -> None:
+    path = out / MANIFEST
+    ours = [p for p in out.iterdir() if PART.fullmatch(p.name) or p.name.startswith(TMP_PREFIX)]
+    if path.is_file() and not restart:
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            earlier = {}
+        changed = [k for k in manifest if earlier.get(k) != json.loads(json.dumps(manifest[k]))]
+        if changed:
+            raise ConfigError(
+                f"{out}: holds labels made from another input, model or options "
+                f"({', '.join(changed)} changed); pass --restart to discard them, or choose "
+                "another --output"
+            )
+        return
+    if ours and not path.is_file() and not restart:
+        raise ConfigError(f"{out}: holds part files but no {MANIFEST}; choose another --output")
+    if restart:
+        for p in [*ours, out / SUCCESS, path]:
+            p.unlink(missing_ok=True)
+    tmp = out / f"{TMP_PREFIX}{MANIFEST}"
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def locked(out: Path):
+    """One driver per output folder: a second one is refused rather than racing the first."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    lock = out / ".lock"
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(f"{out}: another 'tweetsent predict' is writing it right now") from None
+        yield
+
+
+__all__ = [
+    "MANIFEST",
+    "SUCCESS",
+    "check_complete",
+    "finish",
+    "locked",
+    "merge_output",
+    "merged_ranges",
+    "list_parts",
+    "start_or_resume",
+]

@@ -1,0 +1,126 @@
+"""Shards of a batch prediction: part I of N is a contiguous run of the file's chunks, so the
+finished parts concatenate, in order, to the single run's output byte for byte."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tweetsent import fileio
+from tweetsent.errors import ConfigError, DataError
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` of ``count`` (0-based): a contiguous run of the file's chunks."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.count, int) and self.count >= 1):
+            raise ConfigError(f"shard count must be a positive integer, got {self.count!r}")
+        if not (isinstance(self.index, int) and 0 <= self.index < self.count):
+            raise ConfigError(f"shard index must be in 0..{self.count - 1}, got {self.index!r}")
+
+    @classmethod
+    def parse(cls, spec: str) -> Shard:
+        """``"I/N"``, e.g. ``"0/4"`` for the first of four parts."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(spec))
+        if not match:
+            raise ConfigError(f"--shard must look like I/N (e.g. 0/4), got {spec!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    def chunks(self, n_chunks: int) -> range:
+        return range(self.index * n_chunks // self.count, (self.index + 1) * n_chunks // self.count)
+
+
+def shard_path(output_path: str | Path, shard: Shard | None) -> Path:
+    """Where a shard's part goes: ``out.csv`` → ``out.shard-1-of-4.csv``."""
+    output_path = Path(output_path)
+    if shard is None or shard.count == 1:
+        return output_path
+    return output_path.with_name(
+        f"{output_path.stem}.shard-{shard.index}-of-{shard.count}{output_path.suffix}"
+    )
+
+
+def merge_shards(output_path: str | Path) -> int:
+    """Concatenate the finished parts ``out.shard-I-of-N.csv`` into ``out.csv``; returns N.
+
+    Every part must be there (a part exists only once its shard finished). The header is kept
+    once; the rest is copied byte for byte, so the result is what one unsharded run writes.
+    """
+    output_path = Path(output_path)
+    pattern = re.compile(
+        rf"{re.escape(output_path.stem)}\.shard-(\d+)-of-(\d+){re.escape(output_path.suffix)}"
+    )
+    found: dict[int, dict[int, Path]] = {}
+    parent = output_path.parent if str(output_path.parent) else Path(".")
+    for p in parent.iterdir() if parent.is_dir() else []:
+        match = pattern.fullmatch(p.name)
+        if match:
+            found.setdefault(int(match[2]), {})[int(match[1])] = p
+    if not found:
+        example = shard_path(output_path, Shard(0, 2)).name
+        raise DataError(
+            f"{output_path}: no shard parts to merge (expected files such as {example}, "
+            "written by --shard I/N)"
+        )
+    if len(found) > 1:
+        raise DataError(
+            f"{output_path}: parts of different shard counts ({', '.join(map(str, sorted(found)))})"
+            "; keep the parts of one split only"
+        )
+    count, parts = next(iter(found.items()))
+    missing = [
+        shard_path(output_path, Shard(i, count)).name for i in range(count) if i not in parts
+    ]
+    if missing:
+        raise DataError(
+            f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
+            "here yet)"
+        )
+    fileio.check_output_file(output_path)
+    tmp = output_path.with_name(f".{output_path.name}.partial")
+    header = None
+    with tmp.open("wb") as out:
+        for i in range(count):
+            with parts[i].open("rb") as part:
+                part_header = _read_header(part, parts[i])
+                if header is None:
+                    header = part_header
+                    out.write(header)
+                elif part_header != header:
+                    raise DataError(
+                        f"{parts[i]}: its columns differ from {parts[0].name}'s; were the parts "
+                        "made from the same input and model?"
+                    )
+                shutil.copyfileobj(part, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(output_path)
+    return count
+
+
+def _read_header(part, path: Path) -> bytes:
+    """The bytes of a CSV file's first record (a header may hold quoted newlines)."""
+    consumed: list[bytes] = []
+
+    def lines():
+        for line in part:
+            consumed.append(line)
+            yield line.decode("utf-8")
+
+    try:
+        next(csv.reader(lines()))
+    except (StopIteration, UnicodeDecodeError, csv.Error):
+        raise DataError(f"{path}: not a part written by tweetsent predict --shard") from None
+    return b"".join(consumed)
+
+
+__all__ = ["Shard", "merge_shards", "shard_path"]

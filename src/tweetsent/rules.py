@@ -1,0 +1,120 @@
+"""Validation rules and the ``option`` field helper of the config dataclasses.
+
+Each config field names its rule in its metadata; ``validate`` applies them all, so a new
+option is one edit (its field) and a wrong value, from a flag or a --config file, is one line
+naming the field. Own code rather than pydantic: a dozen rules, and the dataclasses stay plain
+(``to_dict`` / ``from_dict`` as Trainer's arguments, no model classes in saved runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import field
+from typing import Any
+
+from tweetsent.errors import ConfigError
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(name: str, value: Any) -> None:
+    if not (is_int(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def non_negative_int(name: str, value: Any) -> None:
+    if not (is_int(value) and value >= 0):
+        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def integer(name: str, value: Any) -> None:
+    if not is_int(value):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+
+
+def positive_number(name: str, value: Any) -> None:
+    if not (_is_number(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")
+
+
+def non_negative_number(name: str, value: Any) -> None:
+    if not (_is_number(value) and value >= 0):
+        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
+
+
+def boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def text(name: str, value: Any) -> None:
+    if not (isinstance(value, str) and value):
+        raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def optional(rule: Rule) -> Rule:
+    def check(name: str, value: Any) -> None:
+        if value is not None:
+            rule(name, value)
+
+    check.choices = getattr(rule, "choices", None)  # type: ignore[attr-defined]
+    return check
+
+
+def interval(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Rule:
+    """A number in [low, high], each end open when asked: ``interval(0, 1, high_open=True)``."""
+    shown = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low_open and high_open:
+        shown = f"between {low:g} and {high:g} (exclusive)"
+
+    def check(name: str, value: Any) -> None:
+        inside = _is_number(value) and (low < value if low_open else low <= value)
+        if not (inside and (value < high if high_open else value <= high)):
+            raise ConfigError(f"{name} must be {shown}, got {value!r}")
+
+    return check
+
+
+def one_of(choices: tuple[str, ...]) -> Rule:
+    def check(name: str, value: Any) -> None:
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+    check.choices = choices  # type: ignore[attr-defined]  # the CLI lists them
+    return check
+
+
+def strings(name: str, value: Any) -> None:
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str, rule: Rule | None = None, **cli):
+    """A config field with its help text, its validation rule and how its flag looks.
+
+    ``cli`` keys: ``flag`` (name, default ``--field-name``; False: no flag), ``metavar``,
+    ``group`` (help section), ``negatable`` (booleans: ``--x/--no-x``; else ``--x`` only),
+    ``choices``.
+    """
+    metadata = {"help": help, "rule": rule, **cli}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def validate(config: Any, skip: tuple[str, ...] = ()) -> None:
+    for f in dataclasses.fields(config):
+        rule = None if f.name in skip else f.metadata.get("rule")
+        if rule is not None:
+            rule(f.name, getattr(config, f.name))
+
+
+Rule = Callable[[str, Any], None]

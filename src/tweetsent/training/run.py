@@ -1,0 +1,152 @@
+"""Fine-tuning: data → stratified split → ``transformers.Trainer`` → a complete run directory.
+
+The run is staged in ``RUN_DIR.partial`` and renamed into place only when everything is
+written, so no reader ever sees a half-written run directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from tweetsent.config import TrainConfig
+from tweetsent.data.prepare import prepare_data
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.errors import DiskFullError, is_disk_full
+from tweetsent.evaluation.report import write_plots, write_report
+from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.training import checkpoints, distributed
+from tweetsent.training.baseline import baseline_metrics
+from tweetsent.training.fit import fit, write_json
+
+logger = logging.getLogger(__name__)
+
+_FINISHED = "finished"
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict
+    config: TrainConfig
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Fine-tune ``config.model`` on ``config.data_path`` and write a run directory.
+
+    Under ``torchrun`` every process calls this; only rank 0 writes files.
+
+    >>> cfg = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))  # doctest: +SKIP
+    >>> train(cfg, "runs/smile").metrics["validation"]["f1_weighted"]              # doctest: +SKIP
+    """
+    return _run(
+        lambda: config, checkpoints.run_dir_path(out_dir), overwrite=overwrite, progress=progress
+    )
+
+
+def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
+    """Continue the interrupted run at ``out_dir`` from its last checkpoint, with its settings.
+
+    >>> resume("runs/smile").run_dir                                              # doctest: +SKIP
+    PosixPath('runs/smile')
+    """
+    out = checkpoints.run_dir_path(out_dir)
+    return _run(lambda: checkpoints.interrupted_config(out), out, progress=progress, resuming=True)
+
+
+def _run(
+    get_config, out: Path, *, overwrite: bool = False, progress: bool = True, resuming=False
+) -> TrainResult:
+    distributed.init(cpu=device_type() == "cpu")
+    staging = checkpoints.staging_dir(out)
+    lock = checkpoints.RunLock(out)
+    loaded: list = []
+
+    def plan() -> tuple[dict, str | None]:
+        """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
+        config = get_config()
+        resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
+        # The lock first, then the checks: another process cannot slip in between them.
+        lock.acquire()  # held until this function's end: one process per run directory
+        if not resuming:
+            checkpoints.check_out_dir(out, overwrite)
+            checkpoints.check_data_outside(out, config)
+        config.data = resolve_data_config(config.data)
+        loaded.extend(prepare_data(config))
+        if not resuming:
+            checkpoints.start_staging(out, config, overwrite=overwrite)
+            return config.to_dict(), None
+        if checkpoints.is_finished(staging):
+            return config.to_dict(), _FINISHED
+        checkpoints.check_inputs(out, config)
+        point = checkpoints.resume_point(out)
+        return config.to_dict(), str(point) if point else None
+
+    try:
+        return _train_and_write(plan, loaded, out, staging, progress)
+    finally:
+        lock.release()
+
+
+def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: bool) -> TrainResult:
+    """Rank 0 plans (see ``_run``); every rank trains; rank 0 writes and renames."""
+    # Every rank derives the same staging path; rank 0 alone prepares it, the others follow.
+    config_values, resume_from = distributed.on_main(plan)
+    config = TrainConfig.from_dict(config_values)
+    if resume_from == _FINISHED:  # killed between the last write and the rename
+        distributed.on_main(lambda: checkpoints.finish(staging, out))
+        return TrainResult(out, json.loads((out / "metrics.json").read_text("utf-8")), config)
+    train_data, val_data = loaded or prepare_data(config)
+    progress = progress and distributed.is_main()
+    with _cleaned_up_on_failure(staging, out, main=distributed.is_main()):
+        metrics = fit(
+            config, train_data, val_data, staging, progress=progress, resume_from=resume_from
+        )
+
+    def write() -> None:
+        metrics["baseline"] = baseline_metrics(train_data, val_data, config)
+        write_json(staging / "metrics.json", metrics)
+        with _cleaned_up_on_failure(staging, out):
+            write_plots(metrics, staging)
+            write_report(metrics, config, staging)
+            checkpoints.finish(staging, out)
+        logger.info("run written to %s", out)
+
+    distributed.on_main(write)  # every rank returns once RUN_DIR is in place
+    return TrainResult(out, metrics, config)
+
+
+@contextlib.contextmanager
+def _cleaned_up_on_failure(staging: Path, out: Path, *, main: bool = True):
+    """After a failure: the staging folder kept if it can be resumed, else removed; a full disk
+    becomes one line saying whether to resume or to run the command again."""
+    try:
+        yield
+    except BaseException as exc:
+        full = is_disk_full(exc, staging.parent)  # before the clean-up frees the space again
+        if main:
+            checkpoints.keep_or_remove(staging, out)
+        if not full:
+            raise
+        then = (
+            f"then continue with: tweetsent train --resume {out}"
+            if checkpoints.can_resume(staging)
+            else "then run the same command again"
+        )
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DiskFullError(
+            f"{staging.parent}: no space left on device while writing the run ({reason}); "
+            f"free some space, {then}"
+        ) from exc
+
+
+__all__ = ["TrainResult", "resume", "train"]
