@@ -7,20 +7,12 @@ import json
 import pandas as pd
 import pytest
 
+from tweetsent.benchmarks.quality import Metric, Task, materialize, run_suite, suite_tasks
+from tweetsent.benchmarks.quality_summary import merge_results, parse_overrides, summarize
 from tweetsent.cli import main
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.evaluation import classification_metrics
-from tweetsent.quality_suite import (
-    Metric,
-    Task,
-    materialize,
-    merge_results,
-    parse_overrides,
-    run_suite,
-    suite_tasks,
-    summarize,
-)
 
 LABELS = ["none", "against", "favor"]
 # true / predicted, as indices into LABELS

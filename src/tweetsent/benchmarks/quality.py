@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tweetsent.benchmarks.quality_summary import summarize
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
 from tweetsent.errors import ConfigError, DataError
@@ -163,7 +164,7 @@ def materialize(task: Task, work: str | Path, *, max_train: int | None = None) -
     data = resolve_data_config(task.data)
     sep = data.drop_multilabel
     if sep:  # e.g. SMILE: multi-label rows only ever join the training rows (soft targets)
-        from tweetsent.multilabel import keep_multilabel_rows
+        from tweetsent.data.labels import keep_multilabel_rows
 
         rows = load_labelled(task.train, keep_multilabel_rows(data))
         single_idx = [i for i, label in enumerate(rows.labels) if sep not in label]
@@ -221,27 +222,6 @@ def _subsample(train: LabelledData, multi, n: int, name: str):
     return subset, multi
 
 
-def parse_overrides(items: Sequence[str]) -> dict:
-    """``["lr=1e-4", "class_weights=none"]`` -> TrainConfig overrides (values read as JSON
-    where they parse, else as strings); unknown keys fail here, before any training."""
-    import json
-
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    values = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. lr=5e-5")
-        if key not in known:
-            raise ConfigError(f"override {item!r}: TrainConfig has no field {key!r}")
-        try:
-            values[key] = json.loads(text)
-        except ValueError:
-            values[key] = text
-    return values
-
-
 def run_suite(
     tasks: Sequence[Task],
     recipes: dict[str, dict],
@@ -262,13 +242,7 @@ def run_suite(
     from tweetsent.evaluation import evaluate
     from tweetsent.training import train
 
-    if not tasks or not recipes or not seeds:
-        raise ConfigError("the quality suite needs at least one task, recipe and seed")
-    common = dict(common or {})
-    for name, overrides in recipes.items():  # every configuration checked before any training
-        TrainConfig(**{**overrides, **common})
-        if not name:
-            raise ConfigError("a recipe needs a name")
+    common = _check_inputs(tasks, recipes, seeds, common)
     scratch = Path(tempfile.mkdtemp(prefix="tweetsent-quality-"))
     keep = Path(out_dir) if out_dir else None
     result = {
@@ -289,17 +263,11 @@ def run_suite(
             }
             for seed in seeds:
                 for name, overrides in recipes.items():
-                    run = _run_one(
-                        task,
-                        split,
-                        name,
-                        {**overrides, **common},
-                        seed,
-                        train,
-                        evaluate,
-                        (keep or scratch / "runs") / task.name / f"{name}-s{seed}",
-                        delete=keep is None,
-                    )
+                    run_dir = (keep or scratch / "runs") / task.name / f"{name}-s{seed}"
+                    settings = {**overrides, **common}
+                    run = _run_one(task, split, name, settings, seed, train, evaluate, run_dir)
+                    if keep is None:
+                        shutil.rmtree(run_dir, ignore_errors=True)
                     result["runs"].append(run)
                     result["summary"] = summarize(result)
                     if on_run:
@@ -310,7 +278,19 @@ def run_suite(
     return result
 
 
-def _run_one(task, split, name, overrides, seed, train, evaluate, run_dir: Path, *, delete):
+def _check_inputs(tasks, recipes: dict, seeds, common: dict | None) -> dict:
+    """Every recipe's configuration checked before any training; the common overrides."""
+    if not tasks or not recipes or not seeds:
+        raise ConfigError("the quality suite needs at least one task, recipe and seed")
+    common = dict(common or {})
+    for name, overrides in recipes.items():
+        if not name:
+            raise ConfigError("a recipe needs a name")
+        TrainConfig(**{**overrides, **common})
+    return common
+
+
+def _run_one(task, split, name, overrides, seed, train, evaluate, run_dir: Path) -> dict:
     config = TrainConfig(
         data_path=str(split.train),
         data=dataclasses.replace(split.data),
@@ -355,8 +335,6 @@ def _run_one(task, split, name, overrides, seed, train, evaluate, run_dir: Path,
         run["best_epoch"],
         run["train_seconds"],
     )
-    if delete:
-        shutil.rmtree(run_dir, ignore_errors=True)
     return run
 
 
@@ -376,101 +354,6 @@ RECORDED = (
 )
 
 
-def _spread(values: list[float]) -> float:
-    return statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def summarize(result: dict) -> dict:
-    """Per task and recipe: mean and standard deviation over seeds; the mean over tasks.
-
-    The mean over tasks leaves out ``test_is_val`` tasks and is taken per seed over the tasks
-    that seed has finished for every recipe, so recipes are compared on the same runs.
-    """
-    runs = result["runs"]
-    per_task: dict = {}
-    for task in result["tasks"]:
-        per_task[task] = {}
-        for recipe in result["recipes"]:
-            mine = [r for r in runs if r["task"] == task and r["recipe"] == recipe]
-            if not mine:
-                continue
-            entry = {"seeds": [r["seed"] for r in mine], "runs": len(mine)}
-            for key in ("official", "f1_macro", "f1_weighted", "train_seconds", "best_epoch"):
-                values = [float(r[key]) for r in mine]
-                entry[key] = statistics.fmean(values)
-                entry[f"{key}_sd"] = _spread(values)
-            entry["per_seed"] = {r["seed"]: r["official"] for r in mine}
-            per_task[task][recipe] = entry
-    held_out = [t for t, info in result["tasks"].items() if not info["test_is_val"]]
-    recipes = list(result["recipes"])
-    done = {(r["task"], r["recipe"], r["seed"]): r for r in runs}
-    complete = [
-        t for t in held_out if all((t, rec, s) in done for rec in recipes for s in result["seeds"])
-    ]
-    mean = {}
-    if complete:
-        for recipe in recipes:
-            per_seed = [
-                statistics.fmean(done[(t, recipe, s)]["official"] for t in complete)
-                for s in result["seeds"]
-            ]
-            mean[recipe] = {
-                "official": statistics.fmean(per_seed),
-                "official_sd": _spread(per_seed),
-                "f1_macro": statistics.fmean(
-                    done[(t, recipe, s)]["f1_macro"] for t in complete for s in result["seeds"]
-                ),
-                "train_seconds": sum(
-                    done[(t, recipe, s)]["train_seconds"] for t in complete for s in result["seeds"]
-                ),
-            }
-    return {"per_task": per_task, "mean_over_tasks": mean, "mean_tasks": complete}
-
-
-def merge_results(
-    results: Sequence[dict],
-    *,
-    tasks: Sequence[str] | None = None,
-    recipes: Sequence[str] | None = None,
-    seeds: Sequence[int] | None = None,
-) -> dict:
-    """Several ``--json`` results (e.g. seeds run as separate jobs) as one, optionally only
-    some tasks / recipes / seeds; summarized again. A task measured on different rows, a
-    recipe name with different settings or a run repeated are refused, not averaged."""
-    merged: dict = {"tasks": {}, "recipes": {}, "seeds": [], "max_train": None, "runs": []}
-    seen = set()
-    for result in results:
-        for name, info in result["tasks"].items():
-            if tasks is not None and name not in tasks:
-                continue
-            known = merged["tasks"].setdefault(name, info)
-            if known["rows"] != info["rows"]:
-                raise ConfigError(f"task {name} was measured on different rows in these results")
-        for name, values in result["recipes"].items():
-            if recipes is not None and name not in recipes:
-                continue
-            known = merged["recipes"].setdefault(name, values)
-            if known != values:
-                raise ConfigError(f"recipe {name} has different settings in these results")
-        for run in result["runs"]:
-            if (
-                run["task"] not in merged["tasks"]
-                or run["recipe"] not in merged["recipes"]
-                or (seeds is not None and run["seed"] not in seeds)
-            ):
-                continue
-            key = (run["task"], run["recipe"], run["seed"])
-            if key in seen:
-                raise ConfigError(f"run {' / '.join(map(str, key))} appears twice")
-            seen.add(key)
-            merged["runs"].append(run)
-        if result.get("max_train") is not None:
-            merged["max_train"] = result["max_train"]
-    merged["seeds"] = sorted({run["seed"] for run in merged["runs"]})
-    merged["summary"] = summarize(merged)
-    return merged
-
-
 __all__ = [
     "DEFAULT_TASKS",
     "Metric",
@@ -479,9 +362,6 @@ __all__ = [
     "Split",
     "Task",
     "materialize",
-    "merge_results",
-    "parse_overrides",
     "run_suite",
     "suite_tasks",
-    "summarize",
 ]
