@@ -1,4 +1,4 @@
-"""``tweetsent bench predict|train``: ours against the references, side by side in one run."""
+"""``tweetsent bench predict|train|quality``: ours against the references, side by side."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import tempfile
 from pathlib import Path
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides, format_table
+from tweetsent.cli.bench_quality import add_quality_parser
+
+CONTESTANTS = ("tutorial", "plain", "trainer", "ours")
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "bench",
-        help="benchmark prediction or training speed against the usual references",
+        help="benchmark prediction / training speed against the usual references, or quality",
         description="Run ours and the references side by side in one run on this machine and "
         "print throughputs, ratios, label agreement / F1 and achieved FLOP/s vs the CPU's peak.",
     )
     which = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
-
     pp = which.add_parser(
         "predict",
         help="tweets/s from raw text to labels: transformers.pipeline fp32 vs our backends",
@@ -59,8 +61,8 @@ def add_parser(subparsers) -> None:
     pt.add_argument(
         "--only",
         nargs="+",
-        choices=("tutorial", "plain", "trainer", "ours"),
-        default=("tutorial", "plain", "trainer", "ours"),
+        choices=CONTESTANTS,
+        default=CONTESTANTS,
         help="run only these contestants",
     )
     pt.add_argument(
@@ -71,6 +73,7 @@ def add_parser(subparsers) -> None:
     )
     pt.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
     pt.set_defaults(func=bench_train_cli)
+    add_quality_parser(which)
 
 
 def bench_predict_cli(args) -> int:
