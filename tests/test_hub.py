@@ -49,8 +49,11 @@ def test_plain_pipeline_masks_links_and_mentions_like_tweetsent(_tiny_run):
     from tweetsent.inference import TweetClassifier
 
     pipe = pipeline("text-classification", model=str(_tiny_run / "model"), top_k=None)
+    from tweetsent.inference.calibration import softmax
+
     ours = TweetClassifier.load(_tiny_run, backend="torch")
-    expected = ours.predict_proba(TWEETS)
+    # The same logits; a plain pipeline applies no calibration temperature (README says so).
+    expected = softmax(ours.predict_logits(TWEETS))
     for text, row in zip(TWEETS, pipe(TWEETS), strict=True):
         got = {r["label"]: r["score"] for r in row}
         want = expected[TWEETS.index(text)]

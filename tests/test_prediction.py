@@ -57,3 +57,14 @@ def test_missing_or_corrupt_model(tmp_path, tiny_run):
     (tiny_run / "model" / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(ModelError, match="corrupt"):
         TweetClassifier.load(tiny_run, backend="torch")
+
+
+def test_loading_run_dir_model_keeps_the_runs_settings(_tiny_run):
+    from tweetsent.inference import TweetClassifier
+
+    whole = TweetClassifier.load(_tiny_run, backend="torch")
+    inner = TweetClassifier.load(_tiny_run / "model", backend="torch")
+    assert whole.max_length == 32  # the tiny run's own, not the default 128
+    assert inner.max_length == whole.max_length and inner.config == whole.config
+    texts = ["love this museum", "@bob hates https://x.y"]
+    assert inner.predict(texts) == whole.predict(texts)

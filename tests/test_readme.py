@@ -64,6 +64,11 @@ PLAN = [
         "five full trainings, K-fold and a search: about an hour",
     ),
     ("tweetsent export runs/smile --format onnx", "run", "export and ONNX predict"),
+    ("tweetsent audit ../shared/data", "skip", "K-fold MiniLM embeddings; tests/test_audit.py"),
+    ("tweetsent suggest runs/smile --pool", "skip", "needs the user's pool; tests/test_suggest.py"),
+    ('python -c "import pandas as pd; pd.concat', "skip", "the user's files; test_suggest.py"),
+    ("from tweetsent.evaluation.audit import", "skip", "the user's files; tests/test_audit.py"),
+    ("tweetsent predict runs/smile --min-confidence", "skip", "tests/test_calibration.py"),
     ("tweetsent bench predict", "skip", "minutes of timing; tests/test_benchmarks.py"),
     ("tweetsent serve runs/smile", "skip", "a server until Ctrl+C; tests/test_serving.py"),
     (

@@ -134,14 +134,12 @@ class TweetClassifier:
         if not path.exists():
             raise ModelError(f"{path}: run or model directory not found")
         run_dir = path if (path / "model").is_dir() else None
-        model_dir = path / "model" if run_dir else path
-        config = None
-        config_file = (run_dir or path.parent) / "config.json"
-        if run_dir and config_file.is_file():
-            config = TrainConfig.load(config_file)
-        thresholds, normalize, demojize = _model_settings(model_dir)
-        if config is not None:
-            normalize, demojize = config.normalize, config.demojize
+        if run_dir is None and path.name == "model" and (path.parent / "metrics.json").is_file():
+            run_dir = path.parent  # RUN_DIR/model: the run's settings (max_length) still apply
+        model_dir = run_dir / "model" if run_dir else path
+        config_file = run_dir / "config.json" if run_dir else None
+        config = TrainConfig.load(config_file) if config_file and config_file.is_file() else None
+        thresholds, normalize, demojize = _model_settings(model_dir, config)
         settings = dict(
             max_length=config.max_length if config else 128,
             batch_size=batch_size,
@@ -277,19 +275,23 @@ def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
     }
 
 
-def _model_settings(model_dir: Path) -> tuple[list[float] | None, bool, bool]:
+def _model_settings(
+    model_dir: Path, config: TrainConfig | None
+) -> tuple[list[float] | None, bool, bool]:
     """What a run stored in its model's config.json: per-label thresholds of a multi-label
     model (else None), and whether its texts were normalised and demojized (so a bare model
-    dir knows too).
+    dir knows too; the run's own config, when there is one, decides).
     """
     import json
 
     try:
         saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None, False, False
+        saved = {}
     normalize = bool(saved.get("tweetsent_normalize", False))
     demojize = bool(saved.get("tweetsent_demojize", False))
+    if config is not None:
+        normalize, demojize = config.normalize, config.demojize
     thresholds = saved.get("tweetsent_thresholds")
     if saved.get("problem_type") != "multi_label_classification" or not thresholds:
         return None, normalize, demojize

@@ -201,11 +201,7 @@ def create_app(
             raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
         except Closed as exc:
             raise ApiError(503, str(exc)) from None
-        own = request_body.min_confidence is None
-        chosen = classifier.decide(
-            proba, **({} if own else {"min_confidence": request_body.min_confidence})
-        )
-        return answer(classifier, labels, proba, chosen)
+        return answer(classifier, proba, request_body.min_confidence)
 
     @app.get("/health", summary="Liveness and batching counters")
     async def health() -> dict[str, Any]:
@@ -227,12 +223,15 @@ def create_app(
     return app
 
 
-def answer(classifier, labels: list[str], proba: np.ndarray, chosen: list) -> dict[str, Any]:
-    """The ``/predict`` answer for the decisions ``classifier.decide`` made.
+def answer(classifier, proba: np.ndarray, min_confidence: float | None) -> dict[str, Any]:
+    """The ``/predict`` answer: ``classifier.decide``'s decisions, with the request's
+    ``min_confidence`` when it gives one (else the classifier's own).
 
     ``label`` is one string (a multi-label set joined by the run's separator, as in the CLI
     and the CSV output); multi-label answers also carry the set itself in ``label_set``.
     """
+    floor = {} if min_confidence is None else {"min_confidence": min_confidence}
+    chosen = classifier.decide(proba, **floor)
     # Six decimals: float32 carries no more, and the answer stays short and readable.
     proba = np.round(proba.astype(np.float64), 6)
     predictions = []
@@ -242,7 +241,7 @@ def answer(classifier, labels: list[str], proba: np.ndarray, chosen: list) -> di
             item["label_set"] = decision
         item["probabilities"] = row.tolist()
         predictions.append(item)
-    return {"labels": labels, "predictions": predictions}
+    return {"labels": list(classifier.labels), "predictions": predictions}
 
 
 def limits(settings: ServeConfig) -> dict[str, Any]:
