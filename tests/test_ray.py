@@ -132,6 +132,7 @@ def test_a_killed_worker_is_replaced_and_no_row_is_lost(cluster, _tiny_run, smil
     assert (tmp_path / "merged.csv").read_bytes() == expected
 
 
+@pytest.mark.slow  # ~20 s each: the default suite keeps the equality and worker-kill tests
 def test_rerun_after_the_driver_was_killed_skips_finished_parts(
     cluster, _tiny_run, smile_path, tmp_path, subprocess_env
 ):
@@ -187,6 +188,7 @@ def test_rerun_after_the_driver_was_killed_skips_finished_parts(
     assert merged.read_bytes() == single_process(_tiny_run, [smile_path], tmp_path, 32)
 
 
+@pytest.mark.slow  # ~20 s each: the default suite keeps the equality and worker-kill tests
 def test_changed_options_are_refused_not_mixed(cluster, _tiny_run, smile_path, tmp_path):
     small = tmp_path / "small.csv"
     small.write_bytes(b"".join(smile_path.read_bytes().splitlines(keepends=True)[:300]))
