@@ -182,7 +182,7 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
     cfg = resolve_data_config(cfg)
     if is_saved_dataset(Path(path)):
-        return read_saved_dataset(Path(path)).astype(object)
+        return values_to_str(read_saved_dataset(Path(path))).astype(object)
     path = check_file(path)
     fmt = detect_format(path, cfg) if path.suffix.lower() == ".parquet" else None
     header = True if cfg.header is None else cfg.header

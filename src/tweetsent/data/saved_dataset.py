@@ -44,9 +44,7 @@ def read_saved_dataset(path: Path) -> pd.DataFrame:
             frame[name] = frame[name].map(
                 lambda i, f=feature: f.int2str(int(i)) if i >= 0 else None
             )
-    from tweetsent.data.reading import values_to_str  # the module that imports this one
-
-    return values_to_str(frame)
+    return frame  # reading.read_table turns the cells into strings, as for every table
 
 
 def first_line(exc: BaseException) -> str:

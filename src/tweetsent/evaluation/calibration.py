@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.evaluation.metrics import cross_entropy
+from tweetsent.evaluation.training_plots import pyplot, save
 from tweetsent.inference.calibration import (
     N_BINS,
     expected_calibration_error,
@@ -46,9 +47,7 @@ def calibrate(logits: np.ndarray, y_true: Sequence[int], n_bins: int = N_BINS) -
 
 def write_reliability_diagram(calibration: dict, path: Path) -> None:
     """Accuracy against confidence per bin, before and after temperature scaling."""
-    from tweetsent.evaluation.report import _pyplot, _save
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
     for key, style, name in (
@@ -70,5 +69,5 @@ def write_reliability_diagram(calibration: dict, path: Path) -> None:
     )
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save(fig, path)
     plt.close(fig)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from tweetsent.config import TrainConfig
 from tweetsent.evaluation import training_plots
+from tweetsent.evaluation.calibration import write_reliability_diagram
+from tweetsent.evaluation.training_plots import pyplot as _pyplot
+from tweetsent.evaluation.training_plots import save as _save
 from tweetsent.evaluation.training_plots import smooth  # noqa: F401 - part of this API
 
 logger = logging.getLogger(__name__)
@@ -18,21 +21,6 @@ PLOTS = {
     "confusion_matrix.png": "Confusion matrix (validation, best epoch)",
     "reliability.png": "Reliability diagram (validation, before and after temperature scaling)",
 }
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never needs a display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    tmp.replace(path)
 
 
 def objective(config: TrainConfig | None) -> str:
@@ -72,8 +60,6 @@ def write_plots(metrics: dict, out_dir: Path, config: TrainConfig | None = None)
     if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
         write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
     if metrics.get("calibration", {}).get("method") == "temperature":
-        from tweetsent.evaluation.calibration import write_reliability_diagram
-
         write_reliability_diagram(metrics["calibration"], out_dir / "reliability.png")
 
 

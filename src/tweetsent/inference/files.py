@@ -33,6 +33,7 @@ from tweetsent.data.reading import check_file, require_column
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError, disk_full_as_error
 from tweetsent.inference.labelling import label_frame
+from tweetsent.inference.pipes import predict_pipe
 from tweetsent.inference.shards import Shard, merge_shards, shard_path
 
 logger = logging.getLogger(__name__)
@@ -92,10 +93,10 @@ def predict_file(
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     data_config = resolve_data_config(data_config)
     if str(input_path) == "-" or is_stream(input_path):  # standard input, a FIFO
-        from tweetsent.inference.pipes import predict_pipe  # it comes back here with a file
-
         options = {"shard": shard, "resume": resume, "progress": progress, "model_id": model_id}
-        return predict_pipe(classifier, input_path, output_path, data_config, chunk_rows, options)
+        return predict_pipe(
+            classifier, input_path, output_path, data_config, chunk_rows, options, predict_file
+        )
     input_path = check_file(input_path)
     shard = shard or Shard()
     target = shard_path(output_path, shard)

@@ -10,7 +10,6 @@ from pathlib import Path
 from tweetsent import fileio
 from tweetsent.data.reading import SUFFIX_FORMATS
 from tweetsent.errors import DataError, disk_full_as_error
-from tweetsent.inference.files import predict_file
 from tweetsent.inference.shards import shard_path
 
 logger = logging.getLogger(__name__)
@@ -19,7 +18,7 @@ STDIN = "-"  # --input -: read standard input
 
 
 def predict_pipe(
-    classifier, input_path, output_path, data_config, chunk_rows: int, options: dict
+    classifier, input_path, output_path, data_config, chunk_rows: int, options: dict, label_file
 ) -> int:
     """Label a pipe (standard input, a FIFO) as ``predict_file`` labels a file.
 
@@ -45,7 +44,7 @@ def predict_pipe(
             else:
                 with open(input_path, "rb") as source:
                     shutil.copyfileobj(source, out, 1 << 20)
-        return predict_file(
+        return label_file(  # predict_file, handed in: it is the module that calls this one
             classifier, spool, output_path, data_config, chunk_rows=chunk_rows, **options
         )
     except DataError as exc:  # name what the user gave, not our hidden copy
