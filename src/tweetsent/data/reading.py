@@ -210,19 +210,23 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     return frame.astype(object)
 
 
+def csv_options(fmt: str, header: bool) -> dict:
+    """``pd.read_csv`` options of every CSV / TSV read, whole or streamed in chunks."""
+    return {
+        "sep": "\t" if fmt == "tsv" else ",",
+        "header": 0 if header else None,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        # CoLA-style TSVs hold bare quote characters inside sentences.
+        "quoting": csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
+        "on_bad_lines": "error",
+    }
+
+
 def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep="\t" if fmt == "tsv" else ",",
-            header=0 if header else None,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            # CoLA-style TSVs hold bare quote characters inside sentences.
-            quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
-            on_bad_lines="error",
-        )
+        frame = pd.read_csv(io.StringIO(text), **csv_options(fmt, header))
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no rows or columns") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:

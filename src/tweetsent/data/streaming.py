@@ -16,6 +16,7 @@ from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import (
     UTF8_BOM,
     check_file,
+    csv_options,
     detect_format,
     first_line,
     jsonl_problem,
@@ -118,17 +119,7 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
             if fmt == "jsonl":
                 reader = pd.read_json(text, lines=True, dtype=False, chunksize=size)
             else:
-                reader = pd.read_csv(
-                    text,
-                    sep="\t" if fmt == "tsv" else ",",
-                    header=0 if header else None,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[""],
-                    quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
-                    on_bad_lines="error",
-                    chunksize=size,
-                )
+                reader = pd.read_csv(text, **csv_options(fmt, header), chunksize=size)
             columns = None
             for frame in reader:
                 if fmt == "jsonl":
