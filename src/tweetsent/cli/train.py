@@ -76,6 +76,7 @@ def train_cli(args) -> int:
 
     distributed.quiet_other_ranks()
     distributed.init(cpu=device_type() == "cpu")  # no-op outside torchrun
+    finished = False
     try:
         # Rank 0 checks the options; under torchrun the other ranks get its result (or stop
         # quietly when it failed), so a bad flag is reported once, not once per process.
@@ -84,13 +85,18 @@ def train_cli(args) -> int:
         if config is None:
             result = resume(args.resume, progress=progress)
         elif getattr(args, "cv", None) is not None:
-            return _cv_cli(config, args)
+            code = _cv_cli(config, args)
+            finished = True
+            return code
         elif getattr(args, "search", None) is not None:
-            return _search_cli(config, args)
+            code = _search_cli(config, args)
+            finished = True
+            return code
         else:
             result = train(config, args.out, overwrite=args.overwrite, progress=progress)
+        finished = True
     finally:
-        distributed.shutdown()
+        distributed.shutdown(finished=finished)
     if not distributed.is_main():
         return 0
     config = result.config

@@ -119,12 +119,25 @@ def mark_mean_loss(model) -> None:
     model.accepts_loss_kwargs = False
 
 
-def shutdown() -> None:
-    """Leave the process group (avoids torch's warning about an undestroyed group at exit)."""
-    if _group_ready():
-        import torch.distributed as dist
+def shutdown(*, finished: bool) -> None:
+    """Leave the process group before the interpreter exits.
 
-        dist.destroy_process_group()
+    A finished run first frees what still holds the group (the DDP-wrapped model lives on in
+    Trainer's reference cycles) and waits for every rank: a gloo group torn down by interpreter
+    finalization while a peer still talks to it aborted rank 0 ("terminate called without an
+    active exception") in about 1 of 12 loaded torchrun runs. After a failure there is no
+    barrier: a peer may be stuck in a collective, and torchrun stops it once this rank exits.
+    """
+    if not _group_ready():
+        return
+    import gc
+
+    import torch.distributed as dist
+
+    if finished:
+        gc.collect()
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def quiet_other_ranks() -> None:
