@@ -68,7 +68,7 @@ def test_data_config_rejects_unknown_format():
         ({"data": {"header": "false"}}, "header must be true or false, got 'false'"),
         ({"data": {"drop_labels": "nocode"}}, "drop_labels must be a list of strings"),
         ({"data": {"colums": ["a"]}}, "unknown data key(s): colums"),
-        ({"epochs": 2.5}, "epochs must be a positive integer, got 2.5"),
+        ({"epochs": 2.5}, "epochs must be a positive integer or auto, got 2.5"),
         ({"normalize": "yes"}, "normalize must be true or false, got 'yes'"),
     ],
 )

@@ -14,7 +14,9 @@ from typing import Any
 
 from tweetsent.errors import ConfigError
 from tweetsent.rules import (
+    AUTO,
     boolean,
+    int_or_auto,
     integer,
     interval,
     is_int,
@@ -24,6 +26,7 @@ from tweetsent.rules import (
     option,
     optional,
     positive_int,
+    positive_int_or_auto,
     positive_number,
     strings,
     text,
@@ -113,8 +116,21 @@ class TrainConfig:
         metavar="NAME_OR_DIR",
         group=MODEL,
     )
-    epochs: int = option(6, help="training epochs", rule=positive_int, group=MODEL)
-    batch_size: int = option(8, help="training batch size", rule=positive_int, group=MODEL)
+    # auto: chosen from the number of training rows (training.schedule), saved as numbers.
+    epochs: int | str = option(
+        AUTO,
+        help="training epochs; auto: about 600 optimizer steps, 3 to 10 epochs",
+        rule=positive_int_or_auto,
+        parse=int_or_auto,
+        group=MODEL,
+    )
+    batch_size: int | str = option(
+        AUTO,
+        help="training batch size; auto: 8 below 1,000 training rows, 16 below 4,000, else 32",
+        rule=positive_int_or_auto,
+        parse=int_or_auto,
+        group=MODEL,
+    )
     eval_batch_size: int = option(
         64, help="batch size for validation", rule=positive_int, group=MODEL
     )
@@ -166,7 +182,10 @@ class TrainConfig:
         None, help="use only the first N usable rows", rule=optional(positive_int), group=MODEL
     )
     metric_for_best: str = option(
-        "f1_weighted", help="metric that picks the best epoch", rule=one_of(METRICS), group=MODEL
+        "f1_macro",
+        help="metric that picks the best epoch (macro F1: every class counts alike)",
+        rule=one_of(METRICS),
+        group=MODEL,
     )
     precision: str = option(
         "auto",

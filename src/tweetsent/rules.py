@@ -30,6 +30,19 @@ def positive_int(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
 
+AUTO = "auto"
+
+
+def positive_int_or_auto(name: str, value: Any) -> None:
+    if value != AUTO and not (is_int(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive integer or auto, got {value!r}")
+
+
+def int_or_auto(text: str) -> int | str:
+    """argparse type of an ``int | "auto"`` option."""
+    return text if text == AUTO else int(text)
+
+
 def non_negative_int(name: str, value: Any) -> None:
     if not (is_int(value) and value >= 0):
         raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")

@@ -76,7 +76,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
             negatable = meta.get("negatable", False)
             kwargs["action"] = argparse.BooleanOptionalAction if negatable else "store_true"
         else:
-            kwargs["type"] = kind if kind in (int, float) else str
+            kwargs["type"] = meta.get("parse") or (kind if kind in (int, float) else str)
             choices = _choices(meta)
             if choices:
                 kwargs["choices"] = choices

@@ -40,7 +40,10 @@ def add_parser(subparsers) -> None:
         help="finetune: the training recipe, e.g. a run's config.json (data fields ignored)",
     )
     p.add_argument(
-        "--epochs", type=int, default=SUPPRESS, help="finetune: epochs per fold (default: 6)"
+        "--epochs",
+        type=int,
+        default=SUPPRESS,
+        help="finetune: epochs per fold (default: auto, as tweetsent train)",
     )
     p.add_argument(
         "--work-dir",

@@ -19,6 +19,7 @@ from tweetsent.errors import ConfigError, DiskFullError, is_disk_full
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.training import checkpoints, distributed, hub
+from tweetsent.training.schedule import resolve_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def _run(
             checkpoints.check_data_outside(out, config)
         config.data = resolve_data_config(config.data)
         loaded.extend(prepare_data(config))
+        config = resolve_schedule(config, len(loaded[0]), distributed.world_size())
         if not resuming:
             checkpoints.start_staging(out, config, overwrite=overwrite)
             return config.to_dict(), None
