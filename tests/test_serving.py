@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from tweetsent.cli import main
-from tweetsent.config import ServeConfig
 from tweetsent.errors import ConfigError
 from tweetsent.inference import TweetClassifier
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
+from tweetsent.serving.settings import ServeConfig
 
 TWEETS = [
     "love great day 3",

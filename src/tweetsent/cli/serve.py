@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tweetsent.cli._util import BACKEND_HELP, add_allow_pickle
-from tweetsent.config import ServeConfig
+from tweetsent.serving.settings import ServeConfig
 
 DEFAULTS = ServeConfig()
 

@@ -30,8 +30,8 @@ from pydantic import (
 )
 
 from tweetsent import __version__
-from tweetsent.config import ServeConfig
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
+from tweetsent.serving.settings import ServeConfig
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tweetsent.config import ServeConfig
 from tweetsent.errors import ConfigError, TweetsentError
+from tweetsent.serving.settings import ServeConfig
 
 logger = logging.getLogger(__name__)
 
