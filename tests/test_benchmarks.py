@@ -86,6 +86,24 @@ def test_bench_predict_includes_an_onnx_export(tiny_run):
     assert result["results"][1]["agreement"] is None  # no fp32 torch baseline in this run
 
 
+def test_bench_predict_includes_an_openvino_export(tiny_run):
+    pytest.importorskip("openvino")
+    from tweetsent.export import export_openvino
+
+    folder = export_openvino(tiny_run)
+    include = ("torch fp32", "openvino fp32", "pipeline fp32 (raw text)")
+    result = bench_predict(
+        tiny_run, ["love it", "hate it", "museum"], openvino_dir=folder, include=include
+    )
+    by_name = {r["name"]: r for r in result["results"]}
+    assert list(by_name) == ["pipeline fp32 (reference)", *include[2:], *include[:2]]
+    assert by_name["openvino fp32"]["backend"] == "openvino"
+    assert by_name["openvino fp32"]["agreement"] == 1.0  # same fp32 graph, same labels
+    machine = result["machine"]
+    assert machine["cpu_class"] in {"amx", "avx512_bf16", "vnni", "avx2", "other"}
+    assert machine["auto_order"][-1] == "torch fp32"
+
+
 def test_bench_train_returns_documented_keys(tiny_config, tmp_path, small_csv):
     import dataclasses
 

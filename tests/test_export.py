@@ -79,21 +79,20 @@ def test_auto_without_export_uses_torch(tiny_run):
     assert TweetClassifier.load(tiny_run, backend="auto").backend == "torch"
 
 
-def test_auto_backend_choice_follows_the_cpu(exported_run, monkeypatch):
-    from tweetsent.inference import predictor as prediction
+def test_auto_backend_choice_follows_the_cpu(exported_run):
+    from tweetsent.inference.backends import auto_backend
 
-    # Without native bf16: the exported fp32 model (int8 changes labels, so only on request);
-    # with it, torch bf16.
-    monkeypatch.setattr(prediction, "cpu_has_bf16", lambda: False)
-    auto = TweetClassifier.load(exported_run, backend="auto")
-    assert auto.backend == "onnx" and auto.engine.path.name == "model.onnx"
+    # Without native bf16 (and no OpenVINO export): the exported fp32 model (int8 changes
+    # labels, so only on request); with it, torch bf16.
+    zen3, zen4 = {"avx2"}, {"avx2", "avx512_bf16", "avx512_vnni"}
+    assert auto_backend(exported_run, flags=zen3) == ("onnx", "fp32")
     (exported_run / "onnx" / "model.onnx").rename(exported_run / "onnx" / "fp32.bak")
     try:  # an int8-only folder is not taken automatically
-        assert TweetClassifier.load(exported_run, backend="auto").backend == "torch"
+        assert auto_backend(exported_run, flags=zen3) == ("torch", "fp32")
     finally:
         (exported_run / "onnx" / "fp32.bak").rename(exported_run / "onnx" / "model.onnx")
-    monkeypatch.setattr(prediction, "cpu_has_bf16", lambda: True)
-    expected = prediction.auto_backend(exported_run)
+    assert auto_backend(exported_run, flags=zen4) == ("torch", "bf16")
+    expected = auto_backend(exported_run)
     assert TweetClassifier.load(exported_run, backend="auto").backend == expected[0]
 
 

@@ -17,14 +17,12 @@ LONG_FUNCTIONS = {
     "training/fit.py:fit": 175,
     "serving/app.py:create_app": 106,
     "benchmarks/train.py:bench_train": 107,
-    "benchmarks/predict.py:bench_predict": 99,
+    "benchmarks/predict.py:bench_predict": 62,
     "evaluation/report.py:write_report": 85,
     "benchmarks/train.py:_reference_loop": 92,
     "cli/serve.py:add_parser": 71,
     "training/tuning.py:_search": 64,
     "benchmarks/train.py:_reference_trainer": 68,
-    "export/onnx.py:export_onnx": 63,
-    "cli/bench.py:add_parser": 62,
 }
 LONG_MODULES: dict[str, int] = {}
 

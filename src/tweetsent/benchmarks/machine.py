@@ -7,7 +7,11 @@ import platform
 import time
 from collections.abc import Sequence
 
-from tweetsent.hardware import cpu_has_bf16, cpu_peak_flops
+from tweetsent.hardware import cpu_flags, cpu_has_bf16, cpu_peak_flops
+from tweetsent.inference.backends import auto_order, cpu_class
+
+# The instruction sets that decide the fast paths (README, Speed and export).
+KEY_FLAGS = ("avx2", "avx512f", "avx_vnni", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
 def encoder_flops(config, lengths: Sequence[int]) -> float:
@@ -59,6 +63,9 @@ def machine_info() -> dict:
     scaled, gemm, scale = peak_flops()
     return {
         "cpu": _cpu_name(),
+        "cpu_class": cpu_class(cpu_flags()),
+        "cpu_flags": [flag for flag in KEY_FLAGS if flag in cpu_flags()],
+        "auto_order": [" ".join(pair) for pair in auto_order(cpu_flags())],
         "cpus": peak["cpus"],
         "ghz": peak["ghz"],
         "bf16_native": cpu_has_bf16(),
@@ -71,9 +78,20 @@ def machine_info() -> dict:
             f"x {scale:.2f} where a 2048x2048 fp32 matmul measured here beat that"
         ),
         "torch": torch.__version__,
+        "openvino": _version("openvino"),
+        "onnxruntime": _version("onnxruntime"),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
     }
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def _cpu_name() -> str:

@@ -23,10 +23,13 @@ from tweetsent.inference import TweetClassifier
 logger = logging.getLogger(__name__)
 
 
+REFERENCE = "pipeline fp32 (reference)"
 PREDICT_KEYS = ("name", "tweets_per_second", "seconds", "ratio", "agreement", "f1_weighted")
 
 
-def predict_contestants(run_dir: Path, onnx_dir: Path | None) -> dict[str, Callable]:
+def predict_contestants(
+    run_dir: Path, onnx_dir: Path | None, openvino_dir: Path | None = None
+) -> dict[str, Callable]:
     """Name → loader of a ``TweetClassifier`` for each backend available here."""
     contestants: dict[str, Callable] = {
         "torch fp32": lambda: TweetClassifier.load(run_dir, backend="torch", precision="fp32"),
@@ -41,8 +44,16 @@ def predict_contestants(run_dir: Path, onnx_dir: Path | None) -> dict[str, Calla
                 contestants[name] = lambda prefer=prefer: TweetClassifier.load(
                     run_dir, backend="onnx", onnx_dir=onnx_dir, onnx_variant=prefer
                 )
+    if openvino_dir is not None:
+        variants = ["fp32"] + (["bf16"] if cpu_has_bf16() else [])
+        if (openvino_dir / "model_int8.xml").is_file():
+            variants.append("int8")
+        for variant in variants:
+            contestants[f"openvino {variant}"] = lambda variant=variant: TweetClassifier.load(
+                run_dir, backend="openvino", openvino_dir=openvino_dir, variant=variant
+            )
     contestants["ours (auto)"] = lambda: TweetClassifier.load(
-        run_dir, backend="auto", onnx_dir=onnx_dir
+        run_dir, backend="auto", onnx_dir=onnx_dir, openvino_dir=openvino_dir
     )
     return contestants
 
@@ -55,11 +66,15 @@ def bench_predict(
     onnx_dir: str | Path | None = None,
     batch_size: int = 64,
     include: Sequence[str] | None = None,
+    openvino_dir: str | Path | None = None,
 ) -> dict:
     """Tweets/s from raw text to label names: the pipeline reference and each of our backends.
 
     ``validation`` (labelled tweets, e.g. the run's own validation split) adds ``f1_weighted``
-    per contestant. ``onnx_dir``: an ONNX export to include (``tweetsent export``).
+    per contestant. ``onnx_dir`` / ``openvino_dir``: exports to include (``tweetsent export``).
+    The reference is the pipeline fed the text our predictor feeds its model (cleaned as the
+    run was trained: the fair comparison); "pipeline fp32 (raw text)" is what a user of plain
+    ``pipeline`` gets.
     ``include``: names of contestants to run (default: all available).
     """
     run_dir = Path(run_dir)
@@ -67,6 +82,7 @@ def bench_predict(
     if not texts:
         raise DataError("no tweets to benchmark on")
     onnx_dir = Path(onnx_dir) if onnx_dir else None
+    openvino_dir = Path(openvino_dir) if openvino_dir else None
 
     reference_clf = TweetClassifier.load(run_dir, backend="torch", precision="fp32")
     labels = reference_clf.labels
@@ -79,61 +95,19 @@ def bench_predict(
     ]
     flops = encoder_flops(model_config, lengths)
 
-    loaders: dict[str, Callable] = {"pipeline fp32 (reference)": lambda: _pipeline(reference_clf)}
-    loaders.update(predict_contestants(run_dir, onnx_dir))
+    loaders: dict[str, Callable] = {
+        REFERENCE: lambda: _pipeline(reference_clf, clean=True),
+        "pipeline fp32 (raw text)": lambda: _pipeline(reference_clf, clean=False),
+    }
+    loaders.update(predict_contestants(run_dir, onnx_dir, openvino_dir))
     if include is not None:
-        loaders = {k: v for k, v in loaders.items() if k in include or k.startswith("pipeline")}
+        loaders = {k: v for k, v in loaders.items() if k in include or k == REFERENCE}
 
-    rows = []
-    baseline: list[str] | None = None
-    for name, load in loaders.items():
-        predictor = load()
-        predict = predictor if callable(predictor) else predictor.predict
-        predict(texts[:batch_size])  # warm-up: first-call allocations, lazy initialisation
-        started = time.perf_counter()
-        predicted = predict(texts)
-        seconds = time.perf_counter() - started
-        row = {
-            "name": name,
-            "backend": getattr(predictor, "backend", "pipeline"),
-            "tweets_per_second": round(len(texts) / seconds, 1),
-            "seconds": round(seconds, 3),
-        }
-        if name == "torch fp32":
-            baseline = predicted
-        row["_labels"] = predicted
-        if validation is not None and len(validation):
-            val_pred = predict(validation.texts)
-            index = {label: i for i, label in enumerate(labels)}
-            row["f1_weighted"] = round(
-                classification_metrics(
-                    [index[x] for x in validation.labels], [index[x] for x in val_pred], labels
-                )["f1_weighted"],
-                4,
-            )
-        else:
-            row["f1_weighted"] = None
-        precision = _precision_of(predictor)
-        row.update(flops_entry(flops, seconds, precision))
-        rows.append(row)
-        logger.info("%s: %.1f tweets/s", name, row["tweets_per_second"])
-        del predictor
-
-    reference = rows[0]["tweets_per_second"]
-    fp32_f1 = next((r["f1_weighted"] for r in rows if r["name"] == "torch fp32"), None)
-    for row in rows:
-        predicted = row.pop("_labels")
-        row["ratio"] = round(row["tweets_per_second"] / reference, 2)
-        row["agreement"] = (
-            round(float(np.mean([a == b for a, b in zip(predicted, baseline, strict=True)])), 4)
-            if baseline is not None
-            else None
-        )
-        row["f1_delta_vs_fp32"] = (
-            round(row["f1_weighted"] - fp32_f1, 4)
-            if row["f1_weighted"] is not None and fp32_f1 is not None
-            else None
-        )
+    rows = [
+        _time_one(name, load, texts, batch_size, validation, labels, flops)
+        for name, load in loaders.items()
+    ]
+    _compare(rows)
     return {
         "benchmark": "predict",
         "run_dir": str(run_dir),
@@ -148,8 +122,60 @@ def bench_predict(
     }
 
 
-def _pipeline(classifier):
-    """``transformers.pipeline`` on the same fine-tuned fp32 model: the issue's reference."""
+def _time_one(name, load, texts, batch_size, validation, labels, flops) -> dict:
+    """One contestant's row: tweets/s over ``texts``, F1 on ``validation``, its labels."""
+    predictor = load()
+    predict = predictor if callable(predictor) else predictor.predict
+    predict(texts[:batch_size])  # warm-up: first-call allocations, lazy initialisation
+    started = time.perf_counter()
+    predicted = predict(texts)
+    seconds = time.perf_counter() - started
+    row = {
+        "name": name,
+        "backend": getattr(predictor, "backend", "pipeline"),
+        "tweets_per_second": round(len(texts) / seconds, 1),
+        "seconds": round(seconds, 3),
+        "_labels": predicted,
+        "f1_weighted": None,
+    }
+    if validation is not None and len(validation):
+        val_pred = predict(validation.texts)
+        index = {label: i for i, label in enumerate(labels)}
+        row["f1_weighted"] = round(
+            classification_metrics(
+                [index[x] for x in validation.labels], [index[x] for x in val_pred], labels
+            )["f1_weighted"],
+            4,
+        )
+    row.update(flops_entry(flops, seconds, _precision_of(predictor)))
+    logger.info("%s: %.1f tweets/s", name, row["tweets_per_second"])
+    return row
+
+
+def _compare(rows: list[dict]) -> None:
+    """Ratios to the first row (the reference); label agreement and F1 against torch fp32."""
+    reference = rows[0]["tweets_per_second"]
+    fp32 = next((r for r in rows if r["name"] == "torch fp32"), None)
+    baseline = fp32["_labels"] if fp32 else None
+    fp32_f1 = fp32["f1_weighted"] if fp32 else None
+    for row in rows:
+        predicted = row.pop("_labels")
+        row["ratio"] = round(row["tweets_per_second"] / reference, 2)
+        row["agreement"] = (
+            round(float(np.mean([a == b for a, b in zip(predicted, baseline, strict=True)])), 4)
+            if baseline is not None
+            else None
+        )
+        row["f1_delta_vs_fp32"] = (
+            round(row["f1_weighted"] - fp32_f1, 4)
+            if row["f1_weighted"] is not None and fp32_f1 is not None
+            else None
+        )
+
+
+def _pipeline(classifier, *, clean: bool):
+    """``transformers.pipeline`` on the same fine-tuned fp32 model; ``clean``: fed the text
+    cleaned as ours is (normalised, emoji named), else the raw text."""
     from transformers import pipeline
 
     pipe = pipeline(
@@ -161,7 +187,8 @@ def _pipeline(classifier):
     )
 
     def predict(texts: Sequence[str]) -> list[str]:
-        out = pipe(list(texts), truncation=True, max_length=classifier.max_length)
+        texts = [classifier._clean(t) for t in texts] if clean else list(texts)
+        out = pipe(texts, truncation=True, max_length=classifier.max_length)
         return [o["label"] for o in out]
 
     return predict
@@ -173,7 +200,7 @@ def _precision_of(predictor) -> str:
     engine = predictor.engine
     if getattr(engine, "precision", None) == "bf16":
         return "bf16"
-    if "int8" in str(getattr(engine, "path", "")):
+    if getattr(engine, "precision", None) == "int8" or "int8" in str(getattr(engine, "path", "")):
         return "int8"
     return "fp32"
 

@@ -23,12 +23,13 @@ DATA_KEYS = (
 )
 
 
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "openvino")
 BACKEND_HELP = (
     "inference engine: torch (the saved model; bf16 weights where the CPU or GPU computes bf16 "
     "natively), onnx (RUN_DIR/onnx from 'tweetsent export'; its int8 model when there is one), "
-    "or auto (default): torch where bf16 is native, else the exported fp32 ONNX model if there "
-    "is one, else torch fp32"
+    "openvino (RUN_DIR/openvino from 'tweetsent export --format openvino'; its int8 model when "
+    "there is one, bf16 where native), or auto (default): the fastest one this CPU and run "
+    "have that keeps the fp32 labels (README, 'Speed and export')"
 )
 
 

@@ -20,30 +20,7 @@ def add_parser(subparsers) -> None:
         "print throughputs, ratios, label agreement / F1 and achieved FLOP/s vs the CPU's peak.",
     )
     which = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
-    pp = which.add_parser(
-        "predict",
-        help="tweets/s from raw text to labels: transformers.pipeline fp32 vs our backends",
-    )
-    pp.add_argument("run_dir", help="run directory written by 'tweetsent train'")
-    pp.add_argument(
-        "--data",
-        action="append",
-        metavar="FILE[:PRESET]",
-        help="tweets to time (repeatable, an equal share from each; e.g. "
-        "Corona_NLP_test.csv:covid; without PRESET, read as the run read its data); default: "
-        "the run's training file",
-    )
-    pp.add_argument("-n", "--tweets", type=int, default=2000, help="number of tweets (2000)")
-    pp.add_argument("--batch-size", type=int, default=64)
-    pp.add_argument(
-        "--onnx-dir",
-        default=None,
-        metavar="DIR",
-        help="an ONNX export to include (default: RUN_DIR/onnx, else a temporary int8 export)",
-    )
-    pp.add_argument("--no-export", action="store_true", help="skip the ONNX contestants")
-    pp.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
-    pp.set_defaults(func=bench_predict_cli)
+    _add_predict_parser(which)
 
     pt = which.add_parser(
         "train",
@@ -76,11 +53,46 @@ def add_parser(subparsers) -> None:
     add_quality_parser(which)
 
 
+def _add_predict_parser(which) -> None:
+    pp = which.add_parser(
+        "predict",
+        help="tweets/s from raw text to labels: transformers.pipeline fp32 vs our backends",
+    )
+    pp.add_argument("run_dir", help="run directory written by 'tweetsent train'")
+    pp.add_argument(
+        "--data",
+        action="append",
+        metavar="FILE[:PRESET]",
+        help="tweets to time (repeatable, an equal share from each; e.g. "
+        "Corona_NLP_test.csv:covid; without PRESET, read as the run read its data); default: "
+        "the run's training file",
+    )
+    pp.add_argument("-n", "--tweets", type=int, default=2000, help="number of tweets (2000)")
+    pp.add_argument("--batch-size", type=int, default=64)
+    pp.add_argument(
+        "--onnx-dir",
+        default=None,
+        metavar="DIR",
+        help="an ONNX export to include (default: RUN_DIR/onnx, else a temporary int8 export)",
+    )
+    pp.add_argument(
+        "--openvino-dir",
+        default=None,
+        metavar="DIR",
+        help="an OpenVINO export to include (default: RUN_DIR/openvino, else a temporary int8 "
+        "export)",
+    )
+    pp.add_argument(
+        "--no-export", action="store_true", help="skip the ONNX and OpenVINO contestants"
+    )
+    pp.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
+    pp.set_defaults(func=bench_predict_cli)
+
+
 def bench_predict_cli(args) -> int:
     from tweetsent.benchmarks import bench_predict, parse_source, run_validation, sample_texts
     from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
-    from tweetsent.export import ONNX_DIR, export_onnx
 
     run_dir = Path(args.run_dir)
     config_file = run_dir / "config.json"
@@ -98,27 +110,45 @@ def bench_predict_cli(args) -> int:
     texts = sample_texts(sources, args.tweets)
     validation = run_validation(run_dir)
     with tempfile.TemporaryDirectory(prefix="tweetsent-bench-") as tmp:
-        onnx_dir = Path(args.onnx_dir) if args.onnx_dir else None
-        if onnx_dir is None and (run_dir / ONNX_DIR).is_dir():
-            onnx_dir = run_dir / ONNX_DIR
-        if args.no_export:
-            onnx_dir = None
-        elif onnx_dir is None:
-            # Export a scratch copy: a benchmark must not change the run it measures.
-            scratch = Path(tmp) / "run"
-            scratch.mkdir()
-            (scratch / "model").symlink_to((run_dir / "model").resolve())
-            onnx_dir = export_onnx(scratch, quantize="int8")
+        onnx_dir, openvino_dir = _bench_exports(args, run_dir, Path(tmp))
         result = bench_predict(
             run_dir,
             texts,
             validation=validation,
             onnx_dir=onnx_dir,
+            openvino_dir=openvino_dir,
             batch_size=args.batch_size,
         )
     print(_predict_table(result))
     _write_json(args.json, result)
     return 0
+
+
+def _bench_exports(args, run_dir: Path, tmp: Path) -> tuple[Path | None, Path | None]:
+    """The ONNX and OpenVINO folders to time: given, the run's own, else scratch int8 exports
+    (of a scratch copy: a benchmark must not change the run it measures)."""
+    from tweetsent.export import ONNX_DIR, OPENVINO_DIR, export_onnx, export_openvino
+
+    if args.no_export:
+        return None, None
+    scratch = tmp / "run"
+    found = []
+    for given, name, export in (
+        (args.onnx_dir, ONNX_DIR, export_onnx),
+        (args.openvino_dir, OPENVINO_DIR, export_openvino),
+    ):
+        folder = Path(given) if given else None
+        if folder is None and (run_dir / name).is_dir():
+            folder = run_dir / name
+        if folder is None:
+            if not scratch.exists():
+                scratch.mkdir()
+                (scratch / "model").symlink_to((run_dir / "model").resolve())
+                if (run_dir / "config.json").is_file():  # int8 calibrates on the run's data
+                    (scratch / "config.json").symlink_to((run_dir / "config.json").resolve())
+            folder = export(scratch, quantize="int8")
+        found.append(folder)
+    return found[0], found[1]
 
 
 def bench_train_cli(args) -> int:
@@ -156,7 +186,9 @@ def _predict_table(result: dict) -> str:
     head = (
         f"{result['tweets']} tweets (mean {result['mean_tokens']} tokens), "
         f"F1 on {result['validation_tweets']} validation tweets, "
-        f"{result['machine']['cpus']} CPUs {result['machine']['cpu']}"
+        f"{result['machine']['cpus']} CPUs {result['machine']['cpu']} "
+        f"({', '.join(result['machine']['cpu_flags']) or 'no AVX2'}; auto tries "
+        f"{', '.join(result['machine']['auto_order'])})"
     )
     table = format_table(
         rows, ["contestant", "tweets/s", "vs pipeline", "agree fp32", "F1 w", "GFLOP/s", "peak"]

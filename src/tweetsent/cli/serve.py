@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tweetsent.cli._util import BACKEND_HELP, add_allow_pickle
+from tweetsent.cli._util import BACKEND_HELP, BACKENDS, add_allow_pickle
 from tweetsent.serving.settings import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--backend",
-        choices=("auto", "torch", "onnx"),
+        choices=BACKENDS,
         default="auto",
         help=BACKEND_HELP,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tweetsent.cli._util import add_data_args, format_table
+from tweetsent.cli._util import BACKENDS, add_data_args, format_table
 
 
 def add_parser(subparsers) -> None:
@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--seed", type=int, default=17, help="k-means and random seed (default: 17)")
     add_data_args(p, labels=False)
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--batch-size", type=int, default=64)
     p.set_defaults(func=suggest_cli)
 

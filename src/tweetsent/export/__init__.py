@@ -1,5 +1,33 @@
-"""Export: a run's model as ONNX (optionally int8), for :mod:`tweetsent.inference` to run."""
+"""Export: a run's model as ONNX or OpenVINO IR (optionally int8), for tweetsent.inference."""
 
-from tweetsent.export.onnx import FORMATS, ONNX_DIR, QUANTIZE, export_onnx
+from tweetsent.export.onnx import ONNX_DIR, QUANTIZE, export_onnx
+from tweetsent.export.openvino import export_openvino
+from tweetsent.inference.ov_engine import OPENVINO_DIR
 
-__all__ = ["FORMATS", "ONNX_DIR", "QUANTIZE", "export_onnx"]
+FORMATS = ("onnx", "openvino")
+
+
+def export_run(run_dir, *, format: str = "onnx", **options):
+    """``export_onnx`` or ``export_openvino`` by ``format``; the folder written."""
+    from tweetsent.errors import ConfigError
+
+    if format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    calibration = options.get("calibration")
+    if calibration is not None and (format != "openvino" or options.get("quantize") != "int8"):
+        raise ConfigError("--calibration is for --format openvino --quantize int8 only")
+    if format == "onnx":
+        options.pop("calibration", None)
+        return export_onnx(run_dir, **options)
+    return export_openvino(run_dir, **options)
+
+
+__all__ = [
+    "FORMATS",
+    "ONNX_DIR",
+    "OPENVINO_DIR",
+    "QUANTIZE",
+    "export_onnx",
+    "export_openvino",
+    "export_run",
+]

@@ -23,7 +23,6 @@ from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("onnx",)
 QUANTIZE = ("int8",)
 OPSET = 17
 
@@ -40,20 +39,46 @@ def export_onnx(
     >>> export_onnx("runs/smile", quantize="int8")          # doctest: +SKIP
     PosixPath('runs/smile/onnx')
     """
-    import torch
-
     if quantize is not None and quantize not in QUANTIZE:
         raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
     run_dir = Path(run_dir)
+    model, tokenizer = load_for_export(run_dir, allow_pickle=allow_pickle)
+    final = run_dir / ONNX_DIR
+    staging = run_dir / f".{ONNX_DIR}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        # A full disk is reported while the staging folder still fills it, then removed.
+        then = "nothing was left behind: free some space and run the same command again"
+        with disk_full_as_error(run_dir, "while exporting", then):
+            input_names = write_onnx_graph(model, tokenizer, staging / "model.onnx", opset)
+            _finish_export(model, tokenizer, staging, input_names, quantize, opset)
+            fileio.swap_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.debug("exported %s to %s", run_dir, final)
+    return final
+
+
+def load_for_export(run_dir: Path, *, allow_pickle: bool = False):
+    """The run's fine-tuned classifier (eval mode) and its tokenizer; a missing run is an error."""
     if not run_dir.exists():
         raise ModelError(f"{run_dir}: run directory not found")
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
     model = load_classifier(model_dir, allow_pickle=allow_pickle).eval()
     tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
+    return model, tokenizer
+
+
+def write_onnx_graph(model, tokenizer, target: Path, opset: int = OPSET) -> list[str]:
+    """Trace ``model`` into the ONNX file ``target`` (dynamic batch and sequence axes); the
+    names of its inputs, in order. The OpenVINO export converts this same graph."""
+    import torch
+
     # eager attention: a plain MatMul/Softmax graph that onnxruntime's fusions recognise.
     model.set_attn_implementation("eager")
     model.config.return_dict = False
-
     input_names = _model_inputs(model, tokenizer)
     example = tokenizer(
         ["an example tweet to trace", "a second, longer example tweet to trace the graph"],
@@ -63,34 +88,19 @@ def export_onnx(
     args = tuple(example[name] for name in input_names)
     axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     axes["logits"] = {0: "batch"}
-
-    final = run_dir / ONNX_DIR
-    staging = run_dir / f".{ONNX_DIR}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        # A full disk is reported while the staging folder still fills it, then removed.
-        then = "nothing was left behind: free some space and run the same command again"
-        with disk_full_as_error(run_dir, "while exporting", then):
-            with warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    _logits_module(model, input_names),
-                    args,
-                    str(staging / "model.onnx"),
-                    input_names=input_names,
-                    output_names=["logits"],
-                    dynamic_axes=axes,
-                    opset_version=opset,
-                    dynamo=False,
-                )
-            _finish_export(model, tokenizer, staging, input_names, quantize, opset)
-            fileio.swap_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    logger.debug("exported %s to %s", model_dir, final)
-    return final
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _logits_module(model, input_names),
+            args,
+            str(target),
+            input_names=input_names,
+            output_names=["logits"],
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )
+    return input_names
 
 
 def _finish_export(model, tokenizer, staging: Path, input_names, quantize, opset: int) -> None:

@@ -16,32 +16,9 @@ import numpy as np
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
-from tweetsent.hardware import cpu_has_bf16, device_type
-from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
-from tweetsent.inference.tokenizer import SavedTokenizer
+from tweetsent.inference.backends import BACKENDS, auto_backend, load_engine
 
 logger = logging.getLogger(__name__)
-
-BACKENDS = ("auto", "torch", "onnx")
-
-
-def auto_backend(path: str | Path, *, onnx_dir: str | Path | None = None) -> tuple[str, str | None]:
-    """The fastest backend for a run on this machine that keeps the fp32 model's labels.
-
-    Measured side by side (``tweetsent bench predict``, bench/RESULTS.md): where bf16 is native
-    (AMX / AVX512-BF16), torch with bf16 weights beats onnxruntime fp32 and int8. Elsewhere bf16
-    is emulated, so the exported fp32 ONNX model is the fast path (onnxruntime fp32 beat torch
-    fp32 by 1.25x on an AVX2 EPYC) and torch fp32 the fallback. Dynamic int8 is faster still but
-    changed 3-9 % of a trained SMILE model's labels there, so it is an explicit choice
-    (``--backend onnx`` on an int8 export), never the automatic one.
-    """
-    if device_type() == "cuda" or cpu_has_bf16():
-        return "torch", None
-    found = find_onnx_model(Path(path), prefer="fp32", folder=onnx_dir)
-    if found is not None and found.name == "model.onnx":
-        return "onnx", "fp32"
-    return "torch", None
-
 
 _OWN = object()  # decide(): the classifier's own min_confidence
 
@@ -121,12 +98,16 @@ class TweetClassifier:
         allow_pickle: bool = False,
         onnx_dir: str | Path | None = None,
         onnx_variant: str | None = None,
+        openvino_dir: str | Path | None = None,
+        variant: str | None = None,
     ) -> TweetClassifier:
         """Load from a run directory (``RUN_DIR`` or ``RUN_DIR/model``) or any saved model dir.
 
-        ``backend``: ``torch``; ``onnx`` (needs ``tweetsent export``); ``auto`` picks the
-        fastest available on this CPU (see :func:`auto_backend`). ``onnx_dir``: an export
-        elsewhere than ``RUN_DIR/onnx``; ``onnx_variant``: ``int8`` or ``fp32`` when it holds both.
+        ``backend``: ``torch``; ``onnx`` or ``openvino`` (need ``tweetsent export``); ``auto``
+        picks the fastest available on this CPU that keeps the fp32 labels (see
+        :func:`tweetsent.inference.backends.auto_order`). ``onnx_dir`` / ``openvino_dir``: an
+        export elsewhere than ``RUN_DIR/onnx`` / ``RUN_DIR/openvino``; ``variant`` (or its older
+        name ``onnx_variant``): ``int8`` or ``fp32`` (OpenVINO also ``bf16``) when it holds both.
         """
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -150,26 +131,21 @@ class TweetClassifier:
             temperature=_model_temperature(model_dir),
         )
 
+        variant = variant or onnx_variant
         if backend == "auto":
-            backend, auto_variant = auto_backend(run_dir or path, onnx_dir=onnx_dir)
-            onnx_variant = onnx_variant or auto_variant
-        if backend == "onnx":
-            onnx_file = find_onnx_model(run_dir or path, prefer=onnx_variant, folder=onnx_dir)
-            if onnx_file is None:
-                raise ModelError(
-                    f"{onnx_dir or path}: no exported ONNX model; run: tweetsent export {path} "
-                    "--format onnx"
-                )
-            engine = load_onnx_engine(onnx_file)  # checks the export folder as a whole
-            tokenizer = _onnx_tokenizer(onnx_file.parent, vocab_size=engine.vocab_size)
-            return cls(engine, tokenizer, engine.labels, **settings)
-
-        from tweetsent.modeling.loading import load_classifier, load_tokenizer
-
-        model = load_classifier(model_dir, allow_pickle=allow_pickle)
-        tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
-        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        return cls(TorchEngine(model, precision), tokenizer, labels, **settings)
+            backend, variant = auto_backend(
+                run_dir or path, onnx_dir=onnx_dir, openvino_dir=openvino_dir
+            )
+        engine, tokenizer, labels = load_engine(
+            run_dir or path,
+            model_dir,
+            backend,
+            variant,
+            precision=precision,
+            allow_pickle=allow_pickle,
+            export_dir=onnx_dir if backend == "onnx" else openvino_dir,
+        )
+        return cls(engine, tokenizer, labels, **settings)
 
     def predict_proba(self, texts: str | Iterable[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in ``self.labels`` order.
@@ -245,20 +221,6 @@ class TweetClassifier:
         if self.normalize or self.demojize:
             return clean_tweet(str(text), normalize=self.normalize, demojize_emoji=self.demojize)
         return str(text)
-
-
-def _onnx_tokenizer(folder: Path, *, vocab_size: int | None = None):
-    if not SavedTokenizer.available(folder):  # a slow tokenizer: no tokenizer.json
-        from tweetsent.modeling.loading import load_tokenizer
-
-        return load_tokenizer(str(folder), vocab_size=vocab_size)
-    tokenizer = SavedTokenizer(folder)  # no torch, no transformers: start-up in a second
-    if vocab_size and len(tokenizer) < vocab_size // 2:  # as load_tokenizer checks
-        raise ModelError(
-            f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model {vocab_size}; "
-            "its tokenizer files are incomplete"
-        )
-    return tokenizer
 
 
 def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:

@@ -1,0 +1,220 @@
+"""``tweetsent export --format openvino``: the run's model as OpenVINO IR, optionally NNCF int8.
+
+The graph is the ONNX export's (same tracing, :func:`write_onnx_graph`) converted by
+OpenVINO's ONNX frontend (``Core.read_model``: what ``openvino.convert_model`` runs for an ONNX
+file, without its usage telemetry) and saved in fp32 (``compress_to_fp16=False``: OpenVINO picks the
+compute precision when it compiles). ``--quantize int8`` adds NNCF post-training quantization
+(``nncf.quantize`` with ``ModelType.TRANSFORMER``: SmoothQuant on the MatMuls and symmetric
+activations where a transformer needs them) calibrated on a sample of the run's own training
+tweets, then measures on the run's validation tweets how many fp32 labels the int8 model keeps.
+That figure goes into ``config.json``; ``--backend auto`` takes int8 only when it is >= 99 %.
+The folder is staged under a temporary name and renamed into place, as the ONNX export is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from tweetsent import fileio
+from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
+from tweetsent.export.onnx import OPSET, QUANTIZE, load_for_export, write_onnx_graph
+from tweetsent.inference.ov_engine import OPENVINO_DIR, OpenVinoEngine, import_openvino
+from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.quiet import third_party_quiet, verbose
+
+logger = logging.getLogger(__name__)
+
+CALIBRATION_TWEETS = 300  # NNCF's default subset size
+AGREEMENT_TWEETS = 2000  # at most this many validation tweets measure the int8 labels
+
+
+def export_openvino(
+    run_dir: str | Path,
+    *,
+    quantize: str | None = None,
+    allow_pickle: bool = False,
+    calibration: str | Path | None = None,
+    calibration_size: int = CALIBRATION_TWEETS,
+) -> Path:
+    """Export a run's model to ``RUN_DIR/openvino/`` and return that folder.
+
+    ``calibration``: a file of tweets to calibrate int8 on (read as the run read its data),
+    instead of the run's own training split (needed when that file is gone).
+
+    >>> export_openvino("runs/smile", quantize="int8")      # doctest: +SKIP
+    PosixPath('runs/smile/openvino')
+    """
+    if quantize is not None and quantize not in QUANTIZE:
+        raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
+    if calibration_size < 1:
+        raise ConfigError(f"calibration_size must be positive, got {calibration_size}")
+    ov = import_openvino()
+    run_dir = Path(run_dir)
+    model, tokenizer = load_for_export(run_dir, allow_pickle=allow_pickle)
+    sample = None
+    if quantize == "int8":  # the data is checked before anything is written
+        sample = calibration_sample(run_dir, calibration, calibration_size)
+    final = run_dir / OPENVINO_DIR
+    staging = run_dir / f".{OPENVINO_DIR}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        then = "nothing was left behind: free some space and run the same command again"
+        with disk_full_as_error(run_dir, "while exporting", then):
+            onnx_file = staging / "graph.onnx"
+            input_names = write_onnx_graph(model, tokenizer, onnx_file, OPSET)
+            graph = ov.Core().read_model(str(onnx_file))
+            ov.save_model(graph, str(staging / "model.xml"), compress_to_fp16=False)
+            onnx_file.unlink()
+            tokenizer.save_pretrained(str(staging))
+            settings = {"format": "openvino", "input_names": input_names, "quantize": quantize}
+            _write_config(staging, model.config.to_dict(), settings)
+            if sample is not None:
+                settings.update(_quantize_int8(ov, graph, staging, sample, run_dir))
+                _write_config(staging, model.config.to_dict(), settings)
+            fileio.swap_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.debug("exported %s to %s", run_dir, final)
+    return final
+
+
+class Sample:
+    """Cleaned tweets to calibrate on, and held-out ones to measure label agreement on."""
+
+    def __init__(self, calibrate: list[str], measure: list[str], source: str, max_length: int):
+        self.calibrate, self.measure, self.source = calibrate, measure, source
+        self.max_length = max_length
+
+
+def calibration_sample(run_dir: Path, calibration, size: int) -> Sample:
+    """A seeded sample of the run's training tweets (or of ``calibration``'s), cleaned as the
+    run cleans them, and the run's validation tweets (else other tweets of the file)."""
+    from tweetsent.data.normalize import clean_tweet
+    from tweetsent.data.prepare import prepare_data
+    from tweetsent.data.reading import load_texts
+
+    config_file = run_dir / "config.json"
+    config = TrainConfig.load(config_file) if config_file.is_file() else None
+    rng = np.random.default_rng(17)
+    if calibration is not None:
+        data = config.data if config else DataConfig()
+        texts = [t for t in load_texts(calibration, data) if t.strip()]
+        if config is not None and (config.normalize or config.demojize):
+            texts = [
+                clean_tweet(t, normalize=config.normalize, demojize_emoji=config.demojize)
+                for t in texts
+            ]
+        order = rng.permutation(len(texts))
+        picked = [texts[i] for i in order[:size]]
+        rest = [texts[i] for i in order[size : size + AGREEMENT_TWEETS]]
+        return Sample(picked, rest, str(calibration), config.max_length if config else 128)
+    if config is None or not config.data_path or not Path(config.data_path).is_file():
+        where = f"its data file {config.data_path} is not there" if config else "no config.json"
+        raise ModelError(
+            f"{run_dir}: int8 calibration needs the run's training tweets, but {where}; "
+            "pass --calibration FILE (tweets like the ones it will label)"
+        )
+    train, val = prepare_data(config)  # cleaned as the run cleaned them
+    order = rng.permutation(len(train.texts))
+    picked = [train.texts[i] for i in order[:size]]
+    return Sample(picked, list(val.texts)[:AGREEMENT_TWEETS], config.data_path, config.max_length)
+
+
+def _quantize_int8(ov, graph, staging: Path, sample: Sample, run_dir: Path) -> dict:
+    """NNCF int8 of ``graph`` into ``model_int8.xml``; what it measured, for config.json."""
+    try:
+        import nncf
+    except ImportError:
+        raise ConfigError("--quantize int8 needs NNCF: pip install nncf") from None
+    fp32 = OpenVinoEngine(staging / "model.xml", precision="fp32")
+    encode = _encoder(fp32, staging, sample.max_length)
+    dataset = nncf.Dataset([encode(text) for text in sample.calibrate])
+    with _nncf_quiet(nncf):
+        quantized = nncf.quantize(
+            graph,
+            dataset,
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=len(sample.calibrate),
+        )
+        ov.save_model(quantized, str(staging / "model_int8.xml"), compress_to_fp16=False)
+    int8 = OpenVinoEngine(staging / "model_int8.xml", precision="fp32")
+    agreement = label_agreement(fp32, int8, staging, sample.measure, sample.max_length)
+    if agreement is not None:
+        logger.info(
+            "%s: int8 keeps %.2f %% of the fp32 labels on %d held-out tweets",
+            run_dir,
+            100 * agreement,
+            len(sample.measure),
+        )
+    return {
+        "calibration_tweets": len(sample.calibrate),
+        "calibration_source": sample.source,
+        "int8_label_agreement": agreement,
+        "agreement_tweets": len(sample.measure),
+    }
+
+
+def label_agreement(fp32, int8, folder: Path, texts: list[str], max_length: int) -> float | None:
+    """Share of ``texts`` (already cleaned) on which the two engines give the same label."""
+    if not texts:
+        return None
+    from tweetsent.inference.backends import export_tokenizer
+
+    tokenizer = export_tokenizer(folder, vocab_size=fp32.vocab_size)
+    labels = []
+    for engine in (fp32, int8):
+        clf = TweetClassifier(engine, tokenizer, engine.labels, max_length=max_length)
+        labels.append(clf.predict_logits(texts).argmax(axis=1))
+    return round(float(np.mean(labels[0] == labels[1])), 4)
+
+
+def _encoder(engine, folder: Path, max_length: int):
+    """text -> the model's input arrays for one tweet (batch of one: NNCF's calibration items)."""
+    from tweetsent.inference.backends import export_tokenizer
+
+    tokenizer = export_tokenizer(folder, vocab_size=engine.vocab_size)
+    names = set(engine.input_names)
+
+    def encode(text: str) -> dict[str, np.ndarray]:
+        ids = tokenizer([text], truncation=True, max_length=max_length)["input_ids"][0]
+        arrays = {
+            "input_ids": np.asarray([ids], dtype=np.int64),
+            "attention_mask": np.ones((1, len(ids)), dtype=np.int64),
+            "token_type_ids": np.zeros((1, len(ids)), dtype=np.int64),
+        }
+        return {k: v for k, v in arrays.items() if k in names}
+
+    return encode
+
+
+@contextlib.contextmanager
+def _nncf_quiet(nncf):
+    """NNCF's log lines and progress bars (rich, on stdout) only with ``-v``."""
+    if verbose():
+        yield
+        return
+    level = logging.getLogger("nncf").level
+    nncf.set_log_level(logging.ERROR)
+    try:
+        with third_party_quiet(), contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        nncf.set_log_level(level)
+
+
+def _write_config(staging: Path, config: dict, settings: dict) -> None:
+    config = dict(config, tweetsent=settings)
+    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
+
+
+__all__ = ["CALIBRATION_TWEETS", "export_openvino", "label_agreement"]

@@ -1,0 +1,173 @@
+"""Which engine runs a model: the ``--backend`` choices, and what ``auto`` takes on this CPU.
+
+:func:`auto_order` is a pure function from the CPU's instruction-set flags to the order in which
+``auto`` tries backends and precisions (README, *Speed and export*, has it as a table);
+:func:`auto_backend` takes the first one this run can use (its exports, installed packages);
+:func:`load_engine` builds the engine with its tokenizer and labels.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+from pathlib import Path
+
+from tweetsent.errors import ModelError
+from tweetsent.hardware import cpu_flags, device_type
+from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
+from tweetsent.inference.ov_engine import OpenVinoEngine, export_settings, find_openvino_model
+from tweetsent.inference.tokenizer import SavedTokenizer
+
+BACKENDS = ("auto", "torch", "onnx", "openvino")
+# An int8 model is taken automatically only when its export measured that it keeps at least
+# this share of the fp32 model's labels (on the run's validation tweets).
+MIN_INT8_AGREEMENT = 0.99
+
+# Measured (bench/RESULTS.md): where bf16 is native (Sapphire Rapids AMX, Zen 4 AVX512-BF16),
+# torch with bf16 weights was the fastest same-labels backend (5.2x / 3.4x the pipeline);
+# OpenVINO bf16 follows it, unmeasured on those CPUs so far. On AVX2 only (Zen 3) the fp32 graph
+# engines beat torch fp32 and int8 was no faster than fp32 (no VNNI: int8 dot products take
+# three AVX2 instructions); OpenVINO fp32 is listed first there (see the OpenVINO section).
+# With VNNI and no bf16 (Cascade Lake, Ice Lake, Alder Lake) int8 dot products run at four
+# times the fp32 rate, so a checked NNCF int8 model comes first (not measured here).
+_BF16 = (("torch", "bf16"), ("openvino", "bf16"), ("onnx", "fp32"), ("torch", "fp32"))
+_AVX2 = (("openvino", "fp32"), ("onnx", "fp32"), ("torch", "fp32"))
+AUTO_ORDER = {
+    "amx": _BF16,
+    "avx512_bf16": _BF16,
+    "vnni": (("openvino", "int8"), *_AVX2),
+    "avx2": _AVX2,
+    "other": (("onnx", "fp32"), ("torch", "fp32")),
+}
+
+
+def cpu_class(flags: Iterable[str]) -> str:
+    """``amx``, ``avx512_bf16``, ``vnni``, ``avx2`` or ``other``, from /proc/cpuinfo flags."""
+    flags = set(flags)
+    if "amx_bf16" in flags:
+        return "amx"
+    if "avx512_bf16" in flags:
+        return "avx512_bf16"
+    if flags & {"avx512_vnni", "avx_vnni"}:
+        return "vnni"
+    return "avx2" if "avx2" in flags else "other"
+
+
+def auto_order(flags: Iterable[str], *, cuda: bool = False) -> tuple[tuple[str, str], ...]:
+    """``(backend, variant)`` pairs in the order ``--backend auto`` tries them on such a CPU.
+
+    A GPU runs torch at its own precision (bf16 where it has it). Torch fp32 always ends the
+    list, so some backend is always there.
+    """
+    if cuda:
+        return (("torch", "auto"),)
+    return AUTO_ORDER[cpu_class(flags)]
+
+
+def auto_backend(
+    path: str | Path,
+    *,
+    onnx_dir: str | Path | None = None,
+    openvino_dir: str | Path | None = None,
+    flags: Iterable[str] | None = None,
+) -> tuple[str, str]:
+    """The first backend of :func:`auto_order` for this machine that the run can use: an
+    export there (and its package installed), an int8 model only with its measured agreement.
+    """
+    cuda = device_type() == "cuda"
+    for backend, variant in auto_order(cpu_flags() if flags is None else flags, cuda=cuda):
+        if _usable(Path(path), backend, variant, onnx_dir, openvino_dir):
+            return backend, variant
+    return "torch", "fp32"
+
+
+def _usable(path: Path, backend: str, variant: str, onnx_dir, openvino_dir) -> bool:
+    if backend == "torch":
+        return True
+    if backend == "onnx":
+        found = find_onnx_model(path, prefer=variant, folder=onnx_dir)
+        return found is not None and found.name == "model.onnx" and variant == "fp32"
+    if importlib.util.find_spec("openvino") is None:
+        return False
+    found = find_openvino_model(path, prefer=variant, folder=openvino_dir)
+    if found is None or (found.name == "model_int8.xml") != (variant == "int8"):
+        return False
+    if variant != "int8":
+        return True
+    agreement = export_settings(found.parent).get("int8_label_agreement")
+    return agreement is not None and agreement >= MIN_INT8_AGREEMENT
+
+
+def load_engine(
+    path: Path,
+    model_dir: Path,
+    backend: str,
+    variant: str | None,
+    *,
+    precision: str = "auto",
+    allow_pickle: bool = False,
+    export_dir: str | Path | None = None,
+):
+    """``(engine, tokenizer, labels)`` for a resolved backend (not ``auto``).
+
+    ``variant``: for onnx ``fp32`` / ``int8``; for openvino ``fp32`` / ``bf16`` / ``int8``; for
+    torch ``fp32`` / ``bf16``. An explicit ``precision`` (not ``auto``) overrides a float
+    variant's (torch, and the float ops of OpenVINO).
+    ``export_dir``: the export folder when it is not ``RUN_DIR/onnx`` / ``RUN_DIR/openvino``.
+    """
+    if backend in ("onnx", "openvino"):
+        find = find_onnx_model if backend == "onnx" else find_openvino_model
+        found = find(path, prefer=variant, folder=export_dir)
+        if found is None:
+            flag = "" if backend == "onnx" else " --format openvino"
+            raise ModelError(
+                f"{export_dir or path}: no exported {'ONNX' if backend == 'onnx' else 'OpenVINO'}"
+                f" model; run: tweetsent export {path}{flag}"
+            )
+        if backend == "onnx":
+            engine = load_onnx_engine(found)  # checks the export folder as a whole
+        else:
+            engine = OpenVinoEngine(found, precision=_float_precision(precision, variant))
+        tokenizer = export_tokenizer(found.parent, vocab_size=engine.vocab_size)
+        return engine, tokenizer, engine.labels
+
+    from tweetsent.modeling.loading import load_classifier, load_tokenizer
+
+    model = load_classifier(model_dir, allow_pickle=allow_pickle)
+    tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    return TorchEngine(model, _float_precision(precision, variant)), tokenizer, labels
+
+
+def _float_precision(precision: str, variant: str | None) -> str:
+    """An explicit precision, else the variant's where it names one (fp32 / bf16), else auto."""
+    if precision != "auto" or variant not in ("fp32", "bf16"):
+        return precision
+    return variant
+
+
+def export_tokenizer(folder: Path, *, vocab_size: int | None = None):
+    """The tokenizer saved beside an exported model (fast, without torch, where it can)."""
+    if not SavedTokenizer.available(folder):  # a slow tokenizer: no tokenizer.json
+        from tweetsent.modeling.loading import load_tokenizer
+
+        return load_tokenizer(str(folder), vocab_size=vocab_size)
+    tokenizer = SavedTokenizer(folder)  # no torch, no transformers: start-up in a second
+    if vocab_size and len(tokenizer) < vocab_size // 2:  # as load_tokenizer checks
+        raise ModelError(
+            f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model {vocab_size}; "
+            "its tokenizer files are incomplete"
+        )
+    return tokenizer
+
+
+__all__ = [
+    "AUTO_ORDER",
+    "BACKENDS",
+    "MIN_INT8_AGREEMENT",
+    "auto_backend",
+    "auto_order",
+    "cpu_class",
+    "export_tokenizer",
+    "load_engine",
+]

@@ -1,0 +1,176 @@
+"""OpenVINO export and backend: parity with torch, NNCF int8, auto's choice by CPU, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tweetsent.cli import main
+from tweetsent.errors import ConfigError, ModelError
+from tweetsent.export import export_openvino, export_run
+from tweetsent.inference import TweetClassifier
+from tweetsent.inference.backends import MIN_INT8_AGREEMENT, auto_backend, auto_order, cpu_class
+
+pytest.importorskip("openvino")
+
+TEXTS = [
+    "love great day",
+    "hate awful furious",
+    "museum opens tuesday",
+    "",
+    "a much longer tweet about the exhibition schedule and the tickets, which I love " * 3,
+    "terrible horrible day 7",
+]
+MORE = TEXTS * 2 + [f"{w} day {i}" for i, w in enumerate(["love", "hate", "museum"] * 6)]
+
+# /proc/cpuinfo flags of the three CPU classes the machine has had, and of a VNNI-only Xeon.
+SAPPHIRE_RAPIDS = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}
+ZEN4 = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
+ZEN3 = {"avx2", "fma", "sse4_2"}
+ICE_LAKE = {"avx2", "avx512f", "avx512_vnni"}
+
+
+@pytest.fixture(scope="module")
+def ov_run(tmp_path_factory, _tiny_run):
+    run = tmp_path_factory.mktemp("openvino") / "run"
+    shutil.copytree(_tiny_run, run)
+    export_openvino(run, quantize="int8")
+    return run
+
+
+def test_export_writes_a_complete_folder(ov_run):
+    folder = ov_run / "openvino"
+    names = {p.name for p in folder.iterdir()}
+    assert {"model.xml", "model.bin", "model_int8.xml", "model_int8.bin"} <= names
+    assert {"config.json", "tokenizer.json"} <= names and "graph.onnx" not in names
+    config = json.loads((folder / "config.json").read_text())
+    assert config["id2label"] == {"0": "angry", "1": "happy", "2": "neutral"}
+    settings = config["tweetsent"]
+    assert settings["format"] == "openvino" and settings["quantize"] == "int8"
+    assert settings["calibration_tweets"] > 0 and settings["agreement_tweets"] > 0
+    assert 0.0 <= settings["int8_label_agreement"] <= 1.0
+    assert not list(ov_run.glob(".openvino*")), "no staging folder left behind"
+
+
+def test_openvino_fp32_matches_torch(ov_run):
+    torch_clf = TweetClassifier.load(ov_run, backend="torch", precision="fp32")
+    ov_clf = TweetClassifier.load(ov_run, backend="openvino", variant="fp32")
+    assert ov_clf.backend == "openvino" and ov_clf.engine.path.name == "model.xml"
+    assert ov_clf.engine.precision == "fp32"
+    assert ov_clf.labels == torch_clf.labels
+    np.testing.assert_allclose(ov_clf.predict_proba(MORE), torch_clf.predict_proba(MORE), atol=1e-4)
+    assert ov_clf.predict(MORE) == torch_clf.predict(MORE)
+
+
+def test_openvino_int8_loads_and_predicts(ov_run):
+    torch_clf = TweetClassifier.load(ov_run, backend="torch", precision="fp32")
+    int8 = TweetClassifier.load(ov_run, backend="openvino")  # int8 when the folder has it
+    assert int8.engine.path.name == "model_int8.xml" and int8.engine.precision == "int8"
+    proba = int8.predict_proba(MORE)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    pairs = zip(int8.predict(MORE), torch_clf.predict(MORE), strict=True)
+    agree = np.mean([a == b for a, b in pairs])
+    assert agree >= 0.8
+    assert int8.engine.int8_label_agreement is not None
+
+
+def test_calibration_file_replaces_the_run_data(tiny_run, small_csv, tmp_path):
+    # The run's data file is gone: int8 needs tweets to calibrate on, and says how to give them.
+    config = json.loads((tiny_run / "config.json").read_text())
+    config["data_path"] = str(tmp_path / "moved.csv")
+    (tiny_run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="--calibration FILE"):
+        export_openvino(tiny_run, quantize="int8")
+    assert not (tiny_run / "openvino").exists()
+    folder = export_run(tiny_run, format="openvino", quantize="int8", calibration=small_csv)
+    settings = json.loads((folder / "config.json").read_text())["tweetsent"]
+    assert settings["calibration_source"] == str(small_csv)
+    assert settings["agreement_tweets"] == 0 or settings["int8_label_agreement"] is not None
+
+
+def test_export_option_errors(tiny_run, small_csv):
+    with pytest.raises(ConfigError, match="format"):
+        export_run(tiny_run, format="tflite")
+    with pytest.raises(ConfigError, match="--calibration"):
+        export_run(tiny_run, format="onnx", calibration=small_csv)
+    with pytest.raises(ConfigError, match="quantize"):
+        export_openvino(tiny_run, quantize="int4")
+    with pytest.raises(ModelError, match="not found"):
+        export_openvino(tiny_run / "nope")
+
+
+def test_corrupt_model_is_one_line(ov_run, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(ov_run / "openvino", folder)
+    (folder / "model.xml").write_text("<net><layers>")
+    (folder / "model_int8.xml").unlink()
+    with pytest.raises(ModelError, match="corrupt or unreadable OpenVINO model"):
+        TweetClassifier.load(ov_run, backend="openvino", openvino_dir=folder)
+
+
+@pytest.mark.parametrize(
+    "flags, cpu, first",
+    [
+        (SAPPHIRE_RAPIDS, "amx", ("torch", "bf16")),
+        (ZEN4, "avx512_bf16", ("torch", "bf16")),
+        (ICE_LAKE, "vnni", ("openvino", "int8")),
+        ({"avx2", "avx_vnni"}, "vnni", ("openvino", "int8")),
+        (ZEN3, "avx2", ("openvino", "fp32")),
+        ({"sse4_2"}, "other", ("onnx", "fp32")),
+    ],
+)
+def test_auto_order_by_cpu_flags(flags, cpu, first):
+    assert cpu_class(flags) == cpu
+    order = auto_order(frozenset(flags))
+    assert order[0] == first
+    assert order[-1] == ("torch", "fp32")  # always something to run
+    # int8 is only ever tried where VNNI makes it pay, and never on the bf16 CPUs
+    assert (("openvino", "int8") in order) == (cpu == "vnni")
+    assert auto_order(flags, cuda=True) == (("torch", "auto"),)
+
+
+def test_auto_takes_what_the_run_has(ov_run, tiny_run):
+    assert auto_backend(ov_run, flags=ZEN3) == ("openvino", "fp32")
+    assert auto_backend(ov_run, flags=ZEN4) == ("torch", "bf16")
+    assert auto_backend(tiny_run, flags=ZEN3) == ("torch", "fp32")  # no export at all
+    clf = TweetClassifier.load(ov_run, backend="auto")  # this machine's own choice
+    assert (clf.backend, clf.engine.precision) in [
+        ("openvino", "fp32"),
+        ("openvino", "bf16"),
+        ("torch", "bf16"),
+        ("torch", "fp32"),
+    ]
+
+
+def test_auto_takes_int8_only_when_its_labels_were_kept(ov_run, tmp_path):
+    folder = tmp_path / "ov"
+    shutil.copytree(ov_run / "openvino", folder)
+    config_file = folder / "config.json"
+    config = json.loads(config_file.read_text())
+    for agreement, expected in ((MIN_INT8_AGREEMENT, "int8"), (0.95, "fp32"), (None, "fp32")):
+        config["tweetsent"]["int8_label_agreement"] = agreement
+        config_file.write_text(json.dumps(config))
+        assert auto_backend(ov_run, openvino_dir=folder, flags=ICE_LAKE) == ("openvino", expected)
+
+
+def test_cli_export_predict_evaluate(tiny_run, small_csv, capsys):
+    assert main(["export", str(tiny_run), "--format", "openvino"]) == 0
+    assert "model.xml" in capsys.readouterr().out
+    assert main(["predict", str(tiny_run), "love great day", "--backend", "openvino"]) == 0
+    assert capsys.readouterr().out.split("\t")[0] in {"angry", "happy", "neutral"}
+    args = ["evaluate", str(tiny_run), str(small_csv), "--backend", "openvino"]
+    assert main([*args, "--text-col", "text", "--label-col", "label"]) == 0
+    assert "f1" in capsys.readouterr().out.lower()
+
+
+def test_cli_errors_are_one_line(tiny_run, capsys):
+    assert main(["predict", str(tiny_run), "hello", "--backend", "openvino"]) == 1
+    err = capsys.readouterr().err
+    assert "tweetsent export" in err and "--format openvino" in err and len(err.splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tiny_run), "--format", "tflite"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
