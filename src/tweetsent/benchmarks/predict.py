@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 REFERENCE = "pipeline fp32 (reference)"
+EXPORTS = ("onnx", "openvino")  # a run's export folders, as tweetsent export names them
 PREDICT_KEYS = ("name", "tweets_per_second", "seconds", "ratio", "agreement", "f1_weighted")
 
 
@@ -67,6 +68,7 @@ def bench_predict(
     batch_size: int = 64,
     include: Sequence[str] | None = None,
     openvino_dir: str | Path | None = None,
+    students: Sequence[str | Path] = (),
 ) -> dict:
     """Tweets/s from raw text to label names: the pipeline reference and each of our backends.
 
@@ -74,7 +76,8 @@ def bench_predict(
     per contestant. ``onnx_dir`` / ``openvino_dir``: exports to include (``tweetsent export``).
     The reference is the pipeline fed the text our predictor feeds its model (cleaned as the
     run was trained: the fair comparison); "pipeline fp32 (raw text)" is what a user of plain
-    ``pipeline`` gets.
+    ``pipeline`` gets. ``students``: distilled runs of this one (``tweetsent distill``), timed
+    with their own exports, their labels compared with this run's fp32 ones.
     ``include``: names of contestants to run (default: all available).
     """
     run_dir = Path(run_dir)
@@ -100,11 +103,19 @@ def bench_predict(
         "pipeline fp32 (raw text)": lambda: _pipeline(reference_clf, clean=False),
     }
     loaders.update(predict_contestants(run_dir, onnx_dir, openvino_dir))
+    flops_of = dict.fromkeys(loaders, flops)
+    for student in map(Path, students):
+        exports = [student / name if (student / name).is_dir() else None for name in EXPORTS]
+        for name, load in predict_contestants(student, *exports).items():
+            loaders[f"student {student.name}: {name}"] = load
+            flops_of[f"student {student.name}: {name}"] = encoder_flops(
+                _model_config(student), lengths
+            )
     if include is not None:
         loaders = {k: v for k, v in loaders.items() if k in include or k == REFERENCE}
 
     rows = [
-        _time_one(name, load, texts, batch_size, validation, labels, flops)
+        _time_one(name, load, texts, batch_size, validation, labels, flops_of[name])
         for name, load in loaders.items()
     ]
     _compare(rows)
@@ -120,6 +131,15 @@ def bench_predict(
         "results": rows,
         "machine": machine_info(),
     }
+
+
+def _model_config(run_dir: Path):
+    """A run's model config.json as attributes (what :func:`encoder_flops` reads)."""
+    import json
+    from types import SimpleNamespace
+
+    path = run_dir / "model" / "config.json"
+    return SimpleNamespace(**json.loads(path.read_text(encoding="utf-8")))
 
 
 def _time_one(name, load, texts, batch_size, validation, labels, flops) -> dict:

@@ -20,6 +20,7 @@ COMMANDS = (
     "predict",
     "baseline",
     "export",
+    "distill",
     "bench",
     "serve",
     "audit",

@@ -85,6 +85,13 @@ def _add_predict_parser(which) -> None:
     pp.add_argument(
         "--no-export", action="store_true", help="skip the ONNX and OpenVINO contestants"
     )
+    pp.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="STUDENT_DIR",
+        help="a distilled run of RUN_DIR to time too, with the exports it has (repeatable)",
+    )
     pp.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
     pp.set_defaults(func=bench_predict_cli)
 
@@ -118,6 +125,7 @@ def bench_predict_cli(args) -> int:
             onnx_dir=onnx_dir,
             openvino_dir=openvino_dir,
             batch_size=args.batch_size,
+            students=args.student,
         )
     print(_predict_table(result))
     _write_json(args.json, result)

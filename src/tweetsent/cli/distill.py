@@ -1,0 +1,62 @@
+"""``tweetsent distill``: a smaller, faster student run made of a trained run's own layers."""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "distill",
+        help="distil a trained run into a smaller student (fewer of its own layers)",
+        description="Train a student made of some of RUN_DIR's encoder layers (evenly spaced, "
+        "with its embeddings and head) on the teacher's temperature-softened probabilities "
+        "(KL) plus the hard labels, over the run's training split and any unlabelled tweets. "
+        "STUDENT_DIR is a normal run directory: predict, evaluate, serve and export use it; "
+        "its report.md compares teacher and student quality and speed.",
+    )
+    p.add_argument("run_dir", help="the teacher: a run directory written by 'tweetsent train'")
+    p.add_argument("--out", required=True, metavar="STUDENT_DIR", help="the student's run dir")
+    p.add_argument(
+        "--layers", type=int, default=None, help="encoder layers to keep (default: half)"
+    )
+    p.add_argument(
+        "--unlabelled",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="more tweets the teacher labels for the student, read as the run read its data",
+    )
+    p.add_argument("--temperature", type=float, default=2.0, help="softening temperature (2)")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=0.5,
+        help="weight of the teacher's term (0.5); the rest: hard labels",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="default: the teacher's")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier student run")
+    p.set_defaults(func=distill_cli)
+
+
+def distill_cli(args) -> int:
+    from tweetsent.training.distill import DistillSettings, distill
+
+    settings = DistillSettings(
+        layers=args.layers,
+        temperature=args.temperature,
+        alpha=args.alpha,
+        epochs=args.epochs,
+        unlabelled=list(args.unlabelled),
+    )
+    result = distill(args.run_dir, args.out, settings, overwrite=args.overwrite)
+    d = result.metrics["distillation"]
+    for name in ("teacher", "student"):
+        r = d[name]
+        print(
+            f"{name}: f1_weighted {r['f1_weighted']:.4f}, f1_macro {r['f1_macro']:.4f}, "
+            f"{r['tweets_per_second']:.1f} tweets/s"
+        )
+    print(f"student written to {result.run_dir} ({d['speedup']:.2f}x the teacher's speed)")
+    return 0
+
+
+__all__ = ["add_parser", "distill_cli"]

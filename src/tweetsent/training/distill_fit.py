@@ -1,0 +1,220 @@
+"""The student's training loop (:mod:`.distill`): Trainer with the distillation loss.
+
+Everything else is the training recipe's: the optimizer and per-layer learning rates, the
+schedule, early stopping, the best epoch kept, the final validation with temperature scaling,
+and the saved model and metrics, so the student's run directory is a run like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tweetsent.data import labels as ml
+from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.training import losses
+from tweetsent.training import trainer as recipe
+from tweetsent.training.callbacks import EpochHistory, TqdmProgress, current_history
+from tweetsent.training.fit import (
+    SCALAR_METRICS,
+    _best_epoch,
+    _final_validation,
+    _save_model,
+    write_json,
+)
+
+logger = logging.getLogger(__name__)
+
+UNLABELLED = -100  # rows with no hard label: the teacher's soft labels only
+
+
+class DistillTrainer(recipe.TweetTrainer):
+    """``alpha`` x T² x KL(teacher_T || student_T) + (1 - alpha) x weighted CE(hard labels)."""
+
+    def __init__(self, *args, temperature: float, alpha: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.temperature = temperature
+        self.alpha = alpha
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        import torch
+        from torch.nn import functional
+
+        inputs = dict(inputs)
+        inputs.pop("length", None)
+        teacher = inputs.pop("teacher_logits", None)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        logits = outputs.logits.float()
+        weight = None
+        if self.loss_weights is not None:
+            weight = torch.tensor(self.loss_weights, dtype=torch.float32, device=logits.device)
+        hard = logits.new_zeros(())
+        if (labels != UNLABELLED).any():
+            hard = functional.cross_entropy(logits, labels, weight=weight, ignore_index=UNLABELLED)
+        if teacher is None:  # evaluation rows: the plain (weighted) cross-entropy
+            return (hard, outputs) if return_outputs else hard
+        t = self.temperature
+        soft = functional.kl_div(
+            functional.log_softmax(logits / t, dim=-1),
+            functional.softmax(teacher.float() / t, dim=-1),
+            reduction="batchmean",
+        ) * (t * t)  # T²: the soft term's gradients keep their scale whatever T (Hinton)
+        loss = self.alpha * soft + (1 - self.alpha) * hard
+        return (loss, outputs) if return_outputs else loss
+
+
+def fit_student(
+    student,
+    tokenizer,
+    labels,
+    config,
+    settings,
+    train_data,
+    extra,
+    teacher_logits,
+    val_data,
+    staging: Path,
+) -> dict:
+    """Train ``student`` and write its model and config under ``staging``; the run's metrics."""
+    from transformers import DataCollatorWithPadding
+
+    from tweetsent.training.baseline import baseline_metrics
+    from tweetsent.training.schedule import resolve_schedule
+
+    config = resolve_schedule(config, len(train_data))
+    if settings.epochs:
+        config = dataclasses.replace(config, epochs=settings.epochs)
+    epochs = config.epochs
+    index = {label: i for i, label in enumerate(labels)}
+    # Rows labelled "a|b" (soft multi-label rows) and unlabelled tweets: teacher only.
+    hard = [index.get(label, UNLABELLED) for label in train_data.labels]
+    hard += [UNLABELLED] * len(extra)
+    train_set = _dataset(
+        tokenizer, list(train_data.texts) + extra, hard, config.max_length, teacher_logits
+    )
+    val_set = _dataset(
+        tokenizer, val_data.texts, [index[x] for x in val_data.labels], config.max_length
+    )
+    weights = losses.class_weights(
+        config.class_weights, labels, train_data.labels, sep=ml.soft_separator(config)
+    )
+    args = _arguments(config, epochs, staging)
+    trainer = DistillTrainer(
+        model=student,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
+        processing_class=tokenizer,
+        compute_metrics=lambda p: _scores(p, labels),
+        callbacks=[EpochHistory(), TqdmProgress(enabled=False), *recipe.callbacks(config)],
+        loss_weights=weights,
+        lr_multipliers=recipe.lr_multipliers(student, config),
+        scheduler=config.scheduler,
+        temperature=settings.temperature,
+        alpha=settings.alpha,
+    )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    history = current_history(trainer)
+    output = trainer.predict(val_set)
+    validation, calibration = _final_validation(trainer.model, output, labels, False)
+    _save_model(trainer.model, tokenizer, config, staging)
+    metrics = {
+        "best_epoch": _best_epoch(history.epochs, config.metric_for_best, True),
+        "metric_for_best": config.metric_for_best,
+        "validation": validation,
+        "calibration": calibration,
+        "history": history.epochs,
+        "train_steps": history.steps,
+        "lr_groups": history.lr_groups,
+        "labels": labels,
+        "model": f"student of {config.model or 'the embedded MiniLM-L6'}",
+        "precision": "bf16" if args.bf16 else "fp32",
+        "processes": 1,
+        "data": {
+            "source": str(config.data_path),
+            "train_rows": len(train_data),
+            "unlabelled_rows": len(extra),
+            "validation_rows": len(val_data),
+            "dropped": train_data.dropped,
+            "train_distribution": train_data.distribution().to_dict(orient="records"),
+            "validation_distribution": val_data.distribution().to_dict(orient="records"),
+        },
+        "train_seconds": seconds,
+        "epochs_run": len(history.epochs),
+        "train_tweets_per_second": len(train_set) * max(len(history.epochs), 1) / seconds,
+        "baseline": baseline_metrics(train_data, val_data, config),
+    }
+    write_json(staging / "metrics.json", metrics)
+    return metrics
+
+
+def _arguments(config, epochs: int, staging: Path):
+    from transformers import TrainingArguments
+
+    precision = resolve_precision(config.precision)
+    greater = config.metric_for_best != "loss"
+    return TrainingArguments(
+        output_dir=str(staging / "checkpoints"),
+        num_train_epochs=epochs,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        **recipe.trainer_arguments(config),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model=config.metric_for_best,
+        greater_is_better=greater,
+        logging_strategy="steps",
+        logging_steps=1,
+        bf16=precision == "bf16",
+        use_cpu=device_type() == "cpu",
+        seed=config.seed,
+        data_seed=config.seed,
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        remove_unused_columns=False,  # teacher_logits reach compute_loss
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def _dataset(tokenizer, texts, labels, max_length: int, teacher_logits=None):
+    from datasets import Dataset
+
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    columns = dict(encoded)
+    columns["labels"] = labels
+    columns["length"] = [len(ids) for ids in encoded["input_ids"]]
+    if teacher_logits is not None:
+        columns["teacher_logits"] = np.asarray(teacher_logits, dtype=np.float32).tolist()
+    return Dataset.from_dict(columns)
+
+
+def _scores(prediction, labels) -> dict:
+    from tweetsent.evaluation.metrics import classification_metrics
+
+    full = classification_metrics(
+        prediction.label_ids, prediction.predictions.argmax(axis=-1), labels
+    )
+    return {k: full[k] for k in SCALAR_METRICS if k in full}
+
+
+__all__ = ["DistillTrainer", "fit_student"]
