@@ -64,6 +64,7 @@ PLAN = [
         "five full trainings, K-fold and a search: about an hour",
     ),
     ("tweetsent export runs/smile --format onnx", "run", "export and ONNX predict"),
+    ("tweetsent distill runs/smile --out", "run", "distil the quickstart run"),
     ("tweetsent audit ../shared/data", "skip", "K-fold MiniLM embeddings; tests/test_audit.py"),
     ("tweetsent suggest runs/smile --pool", "skip", "needs the user's pool; tests/test_suggest.py"),
     ('python -c "import pandas as pd; pd.concat', "skip", "the user's files; test_suggest.py"),

@@ -150,7 +150,7 @@ def _quantize_int8(ov, graph, staging: Path, sample: Sample, run_dir: Path) -> d
     int8 = OpenVinoEngine(staging / "model_int8.xml", precision="fp32")
     agreement = label_agreement(fp32, int8, staging, sample.measure, sample.max_length)
     if agreement is not None:
-        logger.info(
+        logger.debug(
             "%s: int8 keeps %.2f %% of the fp32 labels on %d held-out tweets",
             run_dir,
             100 * agreement,
