@@ -61,7 +61,7 @@ PLAN = [
     (
         QUICKSTART + "tweetsent train",
         "skip",
-        "five full trainings, K-fold and a search: about an hour",
+        "full trainings, an ensemble of 3, K-fold and a search: over an hour",
     ),
     ("tweetsent export runs/smile --format onnx", "run", "export and ONNX predict"),
     ("tweetsent audit ../shared/data", "skip", "K-fold MiniLM embeddings; tests/test_audit.py"),
