@@ -20,7 +20,6 @@ LONG_FUNCTIONS = {
     "benchmarks/predict.py:bench_predict": 99,
     "evaluation/report.py:write_report": 85,
     "benchmarks/train.py:_reference_loop": 92,
-    "cli/serve.py:add_parser": 71,
     "training/tuning.py:_search": 64,
     "benchmarks/train.py:_reference_trainer": 68,
     "export/onnx.py:export_onnx": 63,
