@@ -15,7 +15,7 @@ MAX_FUNCTION_LINES = 60
 # "module.py:function": its length when this list was written. Remove entries as they shrink.
 LONG_FUNCTIONS = {
     "training/fit.py:fit": 175,
-    "serving/app.py:create_app": 106,
+    "serving/app.py:create_app": 99,
     "benchmarks/train.py:bench_train": 107,
     "benchmarks/predict.py:bench_predict": 99,
     "evaluation/report.py:write_report": 85,
