@@ -72,6 +72,11 @@ PLAN = [
     ("tweetsent bench predict", "skip", "minutes of timing; tests/test_benchmarks.py"),
     ("tweetsent serve runs/smile", "skip", "a server until Ctrl+C; tests/test_serving.py"),
     (
+        "curl -sS localhost:8000/predict-file",
+        "skip",
+        "needs a server; run as written in tests/test_serving_upload.py",
+    ),
+    (
         "tweetsent predict runs/smile --input tweets.csv --output labelled.csv --text-col text\n",
         "run",
         "batch prediction",
