@@ -69,7 +69,8 @@ def test_search_runs_bounded_trials_and_writes_best_config(tmp_path, tiny_config
         assert SEARCH_SPACE["epochs"][0] <= row["epochs"] <= SEARCH_SPACE["epochs"][1]
     best = TrainConfig.load(tmp_path / "s" / "best_config.json")
     assert best.lr == result["best_params"]["lr"]
-    assert result["best_value"] == max(r["f1_weighted"] for r in result["trials"])
+    metric = tiny_config.metric_for_best  # the search maximises what picks the best epoch
+    assert result["best_value"] == max(r[metric] for r in result["trials"])
     assert (tmp_path / "s" / "trials.csv").read_text().count("\n") == 3
     assert not (tmp_path / "s" / "trial-0" / "model").exists()  # models dropped by default
 

@@ -76,10 +76,10 @@ def export_openvino(
             onnx_file.unlink()
             tokenizer.save_pretrained(str(staging))
             settings = {"format": "openvino", "input_names": input_names, "quantize": quantize}
-            _write_config(staging, model.config.to_dict(), settings)
+            _write_config(staging, model, settings)
             if sample is not None:
                 settings.update(_quantize_int8(ov, graph, staging, sample, run_dir))
-                _write_config(staging, model.config.to_dict(), settings)
+                _write_config(staging, model, settings)
             fileio.swap_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -212,8 +212,13 @@ def _nncf_quiet(nncf):
         nncf.set_log_level(level)
 
 
-def _write_config(staging: Path, config: dict, settings: dict) -> None:
-    config = dict(config, tweetsent=settings)
+def _write_config(staging: Path, model, settings: dict) -> None:
+    from tweetsent.modeling.ensemble import members_of
+
+    config = dict(model.config.to_dict(), tweetsent=dict(settings))
+    if len(members_of(model)) > 1:  # as the ONNX export: the graph applies the temperatures
+        config.pop("tweetsent_temperature", None)
+        config["tweetsent"]["ensemble"] = len(members_of(model))
     (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
 

@@ -131,9 +131,10 @@ def load_engine(
         tokenizer = export_tokenizer(found.parent, vocab_size=engine.vocab_size)
         return engine, tokenizer, engine.labels
 
-    from tweetsent.modeling.loading import load_classifier, load_tokenizer
+    from tweetsent.modeling.ensemble import load_run_model
+    from tweetsent.modeling.loading import load_tokenizer
 
-    model = load_classifier(model_dir, allow_pickle=allow_pickle)
+    model = load_run_model(model_dir, allow_pickle=allow_pickle)  # or an ensemble's members
     tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return TorchEngine(model, _float_precision(precision, variant)), tokenizer, labels

@@ -17,6 +17,7 @@ from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.backends import BACKENDS, auto_backend, load_engine
+from tweetsent.modeling.ensemble import ENSEMBLE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ class TweetClassifier:
 
         Single-label models: a softmax over the labels (rows sum to 1), of the logits divided by
         the run's fitted temperature where it has one (``self.temperature``). Multi-label
-        models: one independent sigmoid probability per label.
+        models: one independent sigmoid probability per label. An ensemble run: the mean of
+        its members' (temperature-scaled) probabilities.
         """
         logits = self.predict_logits(texts)
         if self.multi_label:
@@ -160,7 +162,8 @@ class TweetClassifier:
         return _softmax(logits / self.temperature if self.temperature else logits)
 
     def predict_logits(self, texts: str | Iterable[str]) -> np.ndarray:
-        """The engine's raw logits, one row per text (no temperature applied)."""
+        """The engine's raw logits, one row per text (no temperature applied); for an ensemble
+        run, the log of its averaged probabilities (modeling.ensemble)."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         logits_out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
@@ -263,12 +266,15 @@ def _model_settings(
 
 
 def _model_temperature(model_dir: Path) -> float | None:
-    """The temperature a single-label run fitted on its validation split (None: none fitted)."""
+    """The temperature a single-label run fitted on its validation split (None: none fitted,
+    or an ensemble, whose members are scaled inside it)."""
     import json
 
     try:
         saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    if saved.get(ENSEMBLE_KEY):  # each member applies its own; the average is final
         return None
     value = saved.get("tweetsent_temperature")
     return float(value) if value else None
