@@ -98,19 +98,9 @@ def bench_predict(
     ]
     flops = encoder_flops(model_config, lengths)
 
-    loaders: dict[str, Callable] = {
-        REFERENCE: lambda: _pipeline(reference_clf, clean=True),
-        "pipeline fp32 (raw text)": lambda: _pipeline(reference_clf, clean=False),
-    }
-    loaders.update(predict_contestants(run_dir, onnx_dir, openvino_dir))
-    flops_of = dict.fromkeys(loaders, flops)
-    for student in map(Path, students):
-        exports = [student / name if (student / name).is_dir() else None for name in EXPORTS]
-        for name, load in predict_contestants(student, *exports).items():
-            loaders[f"student {student.name}: {name}"] = load
-            flops_of[f"student {student.name}: {name}"] = encoder_flops(
-                _model_config(student), lengths
-            )
+    loaders, flops_of = _loaders(
+        run_dir, reference_clf, onnx_dir, openvino_dir, students, lengths, flops
+    )
     if include is not None:
         loaders = {k: v for k, v in loaders.items() if k in include or k == REFERENCE}
 
@@ -130,6 +120,31 @@ def bench_predict(
         "reference": rows[0]["name"],
         "results": rows,
         "machine": machine_info(),
+    }
+
+
+def _loaders(run_dir, reference_clf, onnx_dir, openvino_dir, students, lengths, flops):
+    """Every contestant's loader, and the encoder FLOPs of each over the benchmark tweets."""
+    loaders: dict[str, Callable] = {
+        REFERENCE: lambda: _pipeline(reference_clf, clean=True),
+        "pipeline fp32 (raw text)": lambda: _pipeline(reference_clf, clean=False),
+    }
+    loaders.update(predict_contestants(run_dir, onnx_dir, openvino_dir))
+    flops_of = dict.fromkeys(loaders, flops)
+    for student in map(Path, students):
+        student_loaders = _student_contestants(student)
+        loaders.update(student_loaders)
+        student_flops = encoder_flops(_model_config(student), lengths)
+        flops_of.update(dict.fromkeys(student_loaders, student_flops))
+    return loaders, flops_of
+
+
+def _student_contestants(student: Path) -> dict[str, Callable]:
+    """A distilled run's backends (with the exports it has), named after it."""
+    exports = [student / name if (student / name).is_dir() else None for name in EXPORTS]
+    return {
+        f"student {student.name}: {name}": load
+        for name, load in predict_contestants(student, *exports).items()
     }
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,16 @@ from tweetsent.training.fit import (
 logger = logging.getLogger(__name__)
 
 UNLABELLED = -100  # rows with no hard label: the teacher's soft labels only
+
+
+class Rows(NamedTuple):
+    """What the student learns from: the labelled split, extra tweets, the teacher's logits
+    for both (labelled rows first), and the validation rows."""
+
+    train: object
+    extra: list
+    teacher_logits: object
+    val: object
 
 
 class DistillTrainer(recipe.TweetTrainer):
@@ -68,20 +79,11 @@ class DistillTrainer(recipe.TweetTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
-def fit_student(
-    student,
-    tokenizer,
-    labels,
-    config,
-    settings,
-    train_data,
-    extra,
-    teacher_logits,
-    val_data,
-    staging: Path,
-) -> dict:
+def fit_student(student, tokenizer, labels, config, settings, data: Rows, staging: Path) -> dict:
     """Train ``student`` and write its model and config under ``staging``; the run's metrics."""
+    train_data, extra, teacher_logits, val_data = data
     from transformers import DataCollatorWithPadding
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from tweetsent.training.baseline import baseline_metrics
     from tweetsent.training.schedule import resolve_schedule
@@ -93,9 +95,9 @@ def fit_student(
     index = {label: i for i, label in enumerate(labels)}
     # Rows labelled "a|b" (soft multi-label rows) and unlabelled tweets: teacher only.
     hard = [index.get(label, UNLABELLED) for label in train_data.labels]
-    hard += [UNLABELLED] * len(extra)
+    texts = list(train_data.texts) + extra
     train_set = _dataset(
-        tokenizer, list(train_data.texts) + extra, hard, config.max_length, teacher_logits
+        tokenizer, texts, hard + [UNLABELLED] * len(extra), config.max_length, teacher_logits
     )
     val_set = _dataset(
         tokenizer, val_data.texts, [index[x] for x in val_data.labels], config.max_length
@@ -119,8 +121,6 @@ def fit_student(
         temperature=settings.temperature,
         alpha=settings.alpha,
     )
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     started = time.perf_counter()
@@ -130,7 +130,18 @@ def fit_student(
     output = trainer.predict(val_set)
     validation, calibration = _final_validation(trainer.model, output, labels, False)
     _save_model(trainer.model, tokenizer, config, staging)
-    metrics = {
+    metrics = _run_metrics(config, labels, history, validation, calibration, args)
+    metrics["data"] = _data_summary(config, train_data, extra, val_data)
+    metrics["train_seconds"] = seconds
+    metrics["train_tweets_per_second"] = len(train_set) * max(len(history.epochs), 1) / seconds
+    metrics["baseline"] = baseline_metrics(train_data, val_data, config)
+    write_json(staging / "metrics.json", metrics)
+    return metrics
+
+
+def _run_metrics(config, labels, history, validation, calibration, args) -> dict:
+    """metrics.json as ``fit`` writes it, so reports, plots and ``serve`` read it alike."""
+    return {
         "best_epoch": _best_epoch(history.epochs, config.metric_for_best, True),
         "metric_for_best": config.metric_for_best,
         "validation": validation,
@@ -142,22 +153,20 @@ def fit_student(
         "model": f"student of {config.model or 'the embedded MiniLM-L6'}",
         "precision": "bf16" if args.bf16 else "fp32",
         "processes": 1,
-        "data": {
-            "source": str(config.data_path),
-            "train_rows": len(train_data),
-            "unlabelled_rows": len(extra),
-            "validation_rows": len(val_data),
-            "dropped": train_data.dropped,
-            "train_distribution": train_data.distribution().to_dict(orient="records"),
-            "validation_distribution": val_data.distribution().to_dict(orient="records"),
-        },
-        "train_seconds": seconds,
         "epochs_run": len(history.epochs),
-        "train_tweets_per_second": len(train_set) * max(len(history.epochs), 1) / seconds,
-        "baseline": baseline_metrics(train_data, val_data, config),
     }
-    write_json(staging / "metrics.json", metrics)
-    return metrics
+
+
+def _data_summary(config, train_data, extra, val_data) -> dict:
+    return {
+        "source": str(config.data_path),
+        "train_rows": len(train_data),
+        "unlabelled_rows": len(extra),
+        "validation_rows": len(val_data),
+        "dropped": train_data.dropped,
+        "train_distribution": train_data.distribution().to_dict(orient="records"),
+        "validation_distribution": val_data.distribution().to_dict(orient="records"),
+    }
 
 
 def _arguments(config, epochs: int, staging: Path):
