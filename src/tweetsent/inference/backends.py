@@ -25,13 +25,13 @@ MIN_INT8_AGREEMENT = 0.99
 
 # Measured (bench/RESULTS.md): where bf16 is native (Sapphire Rapids AMX, Zen 4 AVX512-BF16),
 # torch with bf16 weights was the fastest same-labels backend (5.2x / 3.4x the pipeline);
-# OpenVINO bf16 follows it, unmeasured on those CPUs so far. On AVX2 only (Zen 3) the fp32 graph
-# engines beat torch fp32 and int8 was no faster than fp32 (no VNNI: int8 dot products take
-# three AVX2 instructions); OpenVINO fp32 is listed first there (see the OpenVINO section).
+# OpenVINO bf16 follows it, unmeasured on those CPUs so far. On AVX2 only (Zen 3) onnxruntime
+# fp32 beat OpenVINO fp32 (1.16x) and both beat torch fp32; OpenVINO's NNCF int8 was slower
+# than its fp32 there (no VNNI: an int8 dot product takes three AVX2 instructions).
 # With VNNI and no bf16 (Cascade Lake, Ice Lake, Alder Lake) int8 dot products run at four
 # times the fp32 rate, so a checked NNCF int8 model comes first (not measured here).
 _BF16 = (("torch", "bf16"), ("openvino", "bf16"), ("onnx", "fp32"), ("torch", "fp32"))
-_AVX2 = (("openvino", "fp32"), ("onnx", "fp32"), ("torch", "fp32"))
+_AVX2 = (("onnx", "fp32"), ("openvino", "fp32"), ("torch", "fp32"))
 AUTO_ORDER = {
     "amx": _BF16,
     "avx512_bf16": _BF16,
