@@ -175,7 +175,14 @@ def test_evaluate_reports_ece_before_and_after(hot_run, small_csv):
     metrics = evaluate(hot_run, small_csv, backend="torch")
     assert metrics["temperature"] == pytest.approx(0.2)
     assert metrics["ece"] != pytest.approx(metrics["ece_uncalibrated"])
-    assert 0 <= metrics["ece"] <= 1
+    # The calibrated ECE is that of the probabilities predict_proba shows a user.
+    import pandas as pd
+
+    rows = pd.read_csv(small_csv)
+    clf = TweetClassifier.load(hot_run, backend="torch")
+    y_true = [clf.labels.index(label) for label in rows["label"]]
+    shown = clf.predict_proba(rows["text"].tolist())
+    assert metrics["ece"] == pytest.approx(expected_calibration_error(shown, y_true), abs=1e-6)
 
 
 def test_multi_label_run_says_it_fits_no_temperature(tmp_path, tiny_config):

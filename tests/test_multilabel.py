@@ -113,8 +113,7 @@ def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv, run_cl
     assert model_config["problem_type"] == "multi_label_classification"
     assert set(model_config["tweetsent_thresholds"]) == {"angry", "happy", "surprise"}
     v = json.loads((run / "metrics.json").read_text())["validation"]
-    for key in ("subset_accuracy", "f1_micro", "f1_macro", "f1_samples", "hamming_loss"):
-        assert 0 <= v[key] <= 1
+    assert {"subset_accuracy", "f1_micro", "f1_macro", "f1_samples", "hamming_loss"} <= set(v)
     assert v["f1_micro"] > 0.5
     assert "subset accuracy" in (run / "report.md").read_text()
 
@@ -128,7 +127,7 @@ def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv, run_cl
     assert clf.predict("hate awful") == sets[1]
 
     scored = evaluate(run, multi_csv)
-    assert scored["rows"] == 92 and 0 <= scored["f1_micro"] <= 1
+    assert scored["rows"] == 92 and scored["f1_micro"] > 0.5  # training rows included
     _same_label_sets_everywhere(clf, run, tmp_path, run_cli, serve_run)
 
 

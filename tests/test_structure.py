@@ -15,9 +15,8 @@ MAX_FUNCTION_LINES = 60
 # "module.py:function": its length when this list was written. Remove entries as they shrink.
 LONG_FUNCTIONS = {
     "serving/app.py:create_app": 106,
-    "benchmarks/train.py:bench_train": 107,
+    "benchmarks/train.py:bench_train": 102,
     "benchmarks/predict.py:bench_predict": 99,
-    "evaluation/report.py:write_report": 85,
     "benchmarks/train.py:_reference_loop": 92,
     "cli/serve.py:add_parser": 71,
     "training/tuning.py:_search": 64,
