@@ -90,9 +90,13 @@ def test_health_docs_and_page(tiny_server):
 
     page = httpx.get(tiny_server.url)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert 'id="tweets"' in page.text
+    for element in ("tweets", "classify", "model-info", "error"):  # what the page script uses
+        assert f'id="{element}"' in page.text, element
     # No external assets: everything the page needs comes from this server.
     assert "http://" not in page.text and "https://" not in page.text
+    # Tweets reach the page as text only (the browser test, under slow, shows it in Chromium).
+    for html_sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert html_sink not in page.text, html_sink
 
 
 def test_concurrent_requests_share_batches_and_each_gets_its_own_answer(tiny_server, classifier):
