@@ -185,18 +185,6 @@ def test_evaluate_reports_ece_before_and_after(hot_run, small_csv):
     assert metrics["ece"] == pytest.approx(expected_calibration_error(shown, y_true), abs=1e-6)
 
 
-def test_multi_label_run_says_it_fits_no_temperature(tmp_path, tiny_config):
-    from tweetsent.training import train
-
-    tiny_config.multi_label = True
-    result = train(tiny_config, tmp_path / "ml", progress=False)
-    assert result.metrics["calibration"]["method"] == "none"
-    assert "thresholds" in result.metrics["calibration"]["note"]
-    saved = json.loads((tmp_path / "ml" / "model" / "config.json").read_text())
-    assert "tweetsent_temperature" not in saved
-    assert TweetClassifier.load(tmp_path / "ml").temperature is None
-
-
 def test_service_applies_min_confidence(tiny_server, _tiny_run):
     import httpx
 
