@@ -273,7 +273,10 @@ def serve_run(tmp_path_factory):
 
 
 # The limits every serving test relies on: small, so that each is cheap to exceed.
-TINY_SERVER_OPTIONS = ("--max-texts", "8", "--max-text-chars", "200", "--max-body-bytes", "4096")
+TINY_SERVER_OPTIONS = (
+    *("--max-texts", "8", "--max-text-chars", "200", "--max-body-bytes", "4096"),
+    *("--max-upload-bytes", "200000"),
+)
 
 
 @pytest.fixture(scope="session")

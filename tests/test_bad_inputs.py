@@ -318,17 +318,17 @@ CASES = [
     (
         "zero epochs",
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--epochs", "0"],
-        "epochs must be a positive integer, got 0",
+        "epochs must be a positive integer or auto, got 0",
     ),
     (
         "negative epochs",
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--epochs", "-2"],
-        "epochs must be a positive integer, got -2",
+        "epochs must be a positive integer or auto, got -2",
     ),
     (
         "zero batch size",
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--batch-size", "0"],
-        "batch_size must be a positive integer, got 0",
+        "batch_size must be a positive integer or auto, got 0",
     ),
     (
         "zero learning rate",
@@ -595,3 +595,41 @@ def test_utf16_with_bom_reads(tmp_path):
     path = _write(tmp_path / "u16.csv", (GOOD + "na\u00efve \u2603,happy\n").encode("utf-16"))
     data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
     assert data.texts[-1] == "na\u00efve \u2603"
+
+
+# One encoding rule for every reader (tweetsent.data.encoding): the whole-file reader of
+# train / evaluate and the streaming reader of predict --input decide alike.
+CFG = {"text_col": "text", "label_col": "label"}
+
+
+def _whole(path: Path):
+    from tweetsent.config import DataConfig
+    from tweetsent.data.reading import read_table
+
+    return read_table(path, DataConfig(**CFG))
+
+
+def _streamed(path: Path):
+    import pandas as pd
+
+    from tweetsent.config import DataConfig
+    from tweetsent.data.streaming import read_table_chunks
+
+    return pd.concat(list(read_table_chunks(path, DataConfig(**CFG), 7)))
+
+
+def test_utf16_with_bom_streams_as_it_reads(tmp_path):
+    path = _write(tmp_path / "u16.csv", (GOOD + "na\u00efve \u2603,happy\n").encode("utf-16"))
+    streamed = _streamed(path)
+    assert _whole(path)["text"].tolist() == streamed["text"].tolist()
+    assert streamed["text"].iloc[-1] == "na\u00efve \u2603"
+
+
+def test_bytes_no_fallback_reads_are_refused_by_both_readers(tmp_path):
+    from tweetsent.errors import DataError
+
+    # 0x81 is undefined in cp1252 and invalid UTF-8: some other encoding, so no silent latin-1.
+    path = _write(tmp_path / "x.csv", GOOD.encode() + b"caf\x81,happy\n")
+    for read in (_whole, _streamed):
+        with pytest.raises(DataError, match=r"neither UTF-8 \(.*\) nor cp1252 .*--encoding"):
+            read(path)

@@ -201,3 +201,19 @@ def test_predict_input_says_it_used_the_runs_data_options(run_cli, tiny_run, tmp
         "predict", tiny_run, "--input", other, "--output", tmp_path / "o.csv", "--text-col", "tweet"
     )
     assert code == 0, err
+
+
+def test_a_reader_that_leaves_early_stops_the_output_quietly(tiny_run, subprocess_env):
+    """`tweetsent predict RUN ... | head -1`: no "Broken pipe" error, no traceback."""
+
+    texts = [f"tweet number {i} with a few more words to fill the pipe" for i in range(3000)]
+    cmd = [sys.executable, "-m", "tweetsent", "predict", str(tiny_run), *texts]
+    proc = subprocess.Popen(
+        cmd, env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "\ttweet number 0 " in first
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr, stderr

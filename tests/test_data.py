@@ -257,3 +257,14 @@ def test_a_saved_datasets_folder_reads_like_a_file(tmp_path):
         load_labelled(tmp_path / "no-train", config)
     with pytest.raises(DataError, match="is a directory"):
         load_labelled(tmp_path, config)
+
+
+def test_the_split_keeps_what_cleaning_dropped():
+    from tweetsent.data import LabelledData, stratified_split
+
+    data = LabelledData(
+        [f"tweet {i}" for i in range(20)], ["a", "b"] * 10, "f.csv", {"empty label": 3}
+    )
+    train, val = stratified_split(data, 0.2, 17)
+    assert train.dropped == {"empty label": 3}  # reported once, with the training rows
+    assert val.dropped == {} and len(train) + len(val) == 20

@@ -137,7 +137,8 @@ def test_multilabel_training_end_to_end(tmp_path, tiny_config, multi_csv, run_cl
 
 
 def _same_label_sets_everywhere(clf, run, tmp_path, run_cli, serve_run):
-    """One label decision: the API, the CLI, file prediction and the service agree."""
+    """One label decision: the API, the CLI, file prediction and the service (its /predict and
+    its file upload) agree."""
     import httpx
     import pandas as pd
 
@@ -159,6 +160,13 @@ def _same_label_sets_everywhere(clf, run, tmp_path, run_cli, serve_run):
     answer = httpx.post(f"{server.url}/predict", json={"texts": texts}, timeout=60).json()
     assert [p["label"] for p in answer["predictions"]] == api
     assert ["|".join(p["label_set"]) for p in answer["predictions"]] == api
+    uploaded = httpx.post(
+        f"{server.url}/predict-file",
+        files={"file": ("in.csv", (tmp_path / "in.csv").read_bytes())},
+        data={"text_col": "text"},
+        timeout=60,
+    )
+    assert uploaded.content == (tmp_path / "out.csv").read_bytes()  # the page's upload too
     server.stop()
 
 

@@ -61,7 +61,7 @@ PLAN = [
     (
         QUICKSTART + "tweetsent train",
         "skip",
-        "five full trainings, K-fold and a search: about an hour",
+        "full trainings, an ensemble of 3, K-fold and a search: over an hour",
     ),
     ("tweetsent export runs/smile --format onnx", "run", "export and ONNX predict"),
     ("tweetsent audit ../shared/data", "skip", "K-fold MiniLM embeddings; tests/test_audit.py"),
@@ -71,6 +71,11 @@ PLAN = [
     ("tweetsent predict runs/smile --min-confidence", "skip", "tests/test_calibration.py"),
     ("tweetsent bench predict", "skip", "minutes of timing; tests/test_benchmarks.py"),
     ("tweetsent serve runs/smile", "skip", "a server until Ctrl+C; tests/test_serving.py"),
+    (
+        "curl -sS localhost:8000/predict-file",
+        "skip",
+        "needs a server; run as written in tests/test_serving_upload.py",
+    ),
     (
         "tweetsent predict runs/smile --input tweets.csv --output labelled.csv --text-col text\n",
         "run",

@@ -112,11 +112,53 @@ def test_page_shows_the_services_errors(page, tiny_server):
     assert f"too many texts ({max_texts + 1})" in page.text_content("#error")
 
 
+def label_file(page, path: Path, text_col: str = "") -> None:
+    page.set_input_files("#file", str(path))
+    page.fill("#text-col", text_col)
+    page.click("#upload")
+    page.wait_for_function("!document.querySelector('#upload').disabled")
+
+
+def test_page_labels_an_uploaded_file_as_predict_input_does(page, run_cli, _tiny_run, tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("id,tweet\n1,love great wonderful day\n2,hate awful queue\n", "utf-8")
+    expected = tmp_path / "cli.csv"
+    assert (
+        run_cli("predict", _tiny_run, "--input", path, "--output", expected, "--text-col", "tweet")[
+            0
+        ]
+        == 0
+    )
+
+    label_file(page, path, "tweet")
+
+    assert page.is_hidden("#file-error")
+    assert page.text_content("#file-summary") == "2 rows labelled."
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "mine-labelled.csv"
+    assert Path(download.value.path()).read_bytes() == expected.read_bytes()
+
+
+def test_page_shows_the_upload_errors(page, tmp_path):
+    page.set_input_files("#file", [])
+    page.click("#upload")
+    assert page.text_content("#file-error") == "Choose a file first."
+
+    path = tmp_path / "mine.csv"
+    path.write_text("id,tweet\n1,hello\n", "utf-8")
+    label_file(page, path)  # no text column given: the run's, 'text'
+    assert page.is_visible("#file-error") and page.is_hidden("#file-result")
+    assert "mine.csv: no column 'text'" in page.text_content("#file-error")
+    assert "text_col field" in page.text_content("#file-error")
+
+
 def test_page_and_api_docs_need_nothing_but_this_server(page, tiny_server):
     page.goto(f"{tiny_server.url}/docs")
     page.wait_for_selector("text=/predict", timeout=30_000)  # Swagger UI rendered the API
-    assert page.locator(".opblock").count() == 3  # predict, health, model
+    assert page.locator(".opblock").count() == 4  # predict, predict-file, health, model
     page.goto(tiny_server.url)
     page.wait_for_function("document.querySelector('#model-info').textContent.includes('labels')")
-    outside = [url for url in page.requested if not url.startswith(tiny_server.url)]
-    assert outside == []
+    # blob: URLs are the labelled files the page made downloadable, from this server's answers
+    here = [url.removeprefix("blob:") for url in page.requested]
+    assert [url for url in here if not url.startswith(tiny_server.url)] == []

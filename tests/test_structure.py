@@ -14,11 +14,10 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # "module.py:function": its length when this list was written. Remove entries as they shrink.
 LONG_FUNCTIONS = {
-    "serving/app.py:create_app": 106,
+    "serving/app.py:create_app": 99,
     "benchmarks/train.py:bench_train": 102,
     "benchmarks/predict.py:bench_predict": 99,
     "benchmarks/train.py:_reference_loop": 92,
-    "cli/serve.py:add_parser": 71,
     "training/tuning.py:_search": 64,
     "benchmarks/train.py:_reference_trainer": 68,
     "export/onnx.py:export_onnx": 63,

@@ -312,6 +312,14 @@ class TrainConfig:
         metavar="E",
         group=RECIPE,
     )
+    ensemble: int = option(
+        1,
+        help="train K members (seeds SEED..SEED+K-1, same split) and average their calibrated "
+        "probabilities: K times the training and the prediction work",
+        rule=positive_int,
+        metavar="K",
+        group=RECIPE,
+    )
     multi_label_rows: str = option(
         "soft",
         help="single-label runs: train on the rows cleaning marks as multi-label, such as "

@@ -96,6 +96,18 @@ def interval(low: float, high: float, *, low_open: bool = False, high_open: bool
     return check
 
 
+def between(low: float, high: float, *, integer: bool = False) -> Rule:
+    """A number (``integer``: an integer) from ``low`` to ``high``, both included."""
+
+    def check(name: str, value: Any) -> None:
+        if integer and not is_int(value):
+            raise ConfigError(f"{name} must be an integer, got {value!r}")
+        if not (_is_number(value) and low <= value <= high):
+            raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+
+    return check
+
+
 def one_of(choices: tuple[str, ...]) -> Rule:
     def check(name: str, value: Any) -> None:
         if value not in choices:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from tweetsent import __version__
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
     except MemoryError:
         return _fail(
             "out of memory (the data or model does not fit; for large files to label, "
@@ -129,5 +132,18 @@ def _fail(message: str, verbose: bool) -> int:
     return 1
 
 
+def _reader_gone() -> int:
+    """The reader of our output left (``tweetsent predict ... | head``): stop quietly, as
+    ``cat`` does, and point stdout at /dev/null so the interpreter's final flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a command the pipe stopped
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
+    sys.exit(code)

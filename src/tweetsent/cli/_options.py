@@ -1,10 +1,11 @@
 """Flags generated from a config dataclass's fields, so an option is written once.
 
-Each field of ``TrainConfig`` carries its help text, rule and flag shape in its metadata
-(``tweetsent.config.option``); this module turns them into argparse arguments and back into
-config values. Flags default to ``SUPPRESS``: only what the user typed overrides a
-``--config`` file or a preset. The same idea as transformers' ``HfArgumentParser``, which
-cannot express our flag shapes (``--early-stopping``, ``--x/--no-x``, groups) or SUPPRESS.
+Each field of ``TrainConfig`` (and of ``ServeConfig``) carries its help text, rule and flag
+shape in its metadata (``tweetsent.rules.option``); this module turns them into argparse
+arguments and back into config values. Flags default to ``SUPPRESS``: only what the user typed
+overrides a ``--config`` file, a preset or the dataclass's default. The same idea as
+transformers' ``HfArgumentParser``, which cannot express our flag shapes (``--early-stopping``,
+``--x/--no-x``, groups) or SUPPRESS.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def _shown(value) -> str:
 
 
 def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | None = None):
-    """Add one flag per field of ``cls`` (or of ``only``), grouped by their ``group``.
+    """Add one flag per field of ``cls`` (or of ``only``), grouped by their ``group`` (none:
+    the parser's own options).
 
-    Returns the argument groups and the mutually exclusive groups by name, so a command can
+    The help states the default: where the field's help has ``{default}``, there; else after
+    it. Returns the argument groups and the mutually exclusive groups by name, so a command can
     add flags of its own beside them (e.g. ``--bf16`` next to ``--precision``).
     """
     defaults = cls()
@@ -59,8 +62,10 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
     exclusive: dict[str, argparse._MutuallyExclusiveGroup] = {}
     for f in flag_fields(cls, only):
         meta = f.metadata
-        title = meta.get("group", "options")
-        group = groups.get(title) or groups.setdefault(title, parser.add_argument_group(title))
+        title = meta.get("group")
+        if title is not None and title not in groups:
+            groups[title] = parser.add_argument_group(title)
+        group = parser if title is None else groups[title]
         if meta.get("exclusive"):
             key = meta["exclusive"]
             group = exclusive.get(key) or exclusive.setdefault(
@@ -69,9 +74,11 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
         default = getattr(defaults, f.name)
         kind = _base_type(cls, f)
         kwargs: dict = {"dest": f.name, "default": SUPPRESS}
-        help_text = (
-            meta["help"] if default is None else f"{meta['help']}; default {_shown(default)}"
-        )
+        help_text = meta["help"]
+        if "{default}" in help_text:
+            help_text = help_text.replace("{default}", _shown(default))
+        elif default is not None:
+            help_text = f"{help_text}; default {_shown(default)}"
         if kind is bool:
             negatable = meta.get("negatable", False)
             kwargs["action"] = argparse.BooleanOptionalAction if negatable else "store_true"

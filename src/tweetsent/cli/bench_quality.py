@@ -16,7 +16,7 @@ def add_quality_parser(which) -> None:
         "seeds and rows, keep the checkpoint that scores best on the validation split, score "
         "the test split with the task's official metric and macro / weighted F1. Tasks: "
         "TweetEval irony, hate, offensive, stance-climate (official splits), sentiment (no "
-        "training split: 80%% of its validation split trains; only when named), SMILE (no "
+        "training split: 80 % of its validation split trains; only when named), SMILE (no "
         "test split: its validation split is scored, marked val=test, and left out of the "
         "mean), COVID (one file: stratified 70/15/15, seed 17).",
     )

@@ -171,7 +171,7 @@ def predict_cli(args) -> int:
 def _predict_file(classifier, args: argparse.Namespace) -> int:
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.errors import DataError
-    from tweetsent.inference.files import Shard, shard_path
+    from tweetsent.inference.files import Shard, explain_run_options, shard_path
 
     shard = Shard.parse(args.shard) if hasattr(args, "shard") else None
     data_config = data_config_from_args(args, base=classifier.data_config)
@@ -181,13 +181,8 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
     except DataError as exc:
         if not inherited:
             raise
-        # The run's own data options were used, which a different file rarely fits.
-        preset = f"preset {data_config.preset}, " if data_config.preset else ""
-        raise DataError(
-            f"{exc}; read with the run's data options ({preset}text column "
-            f"{data_config.text_col!r}): give this file's with --text-col (and --no-header, "
-            "--format as needed)"
-        ) from None
+        how = "--text-col (and --no-header, --format as needed)"
+        raise explain_run_options(exc, data_config, how) from None
     written = shard_path(args.output, shard)
     print(f"{rows} rows labelled, written to {written}")
     if shard is not None and shard.count > 1:

@@ -70,7 +70,6 @@ def add_parser(subparsers) -> None:
 
 
 def train_cli(args) -> int:
-    from tweetsent.cli._util import metrics_summary
     from tweetsent.hardware import device_type
     from tweetsent.training import distributed, resume, train
 
@@ -99,11 +98,28 @@ def train_cli(args) -> int:
         distributed.shutdown(finished=finished)
     if not distributed.is_main():
         return 0
+    _print_summary(result)
+    return 0
+
+
+def _print_summary(result) -> None:
+    from tweetsent.cli._util import metrics_summary
+
     config = result.config
     m = result.metrics
-    stopped = m.get("epochs_run", config.epochs)
-    early = f", stopped early after {stopped}" if stopped < config.epochs else ""
-    print(f"best epoch {m['best_epoch']} of {config.epochs} (by {m['metric_for_best']}{early})")
+    if m.get("ensemble"):
+        print(f"ensemble of {m['ensemble']['size']} (by {m['metric_for_best']}):")
+        for member in m["ensemble"]["members"]:
+            print(
+                f"  member {member['member']} (seed {member['seed']}): best epoch "
+                f"{member['best_epoch']} of {config.epochs}, {m['metric_for_best']} "
+                f"{member['validation'].get(m['metric_for_best'], float('nan')):.4f}"
+            )
+        print("ensemble (mean of the members' calibrated probabilities):")
+    else:
+        stopped = m.get("epochs_run", config.epochs)
+        early = f", stopped early after {stopped}" if stopped < config.epochs else ""
+        print(f"best epoch {m['best_epoch']} of {config.epochs} (by {m['metric_for_best']}{early})")
     print(metrics_summary(m["validation"]))
     if m.get("baseline"):
         b = m["baseline"]
@@ -123,7 +139,6 @@ def train_cli(args) -> int:
         f"\n{m['train_tweets_per_second']:.1f} tweets/s over {m['train_seconds']:.0f} s; "
         f"run written to {result.run_dir}"
     )
-    return 0
 
 
 def _config_or_none(args) -> TrainConfig | None:

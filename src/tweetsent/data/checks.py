@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tweetsent.errors import ConfigError, DataError
-
-UTF8_BOM = b"\xef\xbb\xbf"
+from tweetsent.data.encoding import HEAD_BYTES as _HEAD_BYTES
+from tweetsent.data.encoding import UTF8_BOM, refuse_binary
+from tweetsent.errors import DataError
 
 
 def is_stream(path: str | Path) -> bool:
     """A pipe, FIFO or terminal (``/dev/stdin``, ``<(cat f)``): readable once, not seekable."""
     path = Path(path)
     return path.exists() and not path.is_file() and not path.is_dir()
-
-
-_HEAD_BYTES = 1 << 16
 
 
 def read_bytes_checked(path: Path, encoding: str | None) -> bytes:
@@ -41,22 +38,4 @@ def read_bytes_checked(path: Path, encoding: str | None) -> bytes:
             ) from None
 
 
-def refuse_binary(head: bytes, path: Path, encoding: str | None) -> None:
-    """The binary-file checks of ``decode_bytes`` on a file's first bytes only."""
-    head = head.removeprefix(UTF8_BOM)
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding
-    utf16 = utf16 or (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf16")
-    if utf16:
-        return
-    if b"\x00" in head[:_HEAD_BYTES]:
-        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
-    try:
-        text = head.decode(encoding or "utf-8", errors="ignore")
-    except LookupError:
-        raise ConfigError(f"unknown encoding {encoding!r}") from None
-    controls = sum(1 for ch in text[:_HEAD_BYTES] if ord(ch) < 32 and ch not in "\t\n\r")
-    if controls > 0.01 * min(len(text), _HEAD_BYTES):
-        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
-
-
-__all__ = ["is_stream", "read_bytes_checked", "refuse_binary"]
+__all__ = ["is_stream", "read_bytes_checked"]

@@ -114,7 +114,9 @@ def multilabel_split(
         )
     except ValueError as exc:
         raise DataError(f"{data.source}: cannot split {len(data)} rows ({exc})") from None
-    return data.subset(train_idx), data.subset(val_idx)
+    train = data.subset(train_idx)
+    train.dropped = dict(data.dropped)  # what cleaning dropped from the file: the run's summary
+    return train, data.subset(val_idx)
 
 
 def apply_thresholds(proba: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent.config import DataConfig
-from tweetsent.data.checks import UTF8_BOM, read_bytes_checked
+from tweetsent.data.checks import read_bytes_checked
+from tweetsent.data.encoding import decode_bytes
 from tweetsent.data.lookalike import check_lookalike_labels, is_blank
 from tweetsent.data.presets import resolve_data_config, suggest
 from tweetsent.data.saved_dataset import is_saved_dataset, read_saved_dataset
@@ -119,63 +120,6 @@ def check_file(path: str | Path) -> Path:
     if path.is_file() and path.stat().st_size == 0:  # a pipe's size says nothing: read it
         raise DataError(f"{path}: file is empty")
     return path
-
-
-def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:
-    """Decode a text file, refusing binary data and bytes no candidate encoding can read.
-
-    Without ``--encoding``: UTF-8 (a byte-order mark says UTF-8 or UTF-16), else cp1252 with a
-    warning, else a one-line error. cp1252 is the documented fallback because scraped files
-    from Windows tools are mostly cp1252, and it reads genuine latin-1 text identically (they
-    differ only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252 leaves undefined
-    (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean the file is in some other encoding: decoding it as
-    latin-1 anyway would train on silently garbled text, so we stop and ask for --encoding.
-    """
-    # A UTF-8 byte-order mark can sit in front of files that are otherwise latin-1 (COVID data).
-    if raw.startswith(UTF8_BOM):
-        raw = raw[len(UTF8_BOM) :]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding:
-        encoding = "utf-16"  # Excel's "Unicode text" export
-    utf16 = (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf16")
-    if b"\x00" in raw[:65536] and not utf16:
-        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
-    if encoding:
-        try:
-            text = raw.decode(encoding)
-        except LookupError:
-            raise ConfigError(f"unknown encoding {encoding!r}") from None
-        except UnicodeError as exc:
-            raise DataError(
-                f"{path}: cannot be decoded as {encoding} ({_where(raw, exc)}); "
-                "pass the right --encoding"
-            ) from None
-        text = text.removeprefix("\ufeff")
-    else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            try:
-                text = raw.decode("cp1252")
-            except UnicodeDecodeError as exc2:
-                raise DataError(
-                    f"{path}: neither UTF-8 ({_where(raw, exc)}) nor cp1252 "
-                    f"({_where(raw, exc2)}); pass --encoding, e.g. --encoding latin-1"
-                ) from None
-            logger.warning(
-                "%s: not valid UTF-8 (%s), read as cp1252; pass --encoding to choose",
-                path,
-                _where(raw, exc),
-            )
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r")
-    if controls > 0.01 * min(len(text), 65536):
-        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
-    return text
-
-
-def _where(raw: bytes, exc: UnicodeError) -> str:
-    start = getattr(exc, "start", 0)
-    line = raw.count(b"\n", 0, start) + 1
-    return f"line {line}, byte 0x{raw[start]:02x}" if start < len(raw) else f"line {line}"
 
 
 def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:

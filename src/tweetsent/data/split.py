@@ -36,7 +36,9 @@ def stratified_split(
     train_idx, val_idx = train_test_split(
         list(range(len(data))), test_size=val_size, random_state=seed, stratify=data.labels
     )
-    return data.subset(train_idx), data.subset(val_idx)
+    train = data.subset(train_idx)
+    train.dropped = dict(data.dropped)  # what cleaning dropped from the file: the run's summary
+    return train, data.subset(val_idx)
 
 
 __all__ = ["stratified_split"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import logging
@@ -12,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent.config import DataConfig
+from tweetsent.data.encoding import stream_encoding
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import (
-    UTF8_BOM,
     check_file,
     csv_options,
     detect_format,
@@ -25,65 +24,6 @@ from tweetsent.data.reading import (
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
-
-_SCAN_BLOCK = 1 << 16
-
-
-def stream_encoding(path: Path, encoding: str | None) -> tuple[str, int]:
-    """The encoding ``decode_bytes`` would choose for ``path``, found without loading the file.
-
-    Returns ``(encoding, offset)``: decode from byte ``offset`` (past a UTF-8 byte-order mark).
-    The same rules and messages as ``decode_bytes``: binary files refused, an explicit encoding
-    checked to the last byte, else UTF-8, falling back to cp1252 (then latin-1) with a warning.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(4 * 65536 + len(UTF8_BOM))
-    offset = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
-    head = head[offset:]
-    if b"\x00" in head[:65536]:
-        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
-    if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise ConfigError(f"unknown encoding {encoding!r}") from None
-        bad = _first_undecodable(path, offset, encoding)
-        if bad is not None:
-            raise DataError(
-                f"{path}: cannot be decoded as {encoding} (byte {bad}); pass the right --encoding"
-            )
-        return encoding, offset
-    used = "utf-8"
-    bad = _first_undecodable(path, offset, "utf-8")
-    if bad is not None:
-        used = "cp1252" if _first_undecodable(path, offset, "cp1252") is None else "latin-1"
-        logger.warning(
-            "%s: not valid UTF-8 (byte %d), read as %s; pass --encoding to choose", path, bad, used
-        )
-    # The head holds at least 65,536 characters unless it is the whole file, as in decode_bytes.
-    text = head.decode(used, errors="ignore")
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r")
-    if controls > 0.01 * min(len(text), 65536):
-        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
-    return used, offset
-
-
-def _first_undecodable(path: Path, offset: int, encoding: str) -> int | None:
-    """Byte position (after ``offset``) of the first byte ``encoding`` rejects, or None."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    done = 0
-    with path.open("rb") as fh:
-        fh.seek(offset)
-        while True:
-            block = fh.read(_SCAN_BLOCK)
-            pending = len(decoder.getstate()[0])  # bytes of a character cut by the block end
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as exc:
-                return done - pending + exc.start
-            if not block:
-                return None
-            done += len(block)
 
 
 def read_table_chunks(path: str | Path, cfg: DataConfig, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -206,4 +146,4 @@ def _exact_chunks(frames, size: int) -> Iterator[pd.DataFrame]:
         yield first.reset_index(drop=True).astype(object)
 
 
-__all__ = ["read_table_chunks", "stream_encoding"]
+__all__ = ["read_table_chunks"]

@@ -180,17 +180,17 @@ def _data_lines(data: dict) -> list[str]:
 
 def _validation_lines(metrics: dict, config: TrainConfig) -> list[str]:
     v = metrics["validation"]
-    lines = [
-        "",
-        f"## Validation metrics (best epoch {metrics['best_epoch']} "
-        f"by {metrics['metric_for_best']})",
-        "",
-        "| metric | value |",
-        "|---|---:|",
-    ]
+    ensemble = metrics.get("ensemble")
+    which = (
+        f"ensemble of {ensemble['size']}: the mean of its members' calibrated probabilities"
+        if ensemble
+        else f"best epoch {metrics['best_epoch']} by {metrics['metric_for_best']}"
+    )
+    lines = ["", f"## Validation metrics ({which})", "", "| metric | value |", "|---|---:|"]
     keys = ("loss", "accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
     keys += ("f1_samples", "hamming_loss") if v.get("multi_label") else ()
     lines += [f"| {key} | {v[key]:.4f} |" for key in keys if key in v]
+    lines += ensemble_lines(metrics)
     plain = "binary cross-entropy" if v.get("multi_label") else "cross-entropy"
     lines += [
         "",
@@ -213,10 +213,36 @@ def _validation_lines(metrics: dict, config: TrainConfig) -> list[str]:
     return lines
 
 
-def _epoch_lines(metrics: dict) -> list[str]:
+def ensemble_lines(metrics: dict) -> list[str]:
+    """--ensemble: each member's validation scores beside the ensemble's, and the cost."""
+    ensemble = metrics.get("ensemble")
+    if not ensemble:
+        return []
+    keys = ("loss", "accuracy", "f1_weighted", "f1_macro", "mcc")
     lines = [
         "",
-        "## Epochs",
+        f"Ensemble of {ensemble['size']} members: the same split and settings, seeds "
+        f"{', '.join(str(m['seed']) for m in ensemble['members'])}; each member kept its best "
+        "epoch by "
+        f"{metrics['metric_for_best']} and fitted its own temperature. Training and every "
+        f"prediction run all {ensemble['size']} members: {ensemble['size']} times the work of one.",
+        "",
+        "| model | seed | best epoch | " + " | ".join(keys) + " |",
+        "|---|---:|---:|" + "---:|" * len(keys),
+    ]
+    for m in ensemble["members"]:
+        scores = " | ".join(_num(m["validation"].get(k)) for k in keys)
+        lines.append(f"| member {m['member']} | {m['seed']} | {m['best_epoch']} | {scores} |")
+    scores = " | ".join(_num(metrics["validation"].get(k)) for k in keys)
+    lines.append(f"| **ensemble** | | | {scores} |")
+    return lines
+
+
+def _epoch_lines(metrics: dict) -> list[str]:
+    members = (metrics.get("ensemble") or {}).get("members")
+    lines = [
+        "",
+        "## Epochs" + (" (member 1; the plots too)" if members else ""),
         "",
         "| epoch | train loss | val loss | accuracy | f1 weighted | f1 macro | seconds |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -230,7 +256,8 @@ def _epoch_lines(metrics: dict) -> list[str]:
     lines += [
         "",
         f"Training took {metrics['train_seconds']:.0f} s "
-        f"({metrics['train_tweets_per_second']:.1f} tweets/s).",
+        + (f"for {len(members)} members " if members else "")
+        + f"({metrics['train_tweets_per_second']:.1f} tweets/s).",
     ]
     return lines
 

@@ -1,8 +1,9 @@
 """Exported models: ``tweetsent export`` writes ``RUN_DIR/onnx/``; ``inference.engines`` runs it.
 
-The export is a plain ``torch.onnx.export`` of the fine-tuned classifier (TorchScript exporter:
-it needs no extra package, unlike the dynamo one, and handles the BERT family with dynamic batch
-and sequence axes), optionally followed by onnxruntime's dynamic int8 quantization. The folder
+The export is a plain ``torch.onnx.export`` of the fine-tuned classifier (an ensemble run's
+members as one graph, see ``_load_model``), with the TorchScript exporter: it needs no extra
+package, unlike the dynamo one, and handles the BERT family with dynamic batch and sequence
+axes; optionally followed by onnxruntime's dynamic int8 quantization. The folder
 holds everything a predictor needs: ``model.onnx`` (and ``model_int8.onnx``), the tokenizer, and
 ``config.json`` with ``id2label``. It is staged under a temporary name and renamed into place.
 """
@@ -18,7 +19,8 @@ from pathlib import Path
 from tweetsent import fileio
 from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
 from tweetsent.inference.engines import ONNX_DIR
-from tweetsent.modeling.loading import load_classifier, load_tokenizer
+from tweetsent.modeling.ensemble import load_run_model, members_of
+from tweetsent.modeling.loading import load_tokenizer
 from tweetsent.quiet import third_party_quiet
 
 logger = logging.getLogger(__name__)
@@ -48,13 +50,8 @@ def export_onnx(
     if not run_dir.exists():
         raise ModelError(f"{run_dir}: run directory not found")
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
-    model = load_classifier(model_dir, allow_pickle=allow_pickle).eval()
-    tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
-    # eager attention: a plain MatMul/Softmax graph that onnxruntime's fusions recognise.
-    model.set_attn_implementation("eager")
-    model.config.return_dict = False
-
-    input_names = _model_inputs(model, tokenizer)
+    model, tokenizer = _load_model(model_dir, allow_pickle)
+    input_names = _model_inputs(members_of(model)[0], tokenizer)
     example = tokenizer(
         ["an example tweet to trace", "a second, longer example tweet to trace the graph"],
         padding=True,
@@ -93,6 +90,23 @@ def export_onnx(
     return final
 
 
+def _load_model(model_dir: Path, allow_pickle: bool):
+    """The run's classifier, or its ensemble, ready to trace; and its tokenizer.
+
+    An ensemble becomes ONE graph that runs every member and averages their calibrated
+    probabilities (``modeling.ensemble.Ensemble``: its "logits" are the log of the mean), rather
+    than K graphs averaged by the ONNX engine: the engine, the export folder's layout and every
+    predictor stay as they are, and onnxruntime schedules the K members in one session.
+    """
+    model = load_run_model(model_dir, allow_pickle=allow_pickle).eval()
+    tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
+    for member in members_of(model):
+        # eager attention: a plain MatMul/Softmax graph that onnxruntime's fusions recognise.
+        member.set_attn_implementation("eager")
+        member.config.return_dict = False
+    return model, tokenizer
+
+
 def _finish_export(model, tokenizer, staging: Path, input_names, quantize, opset: int) -> None:
     """The int8 model if asked, the tokenizer and config.json beside model.onnx."""
     if quantize == "int8":
@@ -100,6 +114,9 @@ def _finish_export(model, tokenizer, staging: Path, input_names, quantize, opset
     tokenizer.save_pretrained(str(staging))
     config = model.config.to_dict()
     config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
+    if len(members_of(model)) > 1:  # the graph applies the members' temperatures itself
+        config.pop("tweetsent_temperature", None)
+        config["tweetsent"]["ensemble"] = len(members_of(model))
     (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
 

@@ -127,6 +127,16 @@ def predict_file(
     return state["rows_done"]
 
 
+def explain_run_options(exc: DataError, data_config: DataConfig, how: str) -> DataError:
+    """``exc``, for a file read with the run's own data options (no others given), which a
+    different file rarely fits: it names them and says ``how`` to give this file's."""
+    preset = f"preset {data_config.preset}, " if data_config.preset else ""
+    return DataError(
+        f"{exc}; read with the run's data options ({preset}text column "
+        f"{data_config.text_col!r}): give this file's with {how}"
+    )
+
+
 # --- the work -------------------------------------------------------------------------------
 
 
@@ -338,6 +348,7 @@ def _fsync_dir(path: Path) -> None:
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "Shard",
+    "explain_run_options",
     "label_frame",
     "merge_shards",
     "model_fingerprint",

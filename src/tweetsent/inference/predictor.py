@@ -19,6 +19,7 @@ from tweetsent.errors import ConfigError, ModelError
 from tweetsent.hardware import cpu_has_bf16, device_type
 from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
 from tweetsent.inference.tokenizer import SavedTokenizer
+from tweetsent.modeling.ensemble import ENSEMBLE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -164,9 +165,10 @@ class TweetClassifier:
             tokenizer = _onnx_tokenizer(onnx_file.parent, vocab_size=engine.vocab_size)
             return cls(engine, tokenizer, engine.labels, **settings)
 
-        from tweetsent.modeling.loading import load_classifier, load_tokenizer
+        from tweetsent.modeling.ensemble import load_run_model
+        from tweetsent.modeling.loading import load_tokenizer
 
-        model = load_classifier(model_dir, allow_pickle=allow_pickle)
+        model = load_run_model(model_dir, allow_pickle=allow_pickle)  # or an ensemble's members
         tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return cls(TorchEngine(model, precision), tokenizer, labels, **settings)
@@ -176,7 +178,8 @@ class TweetClassifier:
 
         Single-label models: a softmax over the labels (rows sum to 1), of the logits divided by
         the run's fitted temperature where it has one (``self.temperature``). Multi-label
-        models: one independent sigmoid probability per label.
+        models: one independent sigmoid probability per label. An ensemble run: the mean of
+        its members' (temperature-scaled) probabilities.
         """
         logits = self.predict_logits(texts)
         if self.multi_label:
@@ -184,7 +187,8 @@ class TweetClassifier:
         return _softmax(logits / self.temperature if self.temperature else logits)
 
     def predict_logits(self, texts: str | Iterable[str]) -> np.ndarray:
-        """The engine's raw logits, one row per text (no temperature applied)."""
+        """The engine's raw logits, one row per text (no temperature applied); for an ensemble
+        run, the log of its averaged probabilities (modeling.ensemble)."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         logits_out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
@@ -301,12 +305,15 @@ def _model_settings(
 
 
 def _model_temperature(model_dir: Path) -> float | None:
-    """The temperature a single-label run fitted on its validation split (None: none fitted)."""
+    """The temperature a single-label run fitted on its validation split (None: none fitted,
+    or an ensemble, whose members are scaled inside it)."""
     import json
 
     try:
         saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    if saved.get(ENSEMBLE_KEY):  # each member applies its own; the average is final
         return None
     value = saved.get("tweetsent_temperature")
     return float(value) if value else None

@@ -1,7 +1,8 @@
 """The HTTP API and web page of ``tweetsent serve``, as a FastAPI application.
 
 ``create_app(classifier, settings)`` wires a loaded :class:`~tweetsent.inference.TweetClassifier`
-(the same predictor the CLI uses) to ``POST /predict`` through a :class:`MicroBatcher`.
+(the same predictor the CLI uses) to ``POST /predict`` through a :class:`MicroBatcher`, and to
+``POST /predict-file`` (:mod:`~tweetsent.serving.upload`).
 
 Every bad request gets a 4xx JSON answer ``{"detail": "one-line message"}``: the body is read,
 limited, decoded and validated here rather than by FastAPI's automatic body parsing, because that
@@ -31,21 +32,13 @@ from pydantic import (
 
 from tweetsent import __version__
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
+from tweetsent.serving.refusals import ApiError, ErrorResponse
 from tweetsent.serving.settings import ServeConfig
+from tweetsent.serving.upload import add_upload_route
 
 logger = logging.getLogger(__name__)
 
 EXAMPLE = {"texts": ["What a lovely day at the museum!", "The queue was awful."]}
-
-
-class ApiError(Exception):
-    """A request the service refuses, with its HTTP status and a one-line reason."""
-
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.headers = headers
 
 
 class Prediction(BaseModel):
@@ -63,10 +56,6 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     labels: list[str] = Field(description="the model's labels, in model order")
     predictions: list[Prediction] = Field(description="one per text, in request order")
-
-
-class ErrorResponse(BaseModel):
-    detail: str = Field(description="what was wrong, in one line")
 
 
 def request_model(settings: ServeConfig) -> type[BaseModel]:
@@ -163,18 +152,8 @@ def create_app(
     errors = {
         code: {"model": ErrorResponse, "description": text} for code, text in REFUSALS.items()
     }
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("internal error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"detail": f"internal error ({type(exc).__name__}); see the server log"},
-            status_code=500,
-        )
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Exception, internal_error)
 
     @app.post(
         "/predict",
@@ -209,6 +188,7 @@ def create_app(
             "status": "ok" if batcher.running else "stopping",
             "backend": classifier.backend,
             "queued": batcher.queued,
+            "uploads": app.state.uploads,
             "batching": batcher.stats.as_dict(),
         }
 
@@ -216,11 +196,25 @@ def create_app(
     async def model() -> dict[str, Any]:
         return info
 
+    add_upload_route(app, classifier, batcher, settings)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:
         return HTMLResponse(page)
 
     return app
+
+
+async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("internal error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": f"internal error ({type(exc).__name__}); see the server log"},
+        status_code=500,
+    )
 
 
 def answer(classifier, proba: np.ndarray, min_confidence: float | None) -> dict[str, Any]:
@@ -249,6 +243,8 @@ def limits(settings: ServeConfig) -> dict[str, Any]:
         "max_texts": settings.max_texts,
         "max_text_chars": settings.max_text_chars,
         "max_body_bytes": settings.max_body_bytes,
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_uploads": settings.max_uploads,
         "max_batch_size": settings.max_batch_size,
         "max_wait_ms": settings.max_wait_ms,
         "header_timeout": settings.header_timeout,

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,6 +142,21 @@ class MicroBatcher:
         self._queued += len(texts)
         self._wakeup.set()
         return await future
+
+    def submit(self, fn: Callable, *args) -> Future:
+        """Run ``fn(*args)`` on the model thread, after the batches already handed to it.
+
+        For work that calls the model from another thread (a file being labelled): its calls
+        then take turns with the batches of requests instead of running beside them. Safe to
+        call from any thread.
+        """
+        executor = self._executor
+        if self._closing or executor is None:
+            raise Closed("the service is shutting down")
+        try:
+            return executor.submit(fn, *args)
+        except RuntimeError:  # shut down between the check and the submit
+            raise Closed("the service is shutting down") from None
 
     async def _collect(self) -> None:
         loop = asyncio.get_running_loop()

@@ -49,6 +49,8 @@ def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
             "train_rows": data.get("train_rows"),
             "validation_rows": data.get("validation_rows"),
             "epochs": config.epochs if config else None,
+            # --ensemble K: every prediction runs K members (K times one model's work).
+            "ensemble": (metrics.get("ensemble") or {}).get("size", 1),
         }
     return {
         "run": run_dir.resolve().name,

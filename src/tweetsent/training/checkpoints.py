@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 STAGING_SUFFIX = ".partial"
 CHECKPOINTS = "checkpoints"
+# --ensemble K: RUN_DIR.partial/members/member-N holds member N's own checkpoints, model and
+# metrics.json (its "done" mark) while the run trains; finish() removes the folder.
+MEMBERS = "members"
 _CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 # Trainer writes these before trainer_state.json, which comes last (see is_complete).
 _CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt")
@@ -84,6 +87,7 @@ def is_finished(staging: Path) -> bool:
         and (staging / "metrics.json").is_file()
         and (staging / "model").is_dir()
         and not (staging / CHECKPOINTS).exists()
+        and not (staging / MEMBERS).exists()
     )
 
 
@@ -94,7 +98,7 @@ def start_staging(out: Path, config: TrainConfig, *, overwrite: bool) -> Path:
     """
     staging = staging_dir(out)
     if staging.exists():
-        if latest_checkpoint(staging) is not None and not overwrite:
+        if _has_progress(staging) and not overwrite:
             raise ConfigError(
                 f"{staging}: holds an interrupted run; continue it with --resume {out} "
                 "or pass --overwrite to start over"
@@ -161,7 +165,11 @@ def interrupted_config(out: Path) -> TrainConfig:
 def resume_point(out: Path) -> Path | None:
     """Rank 0's preparation for resuming: drop half-written and corrupt checkpoints, pick the
     latest that reads back."""
-    staging = staging_dir(out)
+    return resume_point_in(staging_dir(out))
+
+
+def resume_point_in(staging: Path) -> Path | None:
+    """:func:`resume_point` of a staging folder (a run's, or an ensemble member's)."""
     discard_incomplete(staging)
     checkpoint = latest_checkpoint(staging)
     while checkpoint is not None and (problem := damage(checkpoint)) is not None:
@@ -199,8 +207,24 @@ def damage(checkpoint: Path) -> str | None:
     return None
 
 
+def member_dirs(staging: Path) -> list[Path]:
+    """The ensemble members' folders of a staging directory, in member order."""
+    folder = staging / MEMBERS
+    found = folder.glob("member-*") if folder.is_dir() else []
+    numbered = [p for p in found if p.name.removeprefix("member-").isdigit()]
+    return sorted(numbered, key=lambda p: int(p.name.removeprefix("member-")))
+
+
+def _has_progress(staging: Path) -> bool:
+    """A checkpoint, or an ensemble member with a checkpoint or finished: work to keep."""
+    return latest_checkpoint(staging) is not None or any(
+        (m / "metrics.json").is_file() or latest_checkpoint(m) is not None
+        for m in member_dirs(staging)
+    )
+
+
 def can_resume(staging: Path) -> bool:
-    return staging.is_dir() and (latest_checkpoint(staging) is not None or is_finished(staging))
+    return staging.is_dir() and (_has_progress(staging) or is_finished(staging))
 
 
 def finish(staging: Path, out: Path, *, overwrite: bool = False) -> None:
@@ -214,6 +238,7 @@ def finish(staging: Path, out: Path, *, overwrite: bool = False) -> None:
     replaces = staging / _REPLACES
     check_out_dir(out, overwrite or replaces.exists())
     shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
+    shutil.rmtree(staging / MEMBERS, ignore_errors=True)
     replaces.unlink(missing_ok=True)
     fileio.swap_dir(staging, out)
 
@@ -301,7 +326,9 @@ __all__ = [
     "is_complete",
     "is_finished",
     "latest_checkpoint",
+    "member_dirs",
     "resume_point",
+    "resume_point_in",
     "staging_dir",
     "start_staging",
 ]

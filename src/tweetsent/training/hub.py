@@ -22,6 +22,11 @@ GENERIC_TOKENIZER = "PreTrainedTokenizerFast"
 def publish(model_dir: Path, metrics: dict, config: TrainConfig) -> None:
     """The masking tokenizer (for normalising runs) and the model card."""
     masked = mask_in_tokenizer(model_dir) if config.normalize else False
+    if config.normalize:  # an ensemble's other members: complete model folders as well
+        from tweetsent.modeling.ensemble import member_dirs
+
+        for member in member_dirs(model_dir)[1:]:
+            mask_in_tokenizer(member)
     write_model_card(model_dir, metrics, config, masked=masked)
 
 
@@ -140,7 +145,7 @@ def _card_body(metrics, config: TrainConfig, labels, base, masked: bool) -> list
     ]
     counts = {r["label"]: r["count"] for r in data.get("train_distribution", [])}
     body += [f"| {cell(label)} | {counts.get(label, '')} |" for label in labels]
-    body += ["", "## Metrics", "", f"Validation split, best epoch {metrics.get('best_epoch')}:", ""]
+    body += ["", "## Metrics", "", f"Validation split, {_which_model(metrics)}:", ""]
     body += ["| metric | value |", "|---|---:|"]
     for key in ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "loss"):
         if key in v:
@@ -166,6 +171,18 @@ def _card_body(metrics, config: TrainConfig, labels, base, masked: bool) -> list
         *_cleaning_lines(config, masked),
     ]
     return body
+
+
+def _which_model(metrics: dict) -> str:
+    ensemble = metrics.get("ensemble")
+    if not ensemble:
+        return f"best epoch {metrics.get('best_epoch')}"
+    k = ensemble["size"]
+    return (
+        f"the ensemble of {k} (the other members in `ensemble/`; tweetsent averages their "
+        "calibrated probabilities; a plain `pipeline()` of this folder runs member 1 alone, "
+        "whose scores are in the run's metrics.json)"
+    )
 
 
 def _cleaning_lines(config: TrainConfig, masked: bool) -> list[str]:

@@ -91,6 +91,8 @@ def _run(
         if checkpoints.is_finished(staging):
             return config.to_dict(), _FINISHED
         checkpoints.check_inputs(out, config)
+        if config.ensemble > 1:  # each member resumes on its own (training.ensemble)
+            return config.to_dict(), None
         point = checkpoints.resume_point(out)
         return config.to_dict(), str(point) if point else None
 
@@ -116,9 +118,14 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     train_data, val_data = loaded or prepare_data(config)
     progress = progress and distributed.is_main()
     with _cleaned_up_on_failure(staging, out, main=distributed.is_main()):
-        metrics = fit(
-            config, train_data, val_data, staging, progress=progress, resume_from=resume_from
-        )
+        if config.ensemble > 1:
+            from tweetsent.training.ensemble import fit_ensemble
+
+            metrics = fit_ensemble(config, train_data, val_data, staging, progress=progress)
+        else:
+            metrics = fit(
+                config, train_data, val_data, staging, progress=progress, resume_from=resume_from
+            )
 
     def write() -> None:
         metrics["baseline"] = baseline_metrics(train_data, val_data, config)

@@ -70,9 +70,19 @@ def cross_validate(
     >>> cross_validate(cfg, 5, "runs/smile-cv")["f1_weighted"]  # doctest: +SKIP
     {'mean': 0.87, 'std': 0.01, 'folds': [...]}
     """
+    _no_ensemble(config, "--cv")
     out = checkpoints.run_dir_path(out_dir)
     with _output(out, overwrite, CV_MARKERS, "cross-validation output"):
         return _cross_validate(config, k, out, overwrite)
+
+
+def _no_ensemble(config: TrainConfig, option: str) -> None:
+    # K members per fold or trial would multiply the cost by K for a few hundredths of a score.
+    if config.ensemble > 1:
+        raise ConfigError(
+            f"--ensemble does not combine with {option}: choose the settings with {option}, "
+            "then train the ensemble once with them"
+        )
 
 
 def _cross_validate(config: TrainConfig, k: int, out: Path, overwrite: bool) -> dict:
@@ -199,6 +209,7 @@ def search(
     ``tweetsent train --config OUT/best_config.json`` repeats. The best score was chosen on
     the validation set, so it is optimistic: confirm it with ``--cv`` or fresh data.
     """
+    _no_ensemble(config, "--search")
     out = checkpoints.run_dir_path(out_dir)
     with _output(out, overwrite, SEARCH_MARKERS, "search output"):
         return _search(config, n_trials, out, overwrite, keep_models)

@@ -1,0 +1,140 @@
+"""The one rule for a text table's encoding, shared by the whole-file and the streaming readers.
+
+Without ``--encoding``: a byte-order mark says UTF-8 or UTF-16; else UTF-8; else cp1252 with a
+warning; else a one-line error. cp1252 is the documented fallback because scraped files from
+Windows tools are mostly cp1252, and it reads genuine latin-1 text identically (they differ
+only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252 leaves undefined (0x81,
+0x8D, 0x8F, 0x90, 0x9D) mean some other encoding: decoding as latin-1 anyway would train on
+silently garbled text, so we stop and ask for ``--encoding``. Binary files are refused from
+their first bytes. Training / evaluation (whole file) and ``predict --input`` (streamed) differ
+only in how they find the first byte an encoding rejects (``first_bad``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from tweetsent.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+HEAD_BYTES = 1 << 16  # what the binary checks look at
+
+# first_bad(encoding, offset): where the data from ``offset`` on stops decoding, or None.
+FirstBad = Callable[[str, int], str | None]
+
+
+def _is_utf16(encoding: str | None) -> bool:
+    return (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf16")
+
+
+def refuse_binary(head: bytes, path: Path, encoding: str | None) -> None:
+    """A one-line error for a binary file, judged from its first bytes."""
+    head = head.removeprefix(UTF8_BOM)
+    if _is_utf16(encoding) or (head.startswith(UTF16_BOMS) and not encoding):
+        return
+    if b"\x00" in head[:HEAD_BYTES]:
+        raise DataError(f"{path}: looks like a binary file, not a text table (NUL bytes)")
+    try:
+        text = head.decode(encoding or "utf-8", errors="ignore")
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r}") from None
+    controls = sum(1 for ch in text[:HEAD_BYTES] if ord(ch) < 32 and ch not in "\t\n\r")
+    if controls > 0.01 * min(len(text), HEAD_BYTES):
+        raise DataError(f"{path}: looks like a binary file, not a text table (control bytes)")
+
+
+def choose_encoding(
+    path: Path, head: bytes, encoding: str | None, first_bad: FirstBad
+) -> tuple[str, int]:
+    """``(encoding, offset)``: decode the file from byte ``offset`` (past a UTF-8 BOM)."""
+    offset = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
+    if not offset and head.startswith(UTF16_BOMS) and not encoding:
+        encoding = "utf-16"  # Excel's "Unicode text" export
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f"unknown encoding {encoding!r}") from None
+    refuse_binary(head, path, encoding)
+    if encoding:
+        bad = first_bad(encoding, offset)
+        if bad is not None:
+            raise DataError(
+                f"{path}: cannot be decoded as {encoding} ({bad}); pass the right --encoding"
+            )
+        return encoding, offset
+    bad = first_bad("utf-8", offset)
+    if bad is None:
+        return "utf-8", offset
+    bad_cp1252 = first_bad("cp1252", offset)
+    if bad_cp1252 is not None:
+        raise DataError(
+            f"{path}: neither UTF-8 ({bad}) nor cp1252 ({bad_cp1252}); pass --encoding, "
+            "e.g. --encoding latin-1"
+        )
+    logger.warning("%s: not valid UTF-8 (%s), read as cp1252; pass --encoding to choose", path, bad)
+    return "cp1252", offset
+
+
+def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:
+    """A whole file's text, by :func:`choose_encoding`'s rule."""
+    decoded: dict[str, str] = {}
+
+    def first_bad(name: str, offset: int) -> str | None:
+        try:
+            decoded[name] = raw[offset:].decode(name)
+        except UnicodeError as exc:
+            return _where(raw[offset:], exc)
+        return None
+
+    used, _ = choose_encoding(path, raw[: HEAD_BYTES + len(UTF8_BOM)], encoding, first_bad)
+    return decoded[used].removeprefix("\ufeff")
+
+
+def _where(raw: bytes, exc: UnicodeError) -> str:
+    start = getattr(exc, "start", 0)
+    line = raw.count(b"\n", 0, start) + 1
+    return f"line {line}, byte 0x{raw[start]:02x}" if start < len(raw) else f"line {line}"
+
+
+def stream_encoding(path: Path, encoding: str | None) -> tuple[str, int]:
+    """:func:`choose_encoding` for a file read in chunks: never loaded whole, scanned once per
+    candidate encoding."""
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES + len(UTF8_BOM))
+
+    def first_bad(name: str, offset: int) -> str | None:
+        position = _first_undecodable(path, offset, name)
+        return None if position is None else f"byte {position}"
+
+    return choose_encoding(path, head, encoding, first_bad)
+
+
+_SCAN_BLOCK = 1 << 16
+
+
+def _first_undecodable(path: Path, offset: int, encoding: str) -> int | None:
+    """Byte position (after ``offset``) of the first byte ``encoding`` rejects, or None."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        while True:
+            block = fh.read(_SCAN_BLOCK)
+            pending = len(decoder.getstate()[0])  # bytes of a character cut by the block end
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                return done - pending + exc.start
+            if not block:
+                return None
+            done += len(block)
+
+
+__all__ = ["UTF8_BOM", "choose_encoding", "decode_bytes", "refuse_binary", "stream_encoding"]
