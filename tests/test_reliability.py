@@ -1,5 +1,5 @@
 """Issue 15, "nothing lost, nothing silent": the cases that are not one-line errors of the
-bad-input table (tests/test_bad_inputs.py): behaviour that must be right, not just refused."""
+bad-input table (tests/cli/test_bad_inputs.py): behaviour that must be right, not just refused."""
 
 from __future__ import annotations
 

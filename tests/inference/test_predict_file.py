@@ -31,7 +31,7 @@ from tweetsent.inference.files import (
     shard_path,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEXT = DataConfig(text_col="text")
 VOCAB = [
     *["love", "great", "museum", "awful", "opens", "tuesday", "ticket", "hate", "lovely"],

@@ -377,7 +377,7 @@ def test_load_test_runs_without_errors_and_batches(_tiny_run, tmp_path):
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "bench" / "load_test.py"
+    script = Path(__file__).resolve().parents[2] / "bench" / "load_test.py"
     out = tmp_path / "load.json"
     options = ["--clients", "16", "--duration", "5", "--baseline-duration", "3"]
     result = subprocess.run(
