@@ -88,6 +88,49 @@ def small_csv(tmp_path_factory) -> Path:
     return path
 
 
+# The tiny model's `tweetsent train` options: a run takes a few seconds on two cores.
+TINY_TRAIN = {
+    "text_col": "text",
+    "label_col": "label",
+    "epochs": 1,
+    "batch_size": 8,
+    "lr": "1e-3",
+    "max_length": 32,
+    "precision": "fp32",
+    "progress": False,
+}
+
+
+def cli_flags(options: dict) -> list[str]:
+    """``{"max_length": 32, "progress": False, "demojize": True}`` -> ``["--max-length", "32",
+    "--no-progress", "--demojize"]``; a value of None leaves its flag out."""
+    argv: list[str] = []
+    for name, value in options.items():
+        flag = name.replace("_", "-")
+        if value is True:
+            argv.append(f"--{flag}")
+        elif value is False:
+            argv.append(f"--no-{flag}")
+        elif value is not None:
+            argv += [f"--{flag}", str(value)]
+    return argv
+
+
+@pytest.fixture(scope="session")
+def train_argv(small_csv, tiny_backbone):
+    """``tweetsent train`` arguments for the tiny model on the small CSV, with overrides.
+
+    >>> run_cli(*train_argv(out=run, epochs=2, class_weights="balanced"))  # doctest: +SKIP
+    >>> [sys.executable, "-m", "tweetsent", *train_argv(data=other_csv, out=run)]  # doctest: +SKIP
+    """
+
+    def make(data=small_csv, **overrides) -> list[str]:
+        options = {"model": tiny_backbone, **TINY_TRAIN, **overrides}
+        return ["train", str(data), *cli_flags(options)]
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def _tiny_run(tmp_path_factory, tiny_backbone, small_csv) -> Path:
     from tweetsent.config import DataConfig, TrainConfig

@@ -1,5 +1,5 @@
 """Issue 15, "nothing lost, nothing silent": the cases that are not one-line errors of the
-bad-input table (tests/test_bad_inputs.py): behaviour that must be right, not just refused."""
+bad-input table (tests/cli/test_bad_inputs.py): behaviour that must be right, not just refused."""
 
 from __future__ import annotations
 
@@ -368,14 +368,6 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
-def _train_args(small_csv, backbone, out, *extra):
-    return [
-        "train", small_csv, "--text-col", "text", "--label-col", "label", "--model", backbone,
-        "--epochs", "2", "--batch-size", "8", "--lr", "1e-3", "--max-length", "32",
-        "--precision", "fp32", "--no-progress", "--out", out, *extra,
-    ]  # fmt: skip
-
-
 def _one_error_line(err: str) -> str:
     assert "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
@@ -384,13 +376,13 @@ def _one_error_line(err: str) -> str:
 
 
 @pytest.mark.slow  # two short trainings; fast counterparts: the export and predict cases below
-def test_disk_full_while_training_then_resume(small_disk, small_csv, tiny_backbone, run_cli):
+def test_disk_full_while_training_then_resume(small_disk, train_argv, run_cli):
     from tweetsent.training.checkpoints import is_complete
 
     # 20 MB: the first epoch's checkpoint (~12 MB) fits, the second does not.
     disk = small_disk(20)
     out = disk.path / "run"
-    code, _, err = run_cli(*_train_args(small_csv, tiny_backbone, out))
+    code, _, err = run_cli(*train_argv(epochs=2, out=out))
     line = _one_error_line(err)
     assert code == 1
     assert "no space left on device while writing the run" in line
@@ -455,7 +447,7 @@ def test_disk_full_while_predicting_then_resume(small_disk, _tiny_run, tmp_path,
 
 
 @pytest.mark.slow  # two short trainings; fast counterpart: test_damaged_checkpoint_files_are_found
-def test_corrupt_checkpoint_on_resume_is_skipped(tmp_path, small_csv, tiny_backbone, run_cli):
+def test_corrupt_checkpoint_on_resume_is_skipped(tmp_path, train_argv, run_cli):
     """A run stopped with Ctrl+C after its first checkpoint, whose optimizer state is then
     damaged: --resume skips that checkpoint (with a warning) instead of an UnpicklingError."""
     import os
@@ -475,7 +467,7 @@ def test_corrupt_checkpoint_on_resume_is_skipped(tmp_path, small_csv, tiny_backb
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=ctrl_c_after_first_checkpoint, daemon=True).start()
-    code, _, err = run_cli(*_train_args(small_csv, tiny_backbone, out, "--epochs", "3"))
+    code, _, err = run_cli(*train_argv(epochs=3, out=out))
     assert code == 130, err
     checkpoint = latest_checkpoint(staging)
     assert checkpoint is not None

@@ -15,7 +15,7 @@ def _tree(root) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-def test_label_names_cannot_write_outside_the_run(tmp_path, tiny_backbone, capsys):
+def test_label_names_cannot_write_outside_the_run(tmp_path, train_argv, capsys):
     work = tmp_path / "deep" / "work"
     work.mkdir(parents=True)
     rows = [
@@ -28,31 +28,7 @@ def test_label_names_cannot_write_outside_the_run(tmp_path, tiny_backbone, capsy
     out = work / "run"
     before = _tree(tmp_path)
 
-    code = main(
-        [
-            "train",
-            str(data),
-            "--text-col",
-            "text",
-            "--label-col",
-            "label",
-            "--model",
-            str(tiny_backbone),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "8",
-            "--max-length",
-            "16",
-            "--val-size",
-            "0.34",
-            "--precision",
-            "fp32",
-            "--no-progress",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(train_argv(data=data, max_length=16, val_size=0.34, out=out))
     assert code == 0, capsys.readouterr().err
     created = _tree(tmp_path) - before
     assert created and all(name.startswith("deep/work/run") for name in created), created
@@ -65,7 +41,7 @@ def test_label_names_cannot_write_outside_the_run(tmp_path, tiny_backbone, capsy
     assert sorted(metrics["validation"]["per_class"]) == sorted(HOSTILE_LABELS)
 
 
-def test_remote_code_in_a_model_directory_never_runs(tmp_path, tiny_backbone, small_csv, capsys):
+def test_remote_code_in_a_model_directory_never_runs(tmp_path, tiny_backbone, train_argv, capsys):
     model = tmp_path / "remote-code-model"
     shutil.copytree(tiny_backbone, model)
     marker = tmp_path / "code-ran"
@@ -78,29 +54,7 @@ def test_remote_code_in_a_model_directory_never_runs(tmp_path, tiny_backbone, sm
     }
     (model / "config.json").write_text(json.dumps(config))
 
-    code = main(
-        [
-            "train",
-            str(small_csv),
-            "--text-col",
-            "text",
-            "--label-col",
-            "label",
-            "--model",
-            str(model),
-            "--epochs",
-            "1",
-            "--max-length",
-            "16",
-            "--precision",
-            "fp32",
-            "--limit",
-            "30",
-            "--no-progress",
-            "--out",
-            str(tmp_path / "run"),
-        ]
-    )
+    code = main(train_argv(model=model, max_length=16, limit=30, out=tmp_path / "run"))
     err = capsys.readouterr().err
     assert not marker.exists(), "code from the model directory was executed"
     assert "Traceback" not in err

@@ -14,11 +14,9 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # "module.py:function": its length when this list was written. Remove entries as they shrink.
 LONG_FUNCTIONS = {
-    "training/fit.py:fit": 175,
     "serving/app.py:create_app": 99,
-    "benchmarks/train.py:bench_train": 107,
+    "benchmarks/train.py:bench_train": 102,
     "benchmarks/predict.py:bench_predict": 62,
-    "evaluation/report.py:write_report": 85,
     "benchmarks/train.py:_reference_loop": 92,
     "training/tuning.py:_search": 64,
     "benchmarks/train.py:_reference_trainer": 68,

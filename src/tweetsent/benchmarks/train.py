@@ -29,6 +29,7 @@ from tweetsent.modeling.loading import (
     load_tokenizer,
     resolve_model,
 )
+from tweetsent.training.schedule import resolve_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +56,7 @@ def bench_train(
     if unknown:
         raise ConfigError(f"unknown training contestant(s): {', '.join(sorted(unknown))}")
     work_dir = Path(work_dir)
-    config.data = resolve_data_config(config.data)
-    if config.multi_label_rows != "drop":
-        # Same rows for every contestant: the references know only plain class labels, so the
-        # multi-label rows ours would train on as soft targets sit this comparison out.
-        config = dataclasses.replace(config, multi_label_rows="drop")
-    train_data, val_data = prepare_data(config)
+    config, train_data, val_data = _shared_setup(config)
     labels = train_data.label_set
     model_name = resolve_model(config.model)
     rows = []
@@ -150,6 +146,18 @@ def _token_lengths(model_name: str, texts: Sequence[str], max_length: int) -> li
         len(ids)
         for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     ]
+
+
+def _shared_setup(config: TrainConfig) -> tuple[TrainConfig, LabelledData, LabelledData]:
+    """The rows and the schedule every contestant trains with."""
+    config.data = resolve_data_config(config.data)
+    if config.multi_label_rows != "drop":
+        # Same rows for every contestant: the references know only plain class labels, so the
+        # multi-label rows ours would train on as soft targets sit this comparison out.
+        config = dataclasses.replace(config, multi_label_rows="drop")
+    train_data, val_data = prepare_data(config)
+    # "auto" batch size and epochs as ours resolves them, so every contestant runs the same.
+    return resolve_schedule(config, len(train_data)), train_data, val_data
 
 
 def _reference_loop(

@@ -1,4 +1,5 @@
-"""Trainer callbacks: per-epoch history for metrics.json, and epoch/batch progress bars."""
+"""Trainer callbacks: what Trainer's log lacks for metrics.json, epoch seeds, step checkpoints,
+and epoch/batch progress bars."""
 
 from __future__ import annotations
 
@@ -7,105 +8,116 @@ import sys
 import time
 
 from transformers import TrainerCallback
-from transformers.trainer_callback import ExportableState
 
 logger = logging.getLogger(__name__)
 
 
-class EpochHistory(TrainerCallback, ExportableState):
-    """Collects step losses and one history entry per evaluated epoch.
+class TrainingLog(TrainerCallback):
+    """Adds to Trainer's own log (``state.log_history``) the little it does not record.
 
-    An ``ExportableState``: Trainer stores ``state()`` in each checkpoint and, on resume, puts
-    a restored copy in place of this callback, so a resumed run's history is whole. Find the
-    live instance with :func:`current_history` after training.
+    Each step's entry gets the optimizer's distinct learning rates (``group_lrs``; Trainer logs
+    only the first group's), each evaluation's entry the seconds its epoch took, and every entry
+    the training seconds so far (``elapsed_seconds``). The log travels in each checkpoint's
+    ``trainer_state.json``, so a resumed run's history and clock continue where they stopped;
+    :func:`history` turns it into metrics.json's ``history`` and ``train_steps``.
     """
 
     def __init__(self) -> None:
-        self.steps: list[dict] = []
-        self.epochs: list[dict] = []
-        self._epoch_losses: list[float] = []
-        self._epoch_started = time.perf_counter()
-        self.seconds_before_resume = 0.0  # training time spent before the last resume
-        self._session_started = time.perf_counter()
         # The optimizer's distinct learning rates ({"name", "lr"}: the configured peak), highest
         # first, and for each one the index of a param group that trains at it.
         self.lr_groups: list[dict] = []
         self._group_index: list[int] = []
-
-    def state(self) -> dict:
-        return {
-            "args": {},
-            "attributes": {
-                "steps": self.steps,
-                "epochs": self.epochs,
-                "lr_groups": self.lr_groups,
-                "_epoch_losses": self._epoch_losses,
-                "seconds_before_resume": self.seconds_before_resume
-                + time.perf_counter()
-                - self._session_started,
-            },
-        }
+        self.seconds_before_resume = 0.0  # training time recorded in the resumed checkpoint
+        self._session_started = self._epoch_started = time.perf_counter()
 
     def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
         self._session_started = time.perf_counter()
+        timed = [e["elapsed_seconds"] for e in state.log_history if "elapsed_seconds" in e]
+        self.seconds_before_resume = timed[-1] if timed else 0.0
         if model is not None and optimizer is not None:
             self.lr_groups, self._group_index = lr_groups(model, optimizer)
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        if float(state.epoch or 0).is_integer():  # not when resuming in the middle of an epoch
-            self._epoch_losses = []
         self._epoch_started = time.perf_counter()
 
-    def on_log(self, args, state, control, logs=None, optimizer=None, **kwargs):
-        logs = logs or {}
-        if "loss" in logs and "eval_loss" not in logs:
-            self._epoch_losses.append(float(logs["loss"]))
-            step = {
-                "step": state.global_step,
-                "epoch": round(float(state.epoch or 0), 4),
-                "loss": float(logs["loss"]),
-                # Trainer's: the first param group's (with layer-wise rates, the lowest one's)
-                "learning_rate": float(logs.get("learning_rate", 0.0)),
-            }
-            if optimizer is not None and self._group_index:
-                # Each distinct rate at the same moment as Trainer's learning_rate above.
-                step["group_lrs"] = [
-                    float(optimizer.param_groups[i]["lr"]) for i in self._group_index
-                ]
-            self.steps.append(step)
+    def seconds(self) -> float:
+        """Training seconds so far, the sessions before the last resume included."""
+        return self.seconds_before_resume + time.perf_counter() - self._session_started
 
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        metrics = metrics or {}
-        epoch = round(float(state.epoch or 0))
-        if self.epochs and self.epochs[-1]["epoch"] == epoch:
-            return  # a second evaluation of the same epoch (e.g. the final predict)
-        entry = {
-            "epoch": epoch,
-            "train_loss": (
-                sum(self._epoch_losses) / len(self._epoch_losses) if self._epoch_losses else None
-            ),
-            "val_loss": float(metrics.get("eval_loss", float("nan"))),
-        }
-        for key, value in metrics.items():
-            name = key.removeprefix("eval_")
-            if name in {"accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc"}:
-                entry[name] = float(value)
-        entry["learning_rate"] = self.steps[-1]["learning_rate"] if self.steps else None
-        entry["seconds"] = round(time.perf_counter() - self._epoch_started, 3)
-        self.epochs.append(entry)
+    def on_log(self, args, state, control, optimizer=None, **kwargs):
+        entry = state.log_history[-1]  # what Trainer.log appended just before calling this
+        entry["elapsed_seconds"] = round(self.seconds(), 3)
+        if "loss" in entry and optimizer is not None and self._group_index:
+            # Each distinct rate at the same moment as Trainer's learning_rate.
+            entry["group_lrs"] = [float(optimizer.param_groups[i]["lr"]) for i in self._group_index]
+        if "eval_loss" in entry:
+            entry["epoch_seconds"] = round(time.perf_counter() - self._epoch_started, 3)
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        epochs, _ = history(state.log_history)
+        if not epochs:
+            return
+        last = epochs[-1]
         logger.info(
             "epoch %d/%d  train_loss %.4f  val_loss %.4f  accuracy %.4f  f1_weighted %.4f  "
             "f1_macro %.4f  mcc %.4f  (%.1fs)",
-            epoch,
+            last["epoch"],
             int(args.num_train_epochs),
-            entry["train_loss"] or float("nan"),
-            entry["val_loss"],
-            entry.get("accuracy", float("nan")),
-            entry.get("f1_weighted", float("nan")),
-            entry.get("f1_macro", float("nan")),
-            entry.get("mcc", float("nan")),
-            entry["seconds"],
+            last["train_loss"] or float("nan"),
+            last["val_loss"],
+            last.get("accuracy", float("nan")),
+            last.get("f1_weighted", float("nan")),
+            last.get("f1_macro", float("nan")),
+            last.get("mcc", float("nan")),
+            last["seconds"] or float("nan"),
         )
+
+
+EPOCH_METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+
+
+def history(log_history: list[dict]) -> tuple[list[dict], list[dict]]:
+    """metrics.json's per-epoch ``history`` and per-step ``train_steps`` from Trainer's log.
+
+    An epoch's train loss is the mean of the step losses logged since the previous evaluation.
+    """
+    epochs: list[dict] = []
+    steps: list[dict] = []
+    losses: list[float] = []
+    for entry in log_history:
+        if "loss" in entry and "eval_loss" not in entry:
+            step = {
+                "step": entry["step"],
+                "epoch": round(float(entry.get("epoch") or 0), 4),
+                "loss": float(entry["loss"]),
+                # Trainer's: the first param group's (with layer-wise rates, the lowest one's)
+                "learning_rate": float(entry.get("learning_rate", 0.0)),
+            }
+            if "group_lrs" in entry:
+                step["group_lrs"] = entry["group_lrs"]
+            steps.append(step)
+            losses.append(step["loss"])
+        elif "eval_loss" in entry:
+            epoch = round(float(entry.get("epoch") or 0))
+            if epochs and epochs[-1]["epoch"] == epoch:
+                continue  # a second evaluation of the same epoch
+            epochs.append(_epoch_entry(entry, epoch, losses, steps))
+            losses = []
+    return epochs, steps
+
+
+def _epoch_entry(entry: dict, epoch: int, losses: list[float], steps: list[dict]) -> dict:
+    result = {
+        "epoch": epoch,
+        "train_loss": sum(losses) / len(losses) if losses else None,
+        "val_loss": float(entry["eval_loss"]),
+    }
+    for name in EPOCH_METRICS:
+        if f"eval_{name}" in entry:
+            result[name] = float(entry[f"eval_{name}"])
+    result["learning_rate"] = steps[-1]["learning_rate"] if steps else None
+    result["seconds"] = entry.get("epoch_seconds")
+    return result
 
 
 class StepCheckpoints(TrainerCallback):
@@ -198,11 +210,6 @@ def _describe(parts: set) -> str:
     if {"head", "embeddings"} <= set(words) and layers:
         return "all parameters"
     return " + ".join(words)
-
-
-def current_history(trainer) -> EpochHistory:
-    """The trainer's EpochHistory (a new object if Trainer restored it from a checkpoint)."""
-    return next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EpochHistory))
 
 
 class TqdmProgress(TrainerCallback):

@@ -301,7 +301,7 @@ def RunLock(out: Path) -> fileio.ExclusiveLock:  # noqa: N802 - reads as the cla
 def trainer_args(config: TrainConfig) -> dict:
     """``TrainingArguments`` that make a run resumable."""
     return {
-        # EpochHistory's per-epoch table travels in the checkpoints (an ExportableState).
+        # Early stopping's patience count travels in the checkpoints (an ExportableState).
         "restore_callback_states_from_checkpoint": True,
     }
 

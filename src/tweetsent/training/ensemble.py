@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.data import labels as ml
 from tweetsent.evaluation.metrics import classification_metrics, cross_entropy
@@ -48,11 +49,9 @@ def fit_ensemble(config: TrainConfig, train_data, val_data, staging: Path, *, pr
             continue
         member = member_config(config, index)
         logger.info("ensemble member %d of %d (seed %d)", index + 1, config.ensemble, member.seed)
-        results.append(
-            fit(member, train_data, val_data, folder, progress=progress, resume_from=found)
-        )
-        # Done (its metrics.json is written): its checkpoints are no longer needed.
-        distributed.on_main(lambda folder=folder: _drop_checkpoints(folder))
+        metrics = fit(member, train_data, val_data, folder, progress=progress, resume_from=found)
+        results.append(metrics)
+        distributed.on_main(lambda folder=folder, metrics=metrics: _member_done(folder, metrics))
     return distributed.on_main(lambda: assemble(config, results, val_data, staging))
 
 
@@ -66,6 +65,12 @@ def _member_plan(folder: Path) -> tuple[str, dict | str | None]:
         return "train", str(point) if point else None
     folder.mkdir(parents=True)
     return "train", None
+
+
+def _member_done(folder: Path, metrics: dict) -> None:
+    """Rank 0: the member's metrics.json, its mark of being done; then its checkpoints go."""
+    fileio.atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    _drop_checkpoints(folder)
 
 
 def _drop_checkpoints(folder: Path) -> None:

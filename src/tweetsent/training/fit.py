@@ -4,7 +4,6 @@ save the model and collect the run's metrics.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -22,37 +21,19 @@ from tweetsent.modeling.loading import build_classifier, load_tokenizer, resolve
 from tweetsent.quiet import third_party_quiet
 from tweetsent.training import checkpoints, distributed, losses
 from tweetsent.training import trainer as recipe
-from tweetsent.training.callbacks import EpochHistory, TqdmProgress, current_history
+from tweetsent.training.callbacks import EPOCH_METRICS, TqdmProgress, TrainingLog, history
 
 logger = logging.getLogger(__name__)
 
-SCALAR_METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+SCALAR_METRICS = EPOCH_METRICS  # scored at every epoch; the best epoch gets the full report
 
 
 def fit(
     config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool, resume_from=None
 ) -> dict:
-    from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
-
+    """Train, load the best epoch back, score it in full, save it (rank 0) and return the run's
+    metrics; the caller adds the baseline and writes them, once, to metrics.json."""
     labels = run_labels(train_data, config)
-    label2id = {label: i for i, label in enumerate(labels)}
-    if config.multi_label:
-
-        def targets(data: LabelledData) -> list:
-            return ml.multi_hot(data.labels, labels, config.label_sep).tolist()
-
-    else:
-
-        def targets(data: LabelledData) -> list:
-            return [label2id[label] for label in data.labels]
-
-    train_targets = targets
-    soft = ml.soft_separator(config)
-    if soft:
-
-        def train_targets(data: LabelledData) -> list:
-            return ml.soft_targets(data.labels, labels, soft).tolist()
-
     model_name = resolve_model(config.model)
     precision = resolve_precision(config.precision)
     logger.info(
@@ -64,6 +45,44 @@ def fit(
         precision,
         device_type(),
     )
+    log = TrainingLog()
+    trainer, val_set = build_trainer(
+        config,
+        labels,
+        (train_data, val_data),
+        staging,
+        model_name=model_name,
+        precision=precision,
+        callbacks=[log, TqdmProgress(enabled=progress)],
+    )
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume_from)
+    seconds = time.perf_counter() - started + log.seconds_before_resume
+    validation, calibration = rescore_best(trainer, val_set, labels, config.multi_label)
+    if distributed.is_main():
+        _save_model(trainer.model, trainer.processing_class, config, staging)
+    epochs, steps = history(trainer.state.log_history)
+    return collect_metrics(
+        config,
+        (train_data, val_data),
+        epochs=epochs,
+        steps=steps,
+        lr_groups=log.lr_groups,
+        scores=(validation, calibration),
+        run={"labels": labels, "model": model_name, "precision": precision},
+        seconds=seconds,
+    )
+
+
+def build_trainer(
+    config: TrainConfig, labels, data, staging: Path, *, model_name, precision, callbacks: list
+):
+    """The model, its tokenised data and the ``TweetTrainer`` that fits it; and the tokenised
+    validation set, to score the best epoch with afterwards."""
+    from transformers import DataCollatorWithPadding, set_seed
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    train_data, val_data = data
     set_seed(config.seed)
     model = build_classifier(
         model_name, labels, allow_pickle=config.allow_pickle, multi_label=config.multi_label
@@ -71,17 +90,69 @@ def fit(
     tokenizer = load_tokenizer(model_name, vocab_size=model.config.vocab_size)
     model = recipe.prepare_model(model, config)
     distributed.mark_mean_loss(model)
-    if config.multi_label:
-        loss_weights = losses.positive_weights(config.class_weights, labels, targets(train_data))
-    else:
-        loss_weights = losses.class_weights(
-            config.class_weights,
-            labels,
-            train_data.labels,
-            sep=soft,
-        )
-    train_set = _tokenize(tokenizer, train_data, train_targets(train_data), config.max_length)
+    targets, train_targets = _target_makers(config, labels)
     val_set = _tokenize(tokenizer, val_data, targets(val_data), config.max_length)
+    trainer = recipe.TweetTrainer(
+        model=model,
+        args=_training_arguments(config, staging, precision),
+        train_dataset=_tokenize(
+            tokenizer, train_data, train_targets(train_data), config.max_length
+        ),
+        eval_dataset=val_set,
+        # Padding to a multiple of 8 cuts the number of distinct batch shapes, each of which
+        # costs oneDNN a one-off kernel build in bf16 (measured: a 17 % faster first epoch).
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
+        processing_class=tokenizer,
+        compute_metrics=_epoch_scorer(config, labels),
+        callbacks=[
+            *callbacks,  # TrainingLog first: the others may read what it adds to the log
+            *recipe.callbacks(config),
+            *checkpoints.callbacks(config),
+            *recipe.reporting_callbacks(config, staging),
+        ],
+        loss_weights=_loss_weights(config, labels, train_data, targets),
+        multi_label=config.multi_label,
+        scheduler=config.scheduler,
+        lr_multipliers=recipe.lr_multipliers(model, config),
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    return trainer, val_set
+
+
+def _target_makers(config: TrainConfig, labels: list[str]):
+    """Functions from rows to targets: for validation (one class index, or a multi-hot row), and
+    for training, where soft rows (``a|b``) become probability vectors."""
+    if config.multi_label:
+
+        def targets(data: LabelledData) -> list:
+            return ml.multi_hot(data.labels, labels, config.label_sep).tolist()
+
+    else:
+        label2id = {label: i for i, label in enumerate(labels)}
+
+        def targets(data: LabelledData) -> list:
+            return [label2id[label] for label in data.labels]
+
+    soft = ml.soft_separator(config)
+    if not soft:
+        return targets, targets
+
+    def soft_targets(data: LabelledData) -> list:
+        return ml.soft_targets(data.labels, labels, soft).tolist()
+
+    return targets, soft_targets
+
+
+def _loss_weights(config: TrainConfig, labels, train_data: LabelledData, targets):
+    if config.multi_label:
+        return losses.positive_weights(config.class_weights, labels, targets(train_data))
+    sep = ml.soft_separator(config)
+    return losses.class_weights(config.class_weights, labels, train_data.labels, sep=sep)
+
+
+def _epoch_scorer(config: TrainConfig, labels: list[str]):
+    """Trainer's ``compute_metrics``: the scalar scores of one epoch's validation."""
 
     def compute_metrics(prediction) -> dict:
         logits = prediction.predictions
@@ -92,8 +163,14 @@ def fit(
             full = classification_metrics(prediction.label_ids, logits.argmax(axis=-1), labels)
         return {k: full[k] for k in SCALAR_METRICS if k in full}
 
-    greater = config.metric_for_best != "loss"
-    args = TrainingArguments(
+    return compute_metrics
+
+
+def _training_arguments(config: TrainConfig, staging: Path, precision: str):
+    from transformers import TrainingArguments
+
+    cpu = device_type() == "cpu"
+    return TrainingArguments(
         output_dir=str(staging / "checkpoints"),
         num_train_epochs=config.epochs,
         learning_rate=config.lr,
@@ -109,13 +186,13 @@ def fit(
         save_total_limit=1,
         load_best_model_at_end=True,
         metric_for_best_model=config.metric_for_best,
-        greater_is_better=greater,
+        greater_is_better=config.metric_for_best != "loss",
         logging_strategy="steps",
-        logging_steps=1,
+        logging_steps=1,  # TrainingLog and metrics.json's train_steps: every step's loss
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        use_cpu=device_type() == "cpu",
-        ddp_backend=distributed.backend(cpu=device_type() == "cpu"),
+        use_cpu=cpu,
+        ddp_backend=distributed.backend(cpu=cpu),
         **checkpoints.trainer_args(config),
         seed=config.seed,
         data_seed=config.seed,
@@ -126,64 +203,39 @@ def fit(
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
-    history = EpochHistory()
-    trainer = recipe.TweetTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=val_set,
-        # Padding to a multiple of 8 cuts the number of distinct batch shapes, each of which
-        # costs oneDNN a one-off kernel build in bf16 (measured: a 17 % faster first epoch).
-        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
-        processing_class=tokenizer,
-        compute_metrics=compute_metrics,
-        callbacks=[
-            history,
-            TqdmProgress(enabled=progress),
-            *recipe.callbacks(config),
-            *checkpoints.callbacks(config),
-            *recipe.reporting_callbacks(config, staging),
-        ],
-        loss_weights=loss_weights,
-        multi_label=config.multi_label,
-        scheduler=config.scheduler,
-        lr_multipliers=recipe.lr_multipliers(model, config),
-    )
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
 
-    started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=resume_from)
-    history = current_history(trainer)  # restored from the checkpoint when resuming
-    seconds = time.perf_counter() - started + history.seconds_before_resume
-
-    # The best epoch's model is loaded back; score it once more in full detail.
+def rescore_best(trainer, val_set, labels: list[str], multi_label: bool) -> tuple[dict, dict]:
+    """The best epoch's model is loaded back; score it once more in full detail."""
     output = trainer.predict(val_set)
+    # Under DDP Trainer gathers the shards; every validation row must be scored exactly once.
+    if len(output.label_ids) != len(val_set):
+        raise RuntimeError(f"evaluated {len(output.label_ids)} of {len(val_set)} validation rows")
     # Labels from the output, which stay aligned with the predictions whatever order Trainer
     # evaluated the rows in (TweetTrainer keeps row order; this holds either way).
-    validation, calibration = _final_validation(trainer.model, output, labels, config.multi_label)
-    # Under DDP Trainer gathers the shards; every validation row must be scored exactly once.
-    if len(output.label_ids) != len(val_data):
-        raise RuntimeError(f"evaluated {len(output.label_ids)} of {len(val_data)} validation rows")
-    best_epoch = _best_epoch(history.epochs, config.metric_for_best, greater)
+    return _final_validation(trainer.model, output, labels, multi_label)
+
+
+def collect_metrics(
+    config: TrainConfig, data, *, epochs, steps, lr_groups, scores, run: dict, seconds: float
+) -> dict:
+    """metrics.json's content (see the README's table of run files), less the baseline."""
+    train_data, val_data = data
+    validation, calibration = scores
+    greater = config.metric_for_best != "loss"
+    best_epoch = _best_epoch(epochs, config.metric_for_best, greater)
     logger.debug("best epoch %d: %s", best_epoch, format_per_class(validation))
-
-    if distributed.is_main():
-        _save_model(trainer.model, tokenizer, config, staging)
-
-    metrics = {
+    return {
         "best_epoch": best_epoch,
         "metric_for_best": config.metric_for_best,
         "validation": validation,
         "calibration": calibration,
-        "history": history.epochs,
-        "train_steps": history.steps,
-        "lr_groups": history.lr_groups,
-        "labels": labels,
-        "model": model_name,
-        "precision": precision,
+        "history": epochs,
+        "train_steps": steps,
+        "lr_groups": lr_groups,
+        "labels": run["labels"],
+        "model": run["model"],
+        "precision": run["precision"],
         "processes": distributed.world_size(),
         "data": {
             "source": str(config.data_path),
@@ -194,12 +246,9 @@ def fit(
             "validation_distribution": val_data.distribution().to_dict(orient="records"),
         },
         "train_seconds": seconds,
-        "epochs_run": len(history.epochs),
-        "train_tweets_per_second": len(train_data) * max(len(history.epochs), 1) / seconds,
+        "epochs_run": len(epochs),
+        "train_tweets_per_second": len(train_data) * max(len(epochs), 1) / seconds,
     }
-    if distributed.is_main():
-        write_json(staging / "metrics.json", metrics)
-    return metrics
 
 
 def _final_validation(model, output, labels: list[str], multi_label: bool) -> tuple[dict, dict]:
@@ -278,10 +327,4 @@ def _save_model(model, tokenizer, config: TrainConfig, staging: Path) -> None:
     config.save(staging / "config.json")
 
 
-def write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-__all__ = ["fit", "write_json"]
+__all__ = ["fit"]

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
@@ -108,7 +109,7 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     # Imported only now: torch and transformers take seconds, and a bad option or data file is
     # reported by plan() above without them.
     from tweetsent.training.baseline import baseline_metrics
-    from tweetsent.training.fit import fit, write_json
+    from tweetsent.training.fit import fit
 
     config = TrainConfig.from_dict(config_values)
     if resume_from == _FINISHED:  # killed between the last write and the rename
@@ -128,8 +129,9 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
 
     def write() -> None:
         metrics["baseline"] = baseline_metrics(train_data, val_data, config)
-        write_json(staging / "metrics.json", metrics)
         with _cleaned_up_on_failure(staging, out):
+            # The one write of metrics.json; is_finished() needs it and report.md, both below.
+            fileio.atomic_write_text(staging / "metrics.json", json.dumps(metrics, indent=2) + "\n")
             write_plots(metrics, staging)
             write_report(metrics, config, staging)
             hub.publish(staging / "model", metrics, config)

@@ -10,31 +10,9 @@ import pytest
 from tweetsent.cli import main
 
 
-def test_train_evaluate_predict_round_trip(tmp_path, run_cli, tiny_backbone, small_csv):
+def test_train_evaluate_predict_round_trip(tmp_path, run_cli, train_argv, small_csv):
     run = tmp_path / "run"
-    code, out, err = run_cli(
-        "train",
-        small_csv,
-        "--text-col",
-        "text",
-        "--label-col",
-        "label",
-        "--out",
-        run,
-        "--model",
-        tiny_backbone,
-        "--epochs",
-        1,
-        "--batch-size",
-        8,
-        "--lr",
-        "1e-3",
-        "--max-length",
-        32,
-        "--precision",
-        "fp32",
-        "--no-progress",
-    )
+    code, out, err = run_cli(*train_argv(out=run))
     assert code == 0, err
     assert "best epoch 1 of 1" in out and "f1_weighted" in out
     assert "epoch 1/1" in err  # the per-epoch summary line

@@ -110,7 +110,7 @@ def test_random_is_a_seeded_control():
     assert set(top) != set(a)
 
 
-def test_cli_round_trip_into_train(tmp_path, run_cli, tiny_run, small_csv, tiny_backbone):
+def test_cli_round_trip_into_train(tmp_path, run_cli, tiny_run, small_csv, train_argv):
     pool = tmp_path / "pool.csv"
     texts = [f"{w} day at the museum {i}" for i, w in enumerate(["love", "hate", "ticket"] * 8)]
     pd.DataFrame({"text": texts + ["", texts[0]]}).to_csv(pool, index=False)
@@ -126,11 +126,7 @@ def test_cli_round_trip_into_train(tmp_path, run_cli, tiny_run, small_csv, tiny_
     merged = tmp_path / "merged.csv"
     pd.concat([pd.read_csv(small_csv), chosen]).to_csv(merged, index=False)
     run = tmp_path / "again"
-    code, _, err = run_cli(
-        "train", merged, "--text-col", "text", "--label-col", "label", "--out", run,
-        "--model", tiny_backbone, "--epochs", 1, "--max-length", 32, "--precision", "fp32",
-        "--no-progress",
-    )  # fmt: skip
+    code, _, err = run_cli(*train_argv(data=merged, out=run))
     assert code == 0, err
     import json
 

@@ -234,7 +234,7 @@ def test_missing_ray_says_how_to_install(monkeypatch):
 
 @pytest.mark.slow
 def test_twenty_thousand_tweets_on_two_workers(cluster, _tiny_run, tmp_path):
-    from conftest import SHARED_DATA
+    from tests.conftest import SHARED_DATA
 
     inputs = [
         SHARED_DATA / "tweeteval" / "offensive" / "train.csv",

@@ -27,34 +27,8 @@ def _complete_or_absent(out: Path) -> None:
             assert (out / name).is_file(), f"{out} visible without {name}"
 
 
-def _train_cmd(small_csv, backbone, *extra) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "tweetsent",
-        "train",
-        str(small_csv),
-        "--text-col",
-        "text",
-        "--label-col",
-        "label",
-        "--model",
-        str(backbone),
-        "--epochs",
-        "3",
-        "--batch-size",
-        "8",
-        "--lr",
-        "1e-3",
-        "--max-length",
-        "32",
-        "--precision",
-        "fp32",
-        "--no-progress",
-        "--save-steps",
-        "3",
-        *extra,
-    ]
+# Three epochs with a checkpoint every 3 steps besides the per-epoch ones.
+KILLABLE = {"epochs": 3, "save_steps": 3}
 
 
 def _wait(proc: subprocess.Popen, outs: list[Path], timeout: float = 300) -> str:
@@ -69,15 +43,14 @@ def _wait(proc: subprocess.Popen, outs: list[Path], timeout: float = 300) -> str
     return log
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(
-    tmp_path, small_csv, tiny_backbone, subprocess_env
-):
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path, train_argv, subprocess_env):
     popen = dict(env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     staging = checkpoints.staging_dir(killed)
     # The reference run and the run to kill go side by side (two cores).
-    reference = subprocess.Popen(_train_cmd(small_csv, tiny_backbone, "--out", str(clean)), **popen)
-    victim = subprocess.Popen(_train_cmd(small_csv, tiny_backbone, "--out", str(killed)), **popen)
+    command = [sys.executable, "-m", "tweetsent"]
+    reference = subprocess.Popen([*command, *train_argv(**KILLABLE, out=clean)], **popen)
+    victim = subprocess.Popen([*command, *train_argv(**KILLABLE, out=killed)], **popen)
 
     # Kill once a checkpoint inside epoch 2 exists: resuming must restore the shuffle of an
     # epoch that is not the first one, and skip the batches already trained on.
@@ -221,9 +194,7 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_torchrun_run_killed_and_resumed_matches(
-    tmp_path, small_csv, tiny_backbone, subprocess_env
-):
+def test_torchrun_run_killed_and_resumed_matches(tmp_path, train_argv, subprocess_env):
     torchrun = [
         sys.executable,
         "-m",
@@ -236,7 +207,7 @@ def test_torchrun_run_killed_and_resumed_matches(
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     staging = checkpoints.staging_dir(killed)
     # 2 processes x batch 4: the same 10 steps per epoch as one process with batch 8.
-    args = _train_cmd(small_csv, tiny_backbone, "--batch-size", "4")[1:]  # -m tweetsent train ...
+    args = ["-m", "tweetsent", *train_argv(**KILLABLE, batch_size=4)]
     reference = subprocess.Popen([*torchrun, *args, "--out", str(clean)], **popen)
     victim = subprocess.Popen([*torchrun, *args, "--out", str(killed)], **popen)
     deadline = time.monotonic() + 300

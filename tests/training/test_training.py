@@ -78,15 +78,18 @@ def test_training_learns_the_easy_task(tmp_path, tiny_config):
     assert result.metrics["validation"]["accuracy"] > 0.6  # chance is 1/3
 
 
-def test_same_seed_same_result(tmp_path, tiny_config):
-    a = train(tiny_config, tmp_path / "a", progress=False).metrics
-    b = train(tiny_config, tmp_path / "b", progress=False).metrics
-    assert a["history"][0]["val_loss"] == pytest.approx(b["history"][0]["val_loss"], rel=1e-5)
+def test_same_seed_same_result(tmp_path, _tiny_run):
+    """The session's tiny run trained again from its own config.json: the same numbers."""
+    a = json.loads((_tiny_run / "metrics.json").read_text())
+    config = TrainConfig.load(_tiny_run / "config.json")
+    b = train(config, tmp_path / "again", progress=False).metrics
+    for x, y in zip(a["history"], b["history"], strict=True):
+        assert y["val_loss"] == pytest.approx(x["val_loss"], rel=1e-5)
+        assert y["train_loss"] == pytest.approx(x["train_loss"], rel=1e-5)
 
 
-def test_existing_run_dir_is_refused_unless_overwrite(tmp_path, tiny_config):
-    out = tmp_path / "run"
-    train(tiny_config, out, progress=False)
+def test_existing_run_dir_is_refused_unless_overwrite(tmp_path, tiny_run, tiny_config):
+    out = tiny_run  # a copy of the session's run, in tmp_path
     first = (out / "metrics.json").read_bytes()
     (out / "note.txt").write_text("mine")  # a user's file inside a run goes with the run
     with pytest.raises(ConfigError, match="--overwrite"):

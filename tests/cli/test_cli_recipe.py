@@ -4,35 +4,11 @@ import json
 
 import pytest
 
-TINY = [
-    "--epochs",
-    "1",
-    "--batch-size",
-    "8",
-    "--lr",
-    "1e-3",
-    "--max-length",
-    "32",
-    "--precision",
-    "fp32",
-    "--no-progress",
-]
 
-
-def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, tiny_backbone, small_csv):
+def test_recipe_flags_reach_the_run_config(tmp_path, run_cli, train_argv):
     run = tmp_path / "run"
     code, out, err = run_cli(
-        "train",
-        small_csv,
-        "--text-col",
-        "text",
-        "--label-col",
-        "label",
-        "--out",
-        run,
-        "--model",
-        tiny_backbone,
-        *TINY,
+        *train_argv(out=run),
         "--class-weights",
         "balanced",
         "--no-normalize",
@@ -101,24 +77,9 @@ def test_split_seed_not_seed_decides_the_split(tiny_config):
         (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
     ],
 )
-def test_bad_recipe_options_fail_with_one_line(
-    tmp_path, run_cli, small_csv, tiny_backbone, extra, fragment
-):
+def test_bad_recipe_options_fail_with_one_line(tmp_path, run_cli, train_argv, extra, fragment):
     extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
-    code, _, err = run_cli(
-        "train",
-        small_csv,
-        "--text-col",
-        "text",
-        "--label-col",
-        "label",
-        "--out",
-        tmp_path / "r",
-        "--model",
-        tiny_backbone,
-        *TINY,
-        *extra,
-    )
+    code, _, err = run_cli(*train_argv(out=tmp_path / "r"), *extra)
     assert code == 1
     assert err.strip().splitlines()[-1].startswith("error: ")
     assert fragment in err and "Traceback" not in err

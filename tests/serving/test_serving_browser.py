@@ -1,4 +1,9 @@
-"""The web page of ``tweetsent serve``, driven in headless Chromium (Debian's ``chromium``)."""
+"""The web page of ``tweetsent serve``, driven in headless Chromium (Debian's ``chromium``).
+
+Under ``slow`` (a browser start and page renders); CI runs it as a step of its own. The fast
+counterpart in the default suite is test_serving's page test: the page, its elements, no
+outside URLs and no HTML sinks for the tweets, checked over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+pytestmark = pytest.mark.slow
 
 CHROMIUM_ARGS = [
     "--headless",

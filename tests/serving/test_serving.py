@@ -90,9 +90,13 @@ def test_health_docs_and_page(tiny_server):
 
     page = httpx.get(tiny_server.url)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert 'id="tweets"' in page.text
+    for element in ("tweets", "classify", "model-info", "error"):  # what the page script uses
+        assert f'id="{element}"' in page.text, element
     # No external assets: everything the page needs comes from this server.
     assert "http://" not in page.text and "https://" not in page.text
+    # Tweets reach the page as text only (the browser test, under slow, shows it in Chromium).
+    for html_sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert html_sink not in page.text, html_sink
 
 
 def test_concurrent_requests_share_batches_and_each_gets_its_own_answer(tiny_server, classifier):
@@ -373,7 +377,7 @@ def test_load_test_runs_without_errors_and_batches(_tiny_run, tmp_path):
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "bench" / "load_test.py"
+    script = Path(__file__).resolve().parents[2] / "bench" / "load_test.py"
     out = tmp_path / "load.json"
     options = ["--clients", "16", "--duration", "5", "--baseline-duration", "3"]
     result = subprocess.run(

@@ -18,7 +18,7 @@ import pytest
 
 from tweetsent.serving.upload import upload_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TWEETS = [
     "love great day 3",
     "hate awful day 7",

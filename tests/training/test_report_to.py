@@ -15,11 +15,11 @@ def _needs(module: str):
 
 
 @_needs("tensorboard")
-def test_tensorboard_event_files_are_written_inside_the_run(run_cli, tiny_config, tmp_path):
+def test_tensorboard_event_files_are_written_inside_the_run(run_cli, train_argv, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     out = tmp_path / "run"
-    code, _, err = _train(run_cli, tiny_config, out, "tensorboard")
+    code, _, err = run_cli(*train_argv(out=out, report_to="tensorboard"))
     assert code == 0, err
     events = list((out / "tensorboard").rglob("events.out.tfevents.*"))
     assert events, sorted(p.name for p in out.iterdir())
@@ -30,14 +30,14 @@ def test_tensorboard_event_files_are_written_inside_the_run(run_cli, tiny_config
 
 
 @_needs("mlflow")
-def test_mlflow_logs_to_a_local_store(run_cli, tiny_config, tmp_path, monkeypatch):
+def test_mlflow_logs_to_a_local_store(run_cli, train_argv, tmp_path, monkeypatch):
     import mlflow
 
     # MLflow 3's default kind of local store: one SQLite file (its ./mlruns folders are frozen)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "tweetsent-test")
-    code, _, err = _train(run_cli, tiny_config, tmp_path / "run", "mlflow")
+    code, _, err = run_cli(*train_argv(out=tmp_path / "run", report_to="mlflow"))
     assert code == 0, err
     client = mlflow.tracking.MlflowClient(tracking_uri=store)
     experiment = client.get_experiment_by_name("tweetsent-test")
@@ -57,26 +57,3 @@ def test_a_missing_extra_is_one_actionable_line(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match=r"pip install 'tweetsent\[mlflow\]'"):
         check_report_to("mlflow")
     check_report_to("none")
-
-
-def _train(run_cli, config, out, report_to):
-    return run_cli(
-        "train",
-        config.data_path,
-        "--text-col",
-        "text",
-        "--label-col",
-        "label",
-        "--model",
-        config.model,
-        "--epochs",
-        1,
-        "--max-length",
-        32,
-        "--precision",
-        "fp32",
-        "--out",
-        out,
-        "--report-to",
-        report_to,
-    )

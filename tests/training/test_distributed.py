@@ -18,39 +18,10 @@ def test_single_process_runs_everything_itself():
     assert distributed.on_main(lambda: 41 + 1) == 42
 
 
-def test_torchrun_two_cpu_processes(tmp_path, small_csv, tiny_backbone, subprocess_env):
+def test_torchrun_two_cpu_processes(tmp_path, train_argv, subprocess_env):
     out = tmp_path / "ddp-run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "tweetsent",
-        "train",
-        str(small_csv),
-        "--text-col",
-        "text",
-        "--label-col",
-        "label",
-        "--model",
-        str(tiny_backbone),
-        "--epochs",
-        "2",
-        "--batch-size",
-        "8",
-        "--lr",
-        "1e-3",
-        "--max-length",
-        "32",
-        "--precision",
-        "fp32",
-        "--no-progress",
-        "--out",
-        str(out),
-    ]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    cmd = [*torchrun, "--nproc_per_node", "2", "-m", "tweetsent", *train_argv(epochs=2, out=out)]
     proc = subprocess.run(
         cmd, env=subprocess_env, capture_output=True, text=True, timeout=300, cwd=tmp_path
     )

@@ -81,7 +81,7 @@ def _bf16() -> bool:
 def test_onnx_serve_never_imports_torch(tiny_run, tmp_path, monkeypatch):
     import httpx
 
-    from conftest import ServerProcess
+    from tests.conftest import ServerProcess
     from tweetsent.export import export_onnx
 
     export_onnx(tiny_run)

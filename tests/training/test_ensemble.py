@@ -272,9 +272,7 @@ def test_an_interrupted_ensemble_keeps_its_finished_members(tmp_path, tiny_confi
 
 
 @pytest.mark.slow
-def test_killed_ensemble_resumes_keeping_finished_members(
-    tmp_path, small_csv, tiny_backbone, subprocess_env
-):
+def test_killed_ensemble_resumes_keeping_finished_members(tmp_path, train_argv, subprocess_env):
     """SIGKILL while member 2 trains; --resume keeps member 1 and continues member 2 from its
     checkpoint, ending where an uninterrupted ensemble ends."""
     import os
@@ -286,13 +284,8 @@ def test_killed_ensemble_resumes_keeping_finished_members(
     from tweetsent.training import checkpoints
 
     def command(out: Path) -> list[str]:
-        return [
-            sys.executable, "-m", "tweetsent", "train", str(small_csv),
-            "--text-col", "text", "--label-col", "label", "--model", str(tiny_backbone),
-            "--epochs", "2", "--batch-size", "8", "--lr", "3e-3", "--max-length", "32",
-            "--precision", "fp32", "--no-progress", "--save-steps", "3", "--ensemble", "2",
-            "--out", str(out),
-        ]  # fmt: skip
+        options = dict(epochs=2, lr="3e-3", save_steps=3, ensemble=2, out=out)
+        return [sys.executable, "-m", "tweetsent", *train_argv(**options)]
 
     def finish(proc: subprocess.Popen) -> str:
         log = proc.communicate(timeout=300)[0]

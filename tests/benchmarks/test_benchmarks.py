@@ -63,11 +63,12 @@ def test_bench_predict_returns_documented_keys(tiny_run):
     for row in result["results"]:
         assert set(PREDICT_KEYS) <= set(row)
         assert row["tweets_per_second"] > 0
-        assert 0.0 <= row["agreement"] <= 1.0
-        assert 0.0 <= row["f1_weighted"] <= 1.0
-        assert 0 <= row["fraction_of_peak"] < 1 and row["achieved_gflops"] >= 0
+        assert row["fraction_of_peak"] < 1 and row["achieved_gflops"] > 0
     by_name = {r["name"]: r for r in result["results"]}
     assert by_name["torch fp32"]["agreement"] == 1.0
+    # The same fp32 model's labels, so the same validation score.
+    reference_f1 = by_name["pipeline fp32 (reference)"]["f1_weighted"]
+    assert by_name["torch fp32"]["f1_weighted"] == pytest.approx(reference_f1)
     # The pipeline runs the same fp32 model: it must agree exactly with our fp32 path.
     assert by_name["pipeline fp32 (reference)"]["agreement"] == 1.0
     assert by_name["pipeline fp32 (reference)"]["ratio"] == 1.0
@@ -131,9 +132,7 @@ def test_bench_train_returns_documented_keys(tiny_config, tmp_path, small_csv):
     assert ours["ratio_vs_trainer"] == pytest.approx(
         ours["tweets_per_second"] / trainer["tweets_per_second"], rel=0.01
     )
-    assert 0 <= trainer["final_f1_weighted"] <= 1
     assert tutorial["tweets"] == 2 * 4  # 3 steps of 4 tweets, the first one left out
-    assert 0 <= plain["final_f1_weighted"] <= 1 and 0 <= ours["final_f1_weighted"] <= 1
     assert ours["f1_delta_vs_plain"] == pytest.approx(
         ours["final_f1_weighted"] - plain["final_f1_weighted"], abs=1e-4
     )
