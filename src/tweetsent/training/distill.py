@@ -184,8 +184,6 @@ def _distill_into(run_dir, config, settings, train_data, val_data, extra, stagin
         len(extra),
         metrics,
     )
-    from tweetsent.training.fit import write_json
-
     write_json(staging / "metrics.json", metrics)
     return metrics
 
@@ -274,6 +272,14 @@ def _append_comparison(report: Path, d: dict) -> None:
     lines.append(f"\nThe student ran {d['speedup']:.2f}x the teacher's speed.\n")
     with open(report, "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
+
+
+def write_json(path: Path, payload: dict) -> None:
+    import json
+
+    from tweetsent.fileio import atomic_write_text
+
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 __all__ = ["DistillSettings", "distill", "kept_layers", "make_student"]

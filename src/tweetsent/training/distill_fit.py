@@ -19,14 +19,8 @@ from tweetsent.data import labels as ml
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.training import losses
 from tweetsent.training import trainer as recipe
-from tweetsent.training.callbacks import EpochHistory, TqdmProgress, current_history
-from tweetsent.training.fit import (
-    SCALAR_METRICS,
-    _best_epoch,
-    _final_validation,
-    _save_model,
-    write_json,
-)
+from tweetsent.training.callbacks import EPOCH_METRICS, TqdmProgress, TrainingLog, history
+from tweetsent.training.fit import _save_model, collect_metrics, rescore_best
 
 logger = logging.getLogger(__name__)
 
@@ -81,31 +75,23 @@ class DistillTrainer(recipe.TweetTrainer):
 
 def fit_student(student, tokenizer, labels, config, settings, data: Rows, staging: Path) -> dict:
     """Train ``student`` and write its model and config under ``staging``; the run's metrics."""
-    train_data, extra, teacher_logits, val_data = data
     from transformers import DataCollatorWithPadding
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from tweetsent.training.baseline import baseline_metrics
     from tweetsent.training.schedule import resolve_schedule
 
+    train_data, extra, _, val_data = data
     config = resolve_schedule(config, len(train_data))
     if settings.epochs:
         config = dataclasses.replace(config, epochs=settings.epochs)
     epochs = config.epochs
-    index = {label: i for i, label in enumerate(labels)}
-    # Rows labelled "a|b" (soft multi-label rows) and unlabelled tweets: teacher only.
-    hard = [index.get(label, UNLABELLED) for label in train_data.labels]
-    texts = list(train_data.texts) + extra
-    train_set = _dataset(
-        tokenizer, texts, hard + [UNLABELLED] * len(extra), config.max_length, teacher_logits
-    )
-    val_set = _dataset(
-        tokenizer, val_data.texts, [index[x] for x in val_data.labels], config.max_length
-    )
+    train_set, val_set = _datasets(tokenizer, labels, config, data)
     weights = losses.class_weights(
         config.class_weights, labels, train_data.labels, sep=ml.soft_separator(config)
     )
     args = _arguments(config, epochs, staging)
+    log = TrainingLog()
     trainer = DistillTrainer(
         model=student,
         args=args,
@@ -114,7 +100,7 @@ def fit_student(student, tokenizer, labels, config, settings, data: Rows, stagin
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
         compute_metrics=lambda p: _scores(p, labels),
-        callbacks=[EpochHistory(), TqdmProgress(enabled=False), *recipe.callbacks(config)],
+        callbacks=[log, TqdmProgress(enabled=False), *recipe.callbacks(config)],
         loss_weights=weights,
         lr_multipliers=recipe.lr_multipliers(student, config),
         scheduler=config.scheduler,
@@ -126,47 +112,35 @@ def fit_student(student, tokenizer, labels, config, settings, data: Rows, stagin
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
-    history = current_history(trainer)
-    output = trainer.predict(val_set)
-    validation, calibration = _final_validation(trainer.model, output, labels, False)
+    validation, calibration = rescore_best(trainer, val_set, labels, False)
     _save_model(trainer.model, tokenizer, config, staging)
-    metrics = _run_metrics(config, labels, history, validation, calibration, args)
-    metrics["data"] = _data_summary(config, train_data, extra, val_data)
-    metrics["train_seconds"] = seconds
-    metrics["train_tweets_per_second"] = len(train_set) * max(len(history.epochs), 1) / seconds
+    epochs_run, steps = history(trainer.state.log_history)
+    model = f"student of {config.model or 'the embedded MiniLM-L6'}"
+    metrics = collect_metrics(
+        config,
+        (train_data, val_data),
+        epochs=epochs_run,
+        steps=steps,
+        lr_groups=log.lr_groups,
+        scores=(validation, calibration),
+        run={"labels": labels, "model": model, "precision": "bf16" if args.bf16 else "fp32"},
+        seconds=seconds,
+    )
+    metrics["data"]["unlabelled_rows"] = len(extra)
     metrics["baseline"] = baseline_metrics(train_data, val_data, config)
-    write_json(staging / "metrics.json", metrics)
     return metrics
 
 
-def _run_metrics(config, labels, history, validation, calibration, args) -> dict:
-    """metrics.json as ``fit`` writes it, so reports, plots and ``serve`` read it alike."""
-    return {
-        "best_epoch": _best_epoch(history.epochs, config.metric_for_best, True),
-        "metric_for_best": config.metric_for_best,
-        "validation": validation,
-        "calibration": calibration,
-        "history": history.epochs,
-        "train_steps": history.steps,
-        "lr_groups": history.lr_groups,
-        "labels": labels,
-        "model": f"student of {config.model or 'the embedded MiniLM-L6'}",
-        "precision": "bf16" if args.bf16 else "fp32",
-        "processes": 1,
-        "epochs_run": len(history.epochs),
-    }
-
-
-def _data_summary(config, train_data, extra, val_data) -> dict:
-    return {
-        "source": str(config.data_path),
-        "train_rows": len(train_data),
-        "unlabelled_rows": len(extra),
-        "validation_rows": len(val_data),
-        "dropped": train_data.dropped,
-        "train_distribution": train_data.distribution().to_dict(orient="records"),
-        "validation_distribution": val_data.distribution().to_dict(orient="records"),
-    }
+def _datasets(tokenizer, labels, config, data: Rows):
+    """The tokenised training rows (with the teacher's logits) and validation rows."""
+    index = {label: i for i, label in enumerate(labels)}
+    # Rows labelled "a|b" (soft multi-label rows) and unlabelled tweets: teacher only.
+    hard = [index.get(label, UNLABELLED) for label in data.train.labels]
+    hard += [UNLABELLED] * len(data.extra)
+    texts = list(data.train.texts) + data.extra
+    train_set = _dataset(tokenizer, texts, hard, config.max_length, data.teacher_logits)
+    val_labels = [index[x] for x in data.val.labels]
+    return train_set, _dataset(tokenizer, data.val.texts, val_labels, config.max_length)
 
 
 def _arguments(config, epochs: int, staging: Path):
@@ -223,7 +197,7 @@ def _scores(prediction, labels) -> dict:
     full = classification_metrics(
         prediction.label_ids, prediction.predictions.argmax(axis=-1), labels
     )
-    return {k: full[k] for k in SCALAR_METRICS if k in full}
+    return {k: full[k] for k in EPOCH_METRICS if k in full}
 
 
 __all__ = ["DistillTrainer", "fit_student"]
