@@ -25,9 +25,9 @@ MIN_INT8_AGREEMENT = 0.99
 
 # Measured (bench/RESULTS.md): where bf16 is native (Sapphire Rapids AMX, Zen 4 AVX512-BF16),
 # torch with bf16 weights was the fastest same-labels backend (5.2x / 3.4x the pipeline);
-# OpenVINO bf16 follows it, unmeasured on those CPUs so far. On AVX2 only (Zen 3) onnxruntime
-# fp32 beat OpenVINO fp32 (1.16x) and both beat torch fp32; OpenVINO's NNCF int8 was slower
-# than its fp32 there (no VNNI: an int8 dot product takes three AVX2 instructions).
+# OpenVINO bf16 follows it, unmeasured on those CPUs so far. On AVX2 only (Zen 3) the three fp32
+# engines were within run-to-run drift of each other (onnxruntime first in two runs of three);
+# OpenVINO's NNCF int8 was no faster than its fp32 there (no VNNI).
 # With VNNI and no bf16 (Cascade Lake, Ice Lake, Alder Lake) int8 dot products run at four
 # times the fp32 rate, so a checked NNCF int8 model comes first (not measured here).
 _BF16 = (("torch", "bf16"), ("openvino", "bf16"), ("onnx", "fp32"), ("torch", "fp32"))
