@@ -146,6 +146,9 @@ def test_run_suite_tiny_model_two_tasks(two_tasks, tiny_backbone, tmp_path):
         assert run["train_seconds"] > 0 and run["epochs_run"] == 1 and run["seed"] == 1
         expected = sum(run["per_class_f1"].values()) / len(run["per_class_f1"])
         assert run["f1_macro"] == pytest.approx(expected)
+        # the test split's calibration, before and after the validation-fitted temperature
+        assert 0 <= run["ece"] <= 1 and 0 <= run["ece_uncalibrated"] <= 1
+        assert run["temperature"] > 0
         assert (tmp_path / "runs" / run["task"] / f"{run['recipe']}-s{run['seed']}").is_dir()
     for run in result["runs"][:2]:  # task a's official score: the F1 of its one named class
         assert run["official"] == pytest.approx(run["per_class_f1"]["neg"])

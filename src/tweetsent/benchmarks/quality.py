@@ -314,6 +314,10 @@ def _run_one(task, split, name, overrides, seed, train, evaluate, run_dir: Path)
         "f1_macro": test["f1_macro"],
         "f1_weighted": test["f1_weighted"],
         "accuracy": test["accuracy"],
+        # Calibration on the test split: the temperature is fitted on validation during train.
+        "ece": test.get("ece"),
+        "ece_uncalibrated": test.get("ece_uncalibrated"),
+        "temperature": test.get("temperature"),
         "per_class_f1": {label: row["f1"] for label, row in test["per_class"].items()},
         "val_official": task.metric.score(metrics["validation"]),
         "val_f1_macro": metrics["validation"]["f1_macro"],
