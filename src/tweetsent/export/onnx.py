@@ -10,14 +10,12 @@ holds everything a predictor needs: ``model.onnx`` (and ``model_int8.onnx``), th
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import warnings
 from pathlib import Path
 
-from tweetsent import fileio
-from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
+from tweetsent.errors import ConfigError, ModelError
+from tweetsent.export.staging import staged_folder, write_export_config
 from tweetsent.inference.engines import ONNX_DIR
 from tweetsent.modeling.ensemble import load_run_model, members_of
 from tweetsent.modeling.loading import load_tokenizer
@@ -46,20 +44,14 @@ def export_onnx(
     run_dir = Path(run_dir)
     model, tokenizer = load_for_export(run_dir, allow_pickle=allow_pickle)
 
+    with staged_folder(run_dir, ONNX_DIR) as staging:
+        input_names = write_onnx_graph(model, tokenizer, staging / "model.onnx", opset)
+        if quantize == "int8":
+            _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
+        tokenizer.save_pretrained(str(staging))
+        settings = {"input_names": input_names, "quantize": quantize, "opset": opset}
+        write_export_config(staging, model, settings)
     final = run_dir / ONNX_DIR
-    staging = run_dir / f".{ONNX_DIR}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        # A full disk is reported while the staging folder still fills it, then removed.
-        then = "nothing was left behind: free some space and run the same command again"
-        with disk_full_as_error(run_dir, "while exporting", then):
-            input_names = write_onnx_graph(model, tokenizer, staging / "model.onnx", opset)
-            _finish_export(model, tokenizer, staging, input_names, quantize, opset)
-            fileio.swap_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.debug("exported %s to %s", run_dir, final)
     return final
 
@@ -118,19 +110,6 @@ def _load_model(model_dir: Path, allow_pickle: bool):
         member.set_attn_implementation("eager")
         member.config.return_dict = False
     return model, tokenizer
-
-
-def _finish_export(model, tokenizer, staging: Path, input_names, quantize, opset: int) -> None:
-    """The int8 model if asked, the tokenizer and config.json beside model.onnx."""
-    if quantize == "int8":
-        _quantize_int8(staging / "model.onnx", staging / "model_int8.onnx")
-    tokenizer.save_pretrained(str(staging))
-    config = model.config.to_dict()
-    config["tweetsent"] = {"input_names": input_names, "quantize": quantize, "opset": opset}
-    if len(members_of(model)) > 1:  # the graph applies the members' temperatures itself
-        config.pop("tweetsent_temperature", None)
-        config["tweetsent"]["ensemble"] = len(members_of(model))
-    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
 
 def _logits_module(model, input_names: list[str]):

@@ -8,24 +8,22 @@ compute precision when it compiles). ``--quantize int8`` adds NNCF post-training
 activations where a transformer needs them) calibrated on a sample of the run's own training
 tweets, then measures on the run's validation tweets how many fp32 labels the int8 model keeps.
 That figure goes into ``config.json``; ``--backend auto`` takes int8 only when it is >= 99 %.
-The folder is staged under a temporary name and renamed into place, as the ONNX export is.
+The folder is staged under a temporary name and renamed into place (:mod:`.staging`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from tweetsent import fileio
 from tweetsent.config import DataConfig, TrainConfig
-from tweetsent.errors import ConfigError, ModelError, disk_full_as_error
+from tweetsent.errors import ConfigError, ModelError
 from tweetsent.export.onnx import OPSET, QUANTIZE, load_for_export, write_onnx_graph
+from tweetsent.export.staging import staged_folder, write_export_config
 from tweetsent.inference.ov_engine import OPENVINO_DIR, OpenVinoEngine, import_openvino
 from tweetsent.inference.predictor import TweetClassifier
 from tweetsent.quiet import third_party_quiet, verbose
@@ -62,28 +60,19 @@ def export_openvino(
     sample = None
     if quantize == "int8":  # the data is checked before anything is written
         sample = calibration_sample(run_dir, calibration, calibration_size)
+    with staged_folder(run_dir, OPENVINO_DIR) as staging:
+        onnx_file = staging / "graph.onnx"
+        input_names = write_onnx_graph(model, tokenizer, onnx_file, OPSET)
+        graph = ov.Core().read_model(str(onnx_file))
+        ov.save_model(graph, str(staging / "model.xml"), compress_to_fp16=False)
+        onnx_file.unlink()
+        tokenizer.save_pretrained(str(staging))
+        settings = {"format": "openvino", "input_names": input_names, "quantize": quantize}
+        write_export_config(staging, model, settings)
+        if sample is not None:
+            settings.update(_quantize_int8(ov, graph, staging, sample, run_dir))
+            write_export_config(staging, model, settings)
     final = run_dir / OPENVINO_DIR
-    staging = run_dir / f".{OPENVINO_DIR}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        then = "nothing was left behind: free some space and run the same command again"
-        with disk_full_as_error(run_dir, "while exporting", then):
-            onnx_file = staging / "graph.onnx"
-            input_names = write_onnx_graph(model, tokenizer, onnx_file, OPSET)
-            graph = ov.Core().read_model(str(onnx_file))
-            ov.save_model(graph, str(staging / "model.xml"), compress_to_fp16=False)
-            onnx_file.unlink()
-            tokenizer.save_pretrained(str(staging))
-            settings = {"format": "openvino", "input_names": input_names, "quantize": quantize}
-            _write_config(staging, model, settings)
-            if sample is not None:
-                settings.update(_quantize_int8(ov, graph, staging, sample, run_dir))
-                _write_config(staging, model, settings)
-            fileio.swap_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.debug("exported %s to %s", run_dir, final)
     return final
 
@@ -210,16 +199,6 @@ def _nncf_quiet(nncf):
             yield
     finally:
         nncf.set_log_level(level)
-
-
-def _write_config(staging: Path, model, settings: dict) -> None:
-    from tweetsent.modeling.ensemble import members_of
-
-    config = dict(model.config.to_dict(), tweetsent=dict(settings))
-    if len(members_of(model)) > 1:  # as the ONNX export: the graph applies the temperatures
-        config.pop("tweetsent_temperature", None)
-        config["tweetsent"]["ensemble"] = len(members_of(model))
-    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
 
 __all__ = ["CALIBRATION_TWEETS", "export_openvino", "label_agreement"]

@@ -16,11 +16,11 @@ from typing import NamedTuple
 import numpy as np
 
 from tweetsent.data import labels as ml
-from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.hardware import resolve_precision
 from tweetsent.training import losses
 from tweetsent.training import trainer as recipe
 from tweetsent.training.callbacks import EPOCH_METRICS, TqdmProgress, TrainingLog, history
-from tweetsent.training.fit import _save_model, collect_metrics, rescore_best
+from tweetsent.training.fit import _save_model, collect_metrics, rescore_best, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +85,13 @@ def fit_student(student, tokenizer, labels, config, settings, data: Rows, stagin
     config = resolve_schedule(config, len(train_data))
     if settings.epochs:
         config = dataclasses.replace(config, epochs=settings.epochs)
-    epochs = config.epochs
     train_set, val_set = _datasets(tokenizer, labels, config, data)
     weights = losses.class_weights(
         config.class_weights, labels, train_data.labels, sep=ml.soft_separator(config)
     )
-    args = _arguments(config, epochs, staging)
+    # The recipe's arguments; the teacher's logits are a column Trainer must not drop.
+    precision = resolve_precision(config.precision)
+    args = training_arguments(config, staging, precision, remove_unused_columns=False)
     log = TrainingLog()
     trainer = DistillTrainer(
         model=student,
@@ -141,42 +142,6 @@ def _datasets(tokenizer, labels, config, data: Rows):
     train_set = _dataset(tokenizer, texts, hard, config.max_length, data.teacher_logits)
     val_labels = [index[x] for x in data.val.labels]
     return train_set, _dataset(tokenizer, data.val.texts, val_labels, config.max_length)
-
-
-def _arguments(config, epochs: int, staging: Path):
-    from transformers import TrainingArguments
-
-    precision = resolve_precision(config.precision)
-    greater = config.metric_for_best != "loss"
-    return TrainingArguments(
-        output_dir=str(staging / "checkpoints"),
-        num_train_epochs=epochs,
-        learning_rate=config.lr,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
-        **recipe.trainer_arguments(config),
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=1,
-        load_best_model_at_end=True,
-        metric_for_best_model=config.metric_for_best,
-        greater_is_better=greater,
-        logging_strategy="steps",
-        logging_steps=1,
-        bf16=precision == "bf16",
-        use_cpu=device_type() == "cpu",
-        seed=config.seed,
-        data_seed=config.seed,
-        train_sampling_strategy="group_by_length",
-        length_column_name="length",
-        remove_unused_columns=False,  # teacher_logits reach compute_loss
-        report_to=[],
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-    )
 
 
 def _dataset(tokenizer, texts, labels, max_length: int, teacher_logits=None):

@@ -94,7 +94,7 @@ def build_trainer(
     val_set = _tokenize(tokenizer, val_data, targets(val_data), config.max_length)
     trainer = recipe.TweetTrainer(
         model=model,
-        args=_training_arguments(config, staging, precision),
+        args=training_arguments(config, staging, precision),
         train_dataset=_tokenize(
             tokenizer, train_data, train_targets(train_data), config.max_length
         ),
@@ -166,7 +166,8 @@ def _epoch_scorer(config: TrainConfig, labels: list[str]):
     return compute_metrics
 
 
-def _training_arguments(config: TrainConfig, staging: Path, precision: str):
+def training_arguments(config: TrainConfig, staging: Path, precision: str, **extra):
+    """The recipe's ``TrainingArguments``; ``extra`` for a loop that differs (distillation)."""
     from transformers import TrainingArguments
 
     cpu = device_type() == "cpu"
@@ -202,6 +203,7 @@ def _training_arguments(config: TrainConfig, staging: Path, precision: str):
         report_to=[],  # --report-to: recipe.reporting_callbacks
         disable_tqdm=True,
         dataloader_num_workers=0,
+        **extra,
     )
 
 
