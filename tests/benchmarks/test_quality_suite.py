@@ -268,13 +268,18 @@ def test_cli_bench_quality_report_merges_json_files(tmp_path, capsys):
     paths = []
     for seed, score in ((1, 0.6), (2, 0.8)):
         path = tmp_path / f"s{seed}.json"
-        path.write_text(json.dumps(_result([_run("a", "ours", seed, score)])))
+        run = _run("a", "ours", seed, score)
+        run.update(ece_uncalibrated=0.1 * seed, ece=0.01 * seed)  # test-split calibration
+        path.write_text(json.dumps(_result([run])))
         paths.append(str(path))
     out = tmp_path / "merged.json"
     argv = ["bench", "quality", "--report", *paths, "--recipes", "ours", "--json", str(out)]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "70.0 ± 14.1" in text and "60.0 80.0" in text
+    assert "0.150 -> 0.015" in text  # mean test ECE before and after the temperature
+    header = next(line for line in text.splitlines() if line.startswith("recipe"))
+    assert header.count("macro F1") == 1  # the official metric is macro F1: printed once
     assert json.loads(out.read_text())["seeds"] == [1, 2]
     bad = tmp_path / "bad.json"
     bad.write_text("[1]")

@@ -159,10 +159,6 @@ def test_bad_input_is_one_line(tmp_path, run_cli):
     )
     assert code == 1 and "--cv" in err and not out.exists()
     code, _, err = run_cli(
-        "audit", path, "--text-col", "text", "--label-col", "label", "--multi-label", "--out", out
-    )
-    assert code == 1 and "multi-label" in err
-    code, _, err = run_cli(
         "audit", path, "--text-col", "text", "--label-col", "label", "--epochs", 2, "--out", out
     )
     assert code == 1 and "finetune" in err

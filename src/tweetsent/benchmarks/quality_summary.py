@@ -56,6 +56,10 @@ def summarize(result: dict) -> dict:
                 entry[key] = statistics.fmean(values)
                 entry[f"{key}_sd"] = _spread(values)
             entry["per_seed"] = {r["seed"]: r["official"] for r in mine}
+            # Test-split calibration, where the runs recorded it (results before it did not).
+            for key in ("ece_uncalibrated", "ece"):
+                if all(r.get(key) is not None for r in mine):
+                    entry[key] = statistics.fmean(float(r[key]) for r in mine)
             per_task[task][recipe] = entry
     held_out = [t for t, info in result["tasks"].items() if not info["test_is_val"]]
     recipes = list(result["recipes"])

@@ -14,7 +14,8 @@ def add_parser(subparsers) -> None:
         "(every row: rank among the flagged, row, text, given and suggested label, label "
         "quality, per-class probabilities, duplicate group) and a Markdown summary beside it "
         "(same name, .md) with the estimated noise per class, the top suspects and exact / "
-        "near-duplicate tweets that carry different labels. Single-label data only.",
+        "near-duplicate tweets that carry different labels. With --multi-label, rows carry label "
+        "sets (happy|surprise) and cleanlab's multi-label mode judges each set.",
     )
     p.add_argument("data", help="labelled file")
     add_data_args(p)
@@ -56,24 +57,28 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--multi-label",
         action="store_true",
-        help="(not supported yet: refused with a message)",
+        help="rows carry label sets such as happy|surprise (kept, not dropped): one yes/no "
+        "per label, and cleanlab's multi-label mode flags the sets that look wrong",
+    )
+    p.add_argument(
+        "--label-sep",
+        default="|",
+        metavar="SEP",
+        help="with --multi-label: what separates the labels of a set (default: |)",
     )
     p.add_argument("--top", type=int, default=20, help="suspects shown and in the .md (20)")
     p.set_defaults(func=audit_cli)
 
 
 def audit_cli(args) -> int:
+    import dataclasses
+
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
     from tweetsent.evaluation.audit import audit, write_audit
     from tweetsent.fileio import check_output_file
 
-    if args.multi_label:
-        raise ConfigError(
-            "audit does not support multi-label data yet; audit single-label rows "
-            "(e.g. --drop-multilabel '|')"
-        )
     check_output_file(args.out)
     if args.mode == "fast":
         for flag in ("config", "epochs", "work_dir"):
@@ -82,6 +87,8 @@ def audit_cli(args) -> int:
     recipe = TrainConfig.load(args.config) if hasattr(args, "config") else TrainConfig()
     if hasattr(args, "epochs"):
         recipe.epochs = args.epochs
+    if args.multi_label:
+        recipe = dataclasses.replace(recipe, multi_label=True, label_sep=args.label_sep)
     run_audit = audit
     if args.mode == "finetune":  # it trains: its code lives with training (package layers)
         from tweetsent.training.audit_folds import audit_finetune as run_audit
@@ -116,11 +123,17 @@ def _print_summary(result, top_n: int) -> None:
                     r.rows,
                     f"{100 * r.estimated_wrong:.1f} %",
                     r.flagged,
-                    r.most_likely_instead,
+                    r.estimated_missing_rows if result.multi_label else r.most_likely_instead,
                 ]
                 for r in result.noise.itertuples()
             ],
-            ["given label", "rows", "est. wrong", "flagged", "most likely instead"],
+            [
+                "given label",
+                "rows",
+                "est. wrong",
+                "flagged",
+                "est. rows missing it" if result.multi_label else "most likely instead",
+            ],
         )
     )
     top = result.issues.head(top_n)

@@ -169,27 +169,32 @@ def quality_table(result: dict) -> str:
     summary = result["summary"]
     blocks = []
     for task, info in result["tasks"].items():
+        entries = summary["per_task"].get(task, {})
+        # Where the official metric is macro F1, its column is not printed twice.
+        macro = info["metric"] != "macro F1"
+        ece = bool(entries) and all("ece" in e for e in entries.values())
         rows = []
-        for recipe, e in summary["per_task"].get(task, {}).items():
-            rows.append(
-                [
-                    recipe,
-                    f"{100 * e['official']:.1f} ± {100 * e['official_sd']:.1f}",
-                    f"{100 * e['f1_macro']:.1f} ± {100 * e['f1_macro_sd']:.1f}",
-                    f"{100 * e['f1_weighted']:.1f}",
-                    " ".join(f"{100 * v:.1f}" for v in e["per_seed"].values()),
-                    f"{e['best_epoch']:.1f}",
-                    f"{e['train_seconds']:.0f}",
-                ]
-            )
+        for recipe, e in entries.items():
+            row = [recipe, f"{100 * e['official']:.1f} ± {100 * e['official_sd']:.1f}"]
+            if macro:
+                row.append(f"{100 * e['f1_macro']:.1f} ± {100 * e['f1_macro_sd']:.1f}")
+            row += [
+                f"{100 * e['f1_weighted']:.1f}",
+                " ".join(f"{100 * v:.1f}" for v in e["per_seed"].values()),
+                f"{e['best_epoch']:.1f}",
+                f"{e['train_seconds']:.0f}",
+            ]
+            if ece:
+                row.append(f"{e['ece_uncalibrated']:.3f} -> {e['ece']:.3f}")
+            rows.append(row)
         rows_info = info["rows"]
         scored = "val=test, left out of the mean" if info["test_is_val"] else "test"
         head = (
             f"{task}: {rows_info['train']} train / {rows_info['val']} val / {rows_info['test']} "
             f"{scored}; official metric {info['metric']}"
         )
-        headers = ["recipe", info["metric"], "macro F1", "weighted F1", "per seed"]
-        headers += ["best epoch", "train s"]
+        headers = ["recipe", info["metric"], *(["macro F1"] if macro else []), "weighted F1"]
+        headers += ["per seed", "best epoch", "train s", *(["test ECE (T=1 -> T)"] if ece else [])]
         blocks.append(f"{head}\n{format_table(rows, headers)}")
     mean = summary["mean_over_tasks"]
     if mean:

@@ -14,6 +14,12 @@ confident joint (``cleanlab.count.estimate_joint``). Two ways to get the probabi
   so that mode is :func:`tweetsent.training.audit_folds.audit_finetune`, which passes its fold
   trainer to :func:`audit` as ``oof``.
 
+Multi-label data (``multi_label`` in the recipe, rows such as ``happy|surprise``): the
+probabilities are one yes/no per label (a one-vs-rest logistic regression, or a multi-label
+run's sigmoid head), and cleanlab's multi-label mode (``find_label_issues(multi_label=True)``,
+``multilabel_classification``) flags the rows whose label SET is probably wrong and estimates,
+per label, how many rows carry it wrongly and how many miss it.
+
 Separately, exact and near-duplicate tweets (after tweet normalisation) that carry different
 labels are grouped: at most one of their labels can be right.
 """
@@ -33,7 +39,7 @@ from tweetsent.data.duplicates import conflicting_duplicates
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import LabelledData, load_labelled
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.fileio import atomic_write_bytes, atomic_write_text, check_output_file
+from tweetsent.evaluation.audit_report import audit_markdown, write_audit
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ class AuditResult:
     cv: int
     source: str
     dropped: dict = field(default_factory=dict)
+    multi_label: bool = False
 
     @property
     def issues(self) -> pd.DataFrame:
@@ -92,15 +99,7 @@ def audit(
     if not isinstance(cv, int) or cv < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {cv!r}")
     recipe = train_config or TrainConfig()
-    if recipe.multi_label:
-        raise ConfigError(
-            "audit does not support multi-label data yet; audit single-label rows "
-            "(e.g. --drop-multilabel '|')"
-        )
-    data_config = resolve_data_config(data_config or DataConfig())
-    data = load_labelled(data_path, data_config, limit=limit)
-    labels = _check_classes(data, cv, data_path)
-    y = np.array([labels.index(label) for label in data.labels])
+    data, labels, y = _load(data_path, data_config, recipe, cv, limit)
     cleaned = _clean(data.texts, recipe)
     folds = _folds(y, cv, seed)
     logger.info(
@@ -118,6 +117,35 @@ def audit(
     else:
         proba = oof(data, labels, folds, recipe, model, seed, work_dir)
     return _assemble(data, labels, y, proba, mode, cv, data_path)
+
+
+def _load(data_path, data_config: DataConfig | None, recipe: TrainConfig, cv: int, limit):
+    """The labelled rows, the label names and the targets: class indices, or for multi-label
+    data a multi-hot matrix (label sets written in one canonical order)."""
+    data_config = resolve_data_config(data_config or DataConfig())
+    if not recipe.multi_label:
+        data = load_labelled(data_path, data_config, limit=limit)
+        labels = _check_classes(data, cv, data_path)
+        return data, labels, np.array([labels.index(label) for label in data.labels])
+    from tweetsent.data import labels as ml
+
+    sep = recipe.label_sep
+    data = load_labelled(data_path, ml.keep_multilabel_rows(data_config), limit=limit)
+    data = ml.canonical(data, sep)
+    labels = ml.label_vocabulary(data.labels, sep)
+    y = ml.multi_hot(data.labels, labels, sep).astype(int)
+    if len(labels) < 2:
+        raise DataError(f"{data_path}: only one label ({labels[0]}); an audit needs two")
+    for j, label in enumerate(labels):
+        # Every fold's training part needs rows with and without each label.
+        have = int(y[:, j].sum())
+        if min(have, len(y) - have) < cv:
+            which = "carry" if have < cv else "lack"
+            raise DataError(
+                f"{data_path}: only {min(have, len(y) - have)} row(s) {which} label {label!r}, "
+                f"fewer than the {cv} folds; use a smaller --cv or drop the label"
+            )
+    return data, labels, y
 
 
 def _check_classes(data: LabelledData, cv: int, path) -> list[str]:
@@ -145,8 +173,10 @@ def _clean(texts: Sequence[str], recipe: TrainConfig) -> list[str]:
 
 
 def _folds(y: np.ndarray, cv: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
+    if y.ndim == 2:  # label sets: scikit-learn has no multi-label stratification
+        return list(KFold(n_splits=cv, shuffle=True, random_state=seed).split(y))
     return list(StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed).split(y, y))
 
 
@@ -157,17 +187,21 @@ def _logistic_oof(features: np.ndarray, y: np.ndarray, folds, seed: int) -> np.n
     # scikit-learn's default C=1: on SMILE with 10 % flipped labels (tuning seed 0) it ranked the
     # flipped rows better than C=3 or 10 (precision 0.74 vs 0.72 / 0.68 in the top 10 %).
     classifier = LogisticRegression(max_iter=2000, random_state=seed)
+    if y.ndim == 2:  # one yes/no per label: the marginal probabilities cleanlab expects
+        from sklearn.multiclass import OneVsRestClassifier
+
+        classifier = OneVsRestClassifier(classifier)
     return cross_val_predict(classifier, features, y, cv=folds, method="predict_proba")
 
 
 def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
-
+    multi = y.ndim == 2
     proba = np.clip(proba, 0.0, 1.0)
-    proba = proba / proba.sum(axis=1, keepdims=True)
-    ranked = find_label_issues(y, proba, return_indices_ranked_by="self_confidence")
-    quality = get_label_quality_scores(y, proba)
+    if multi:
+        ranked, quality, suggested = _multilabel_issues(y, proba, labels)
+    else:
+        ranked, quality, suggested = _issues(y, proba, labels)
+        proba = proba / proba.sum(axis=1, keepdims=True)
     rank = np.full(len(y), -1)
     rank[ranked] = np.arange(1, len(ranked) + 1)
     rows = data.rows or list(range(1, len(y) + 1))
@@ -177,7 +211,7 @@ def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
             "row": rows,
             "text": data.texts,
             "given_label": data.labels,
-            "suggested_label": [labels[i] for i in proba.argmax(axis=1)],
+            "suggested_label": suggested,
             "label_issue": rank > 0,
             "label_quality": quality.round(6),
         }
@@ -196,13 +230,66 @@ def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
     return AuditResult(
         labels=labels,
         table=table.reset_index(drop=True),
-        noise=_noise_table(y, proba, labels, rank),
+        noise=(_multilabel_noise if multi else _noise_table)(y, proba, labels, rank),
         duplicates=duplicates,
         mode=mode,
         cv=cv,
         source=str(path),
         dropped=dict(data.dropped),
+        multi_label=multi,
     )
+
+
+def _issues(y, proba, labels):
+    """Single-label: cleanlab's flagged rows (ranked), every row's quality, the argmax label."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    ranked = find_label_issues(y, proba, return_indices_ranked_by="self_confidence")
+    return ranked, get_label_quality_scores(y, proba), [labels[i] for i in proba.argmax(axis=1)]
+
+
+def _multilabel_issues(y, proba, labels):
+    """Label sets: cleanlab's multi-label mode; the suggested set is every label the model
+    gives at least even odds (else its single likeliest label: each row has one at least)."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.multilabel_classification import get_label_quality_scores
+
+    given = [list(np.flatnonzero(row)) for row in y]
+    ranked = find_label_issues(
+        given, proba, multi_label=True, return_indices_ranked_by="self_confidence"
+    )
+    quality = get_label_quality_scores(given, proba)
+    suggested = []
+    for p in proba:
+        picked = np.flatnonzero(p >= 0.5)
+        picked = picked if len(picked) else [int(p.argmax())]
+        suggested.append("|".join(labels[i] for i in picked))
+    return ranked, quality, suggested
+
+
+def _multilabel_noise(y, proba, labels, rank) -> pd.DataFrame:
+    """Per label: rows that carry it, the estimated share (and count) carrying it wrongly,
+    flagged rows carrying it, and rows estimated to miss it (cleanlab, per class)."""
+    from cleanlab.multilabel_classification.dataset import rank_classes_by_multilabel_quality
+
+    given = [list(np.flatnonzero(row)) for row in y]
+    per_class = rank_classes_by_multilabel_quality(given, proba).set_index("Class Index")
+    rows = []
+    for k, label in enumerate(labels):
+        found = per_class.loc[k]
+        rows.append(
+            {
+                "label": label,
+                "rows": int(y[:, k].sum()),
+                "estimated_wrong": float(found["Label Noise"]),
+                "estimated_wrong_rows": int(found["Label Issues"]),
+                "flagged": int(((y[:, k] == 1) & (rank > 0)).sum()),
+                "estimated_missing_rows": int(found["Inverse Label Issues"]),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _noise_table(y: np.ndarray, proba: np.ndarray, labels: list[str], rank) -> pd.DataFrame:
@@ -229,96 +316,6 @@ def _noise_table(y: np.ndarray, proba: np.ndarray, labels: list[str], rank) -> p
             }
         )
     return pd.DataFrame(noise_rows)
-
-
-# --- output ------------------------------------------------------------------------------------
-
-
-def write_audit(result: AuditResult, out_csv: str | Path, *, top: int = 20) -> tuple[Path, Path]:
-    """``out_csv`` (every row) and, beside it, the Markdown summary (``.md``); both written
-    under a temporary name and renamed into place."""
-    out_csv = check_output_file(out_csv)
-    out_md = check_output_file(out_csv.with_suffix(".md"))
-    atomic_write_bytes(out_csv, result.table.to_csv(index=False).encode("utf-8"))
-    atomic_write_text(out_md, audit_markdown(result, top=top))
-    return out_csv, out_md
-
-
-def audit_markdown(result: AuditResult, *, top: int = 20) -> str:
-    issues = result.issues
-    n = len(result.table)
-    how = (
-        "frozen-encoder sentence embeddings + logistic regression"
-        if result.mode == "fast"
-        else "fine-tuned runs (default recipe), one per fold"
-    )
-    lines = [
-        "# tweetsent label audit",
-        "",
-        f"- source: `{result.source}`, {n} labelled rows, {len(result.labels)} classes",
-        f"- out-of-fold probabilities: {result.cv}-fold, {result.mode} mode ({how})",
-        f"- flagged by confident learning (cleanlab `find_label_issues`): **{len(issues)}** "
-        f"rows ({100 * len(issues) / max(n, 1):.1f} %)",
-        f"- duplicate groups with conflicting labels: "
-        f"{result.duplicates['group'].nunique() if len(result.duplicates) else 0}",
-        "",
-        "## Estimated label noise per class",
-        "",
-        "From cleanlab's confident joint: the share of rows given each label whose true label "
-        "is estimated to be another one.",
-        "",
-        "| given label | rows | estimated wrong | ≈ rows | flagged | most likely instead |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for r in result.noise.itertuples():
-        lines.append(
-            f"| {r.label} | {r.rows} | {100 * r.estimated_wrong:.1f} % | "
-            f"{r.estimated_wrong_rows} | {r.flagged} | {r.most_likely_instead} |"
-        )
-    lines += [
-        "",
-        f"## Top {min(top, len(issues))} suspects",
-        "",
-        "`row`: the data row in the file (1 = the first row after any header); `quality`: "
-        "cleanlab's label quality score (self-confidence: the model's probability of the "
-        "given label), lowest first.",
-        "",
-        "| # | row | given | suggested | quality | text |",
-        "|---:|---:|---|---|---:|---|",
-    ]
-    for r in issues.head(top).itertuples():
-        lines.append(
-            f"| {r.rank} | {r.row} | {r.given_label} | {r.suggested_label} | "
-            f"{r.label_quality:.3f} | {_md(r.text)} |"
-        )
-    lines += _duplicate_lines(result.duplicates)
-    return "\n".join(lines) + "\n"
-
-
-def _duplicate_lines(duplicates: pd.DataFrame) -> list[str]:
-    if not len(duplicates):
-        return []
-    lines: list[str] = []
-    lines += [
-        "",
-        "## Duplicates with different labels",
-        "",
-        "Exact or near-duplicate tweets (after normalisation; similarity: lowest TF-IDF "
-        "cosine in the group, 1 = identical) that carry different labels.",
-        "",
-        "| group | row | label | similarity | text |",
-        "|---:|---:|---|---:|---|",
-    ]
-    for r in duplicates.itertuples():
-        lines.append(
-            f"| {r.group} | {r.row} | {r.given_label} | {r.similarity:.2f} | {_md(r.text)} |"
-        )
-    return lines
-
-
-def _md(text: str, width: int = 160) -> str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 __all__ = [
