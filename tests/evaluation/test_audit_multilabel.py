@@ -21,7 +21,8 @@ DATA = DataConfig(text_col="text", label_col="labels")
 
 def noisy_sets(tmp_path, rows: int = 150, seed: int = 0, share: float = 0.1):
     """Tweets about one or two topics, labelled with their topic set; ``share`` of the rows
-    then lose a true topic or gain a false one. The file, and the 1-based rows changed."""
+    then lose a true topic or gain a false one. The file, and the 1-based rows changed (in the
+    file: its first row has no text and is dropped, so each row's number is its index + 2)."""
     rng = np.random.default_rng(seed)
     names = list(TOPICS)
     texts, sets = [], []
@@ -38,8 +39,9 @@ def noisy_sets(tmp_path, rows: int = 150, seed: int = 0, share: float = 0.1):
             extra = [t for t in names if t not in sets[i]]
             sets[i] = sorted([*sets[i], extra[int(rng.integers(len(extra)))]])  # a false one
     path = tmp_path / "topics.csv"
+    texts, sets = ["", *texts], [["sports"], *sets]
     pd.DataFrame({"text": texts, "labels": [" | ".join(s) for s in sets]}).to_csv(path, index=False)
-    return path, {int(i) + 1 for i in changed}
+    return path, {int(i) + 2 for i in changed}
 
 
 def test_cli_finds_label_sets_that_lost_or_gained_a_label(tmp_path, run_cli):
@@ -79,7 +81,7 @@ def test_noise_per_label_counts_rows_that_carry_and_miss_it(tmp_path):
     assert result.multi_label and result.labels == ["politics", "sports", "weather"]
     frame = pd.read_csv(path)
     for row in result.noise.itertuples():
-        carrying = frame["labels"].str.contains(row.label).sum()
+        carrying = frame["labels"].iloc[1:].str.contains(row.label).sum()  # row 1: no text
         assert row.rows == carrying
         assert 0 <= row.estimated_wrong <= 1 and row.estimated_missing_rows >= 0
         assert row.flagged <= len(result.issues)

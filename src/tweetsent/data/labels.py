@@ -37,9 +37,10 @@ def canonical(data: LabelledData, sep: str) -> LabelledData:
     for row, raw in enumerate(data.labels):
         parts = split_labels(raw, sep)
         if not parts:
-            raise DataError(f"{data.source}: row {row + 1} has an empty label set ({raw!r})")
+            where = data.rows[row] if data.rows else row + 1
+            raise DataError(f"{data.source}: row {where} has an empty label set ({raw!r})")
         labels.append(sep.join(parts))
-    return LabelledData(data.texts, labels, data.source, data.dropped)
+    return dataclasses.replace(data, labels=labels)  # rows, source and dropped kept
 
 
 def label_vocabulary(labels: Sequence[str], sep: str) -> list[str]:
