@@ -34,6 +34,26 @@ def add_parser(subparsers) -> None:
         metavar="NAME_OR_DIR",
         help="encoder (fast) or backbone (finetune); default: the embedded MiniLM",
     )
+    _add_finetune_options(p)
+    p.add_argument("--seed", type=int, default=17, help="folds and training seed (default: 17)")
+    p.add_argument("--limit", type=int, default=SUPPRESS, help="audit only the first N rows")
+    p.add_argument(
+        "--multi-label",
+        action="store_true",
+        help="rows carry label sets such as happy|surprise (kept, not dropped): one yes/no "
+        "per label, and cleanlab's multi-label mode flags the sets that look wrong",
+    )
+    p.add_argument(
+        "--label-sep",
+        default="|",
+        metavar="SEP",
+        help="with --multi-label: what separates the labels of a set (default: |)",
+    )
+    p.add_argument("--top", type=int, default=20, help="suspects shown and in the .md (20)")
+    p.set_defaults(func=audit_cli)
+
+
+def _add_finetune_options(p) -> None:
     p.add_argument(
         "--config",
         default=SUPPRESS,
@@ -52,22 +72,6 @@ def add_parser(subparsers) -> None:
         metavar="DIR",
         help="finetune: keep the fold runs here (default: a temporary folder, removed)",
     )
-    p.add_argument("--seed", type=int, default=17, help="folds and training seed (default: 17)")
-    p.add_argument("--limit", type=int, default=SUPPRESS, help="audit only the first N rows")
-    p.add_argument(
-        "--multi-label",
-        action="store_true",
-        help="rows carry label sets such as happy|surprise (kept, not dropped): one yes/no "
-        "per label, and cleanlab's multi-label mode flags the sets that look wrong",
-    )
-    p.add_argument(
-        "--label-sep",
-        default="|",
-        metavar="SEP",
-        help="with --multi-label: what separates the labels of a set (default: |)",
-    )
-    p.add_argument("--top", type=int, default=20, help="suspects shown and in the .md (20)")
-    p.set_defaults(func=audit_cli)
 
 
 def audit_cli(args) -> int:
