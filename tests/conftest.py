@@ -28,7 +28,28 @@ SMILE = SHARED_DATA / "smile-annotations-final.csv"
 COVID = SHARED_DATA / "Corona_NLP_test.csv"
 
 
+# The longest test modules / classes (about 15-45 s each alone), started first so that the
+# pytest-xdist processes finish together instead of one running a long module at the end.
+LONGEST_FIRST = (
+    "tests/test_readme.py::TestReadmeDeploy",
+    "tests/test_readme.py::TestReadmeFirstSteps",
+    "tests/training/test_distributed.py",
+    "tests/inference/test_ray.py",
+    "tests/test_integration.py",
+    "tests/training/test_checkpoints.py",
+    "tests/inference/test_predict_file.py",
+)
+
+
+def _start_rank(item) -> int:
+    for rank, prefix in enumerate(LONGEST_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_start_rank)  # stable: the rest keep their order
     if not SMILE.exists():
         skip = pytest.mark.skip(reason=f"shared data not found at {SHARED_DATA}")
         for item in items:

@@ -5,7 +5,8 @@ no entry fails the test, so a new block is either run or skipped with a stated r
 
 - ``test_every_readme_command_parses`` (fast): every ``tweetsent ...`` line of every shell block,
   skipped ones included, parses with the real command-line parser.
-- ``test_readme_runs_on_a_tiny_model`` (fast, default suite): the ``run`` blocks, in order, as
+- ``TestReadmeFirstSteps`` / ``TestReadmeDeploy`` (fast, default suite): the blocks that run, in
+  README order, in two chains that each start from the quickstart training (see PLAN), as
   subprocesses in a fresh folder beside ``../shared/data``, with one documented change so that
   they take seconds: every training (``tweetsent train`` and the API's ``TrainConfig``) gets
   TINY_TRAIN (a tiny random BERT, one epoch, 600 rows, 32 tokens). Everything else is the
@@ -31,7 +32,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
-# (how the block begins, mode, why); mode: "run" (both variants) or "skip". A block is the
+# (how the block begins, mode, why); mode: "skip", or which chain runs it (both variants):
+# "first" (the first steps) or "deploy" (export, distil, batch prediction); "run": both chains,
+# which each start from the quickstart training and so can run side by side. A block is the
 # entry whose beginning is the longest that fits it.
 QUICKSTART = (
     "tweetsent train ../shared/data/smile-annotations-final.csv --preset smile --out runs/smile\n"
@@ -43,15 +46,19 @@ PLAN = [
         "run",
         "quickstart training",
     ),
-    ('tweetsent predict runs/smile "What a wonderful', "run", "quickstart predict / evaluate"),
+    ('tweetsent predict runs/smile "What a wonderful', "first", "quickstart predict / evaluate"),
     ('pip install -e ".[test', "skip", "runs this test suite"),
     ('pip install -e ".[ray]"', "skip", "installs an extra; Ray: tests/inference/test_ray.py"),
     ("import ray", "skip", "needs Ray and S3 buckets; tests/inference/test_ray.py"),
     ("python -m pytest tests/cli/test_bad_inputs.py", "skip", "runs tests"),
     ("tweetsent train data.csv", "skip", "needs a model hub and the user's data.csv"),
-    ("from transformers import pipeline\npipe", "run", "plain transformers"),
-    ("from transformers import pipeline\nfrom tweetsent", "run", "pipeline + tweetsent's cleaning"),
-    ("from tweetsent import DataConfig", "run", "Python API"),
+    ("from transformers import pipeline\npipe", "first", "plain transformers"),
+    (
+        "from transformers import pipeline\nfrom tweetsent",
+        "first",
+        "pipeline + tweetsent's cleaning",
+    ),
+    ("from tweetsent import DataConfig", "first", "Python API"),
     ("# 2 processes on one machine", "skip", "multi-process; tests/training/test_distributed.py"),
     (
         "tweetsent train tweets.csv --preset smile --out runs/smile --save-steps",
@@ -63,8 +70,8 @@ PLAN = [
         "skip",
         "full trainings, an ensemble of 3, K-fold and a search: over an hour",
     ),
-    ("tweetsent export runs/smile --format onnx", "run", "export and ONNX predict"),
-    ("tweetsent distill runs/smile --out", "run", "distil the quickstart run"),
+    ("tweetsent export runs/smile --format onnx", "deploy", "export and ONNX predict"),
+    ("tweetsent distill runs/smile --out", "deploy", "distil the quickstart run"),
     (
         "tweetsent audit ../shared/data",
         "skip",
@@ -95,13 +102,13 @@ PLAN = [
     ),
     (
         "tweetsent predict runs/smile --input tweets.csv --output labelled.csv --text-col text\n",
-        "run",
+        "deploy",
         "batch prediction",
     ),
     (
         "tweetsent predict runs/smile --input tweets.csv --output labelled.csv --text-col text "
         "--shard 0/3",
-        "run",
+        "deploy",
         "sharded batch prediction and merge",
     ),
 ]
@@ -148,7 +155,8 @@ def test_every_block_is_planned_and_every_plan_entry_used():
     blocks = planned_blocks()
     unused = [key for key, _, _ in PLAN if not any(code.startswith(key) for _, code, _ in blocks)]
     assert not unused, f"PLAN entries no README block matches: {unused}"
-    assert sum(mode == "run" for *_, mode in blocks) >= 7
+    assert sum(mode != "skip" for *_, mode in blocks) >= 7
+    assert {mode for *_, mode in blocks} == {"run", "first", "deploy", "skip"}
 
 
 def test_every_readme_command_parses():
@@ -197,11 +205,14 @@ def _tiny(code: str, lang: str, tiny: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_readme(work: Path, env: dict, tiny: Path | None) -> list[tuple[str, str, str]]:
-    """Run the ``run`` blocks in order; (code, stdout, stderr) of each."""
+def _run_readme(
+    work: Path, env: dict, tiny: Path | None, chain: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Run the blocks of one chain (None: every block that runs), in README order; (code,
+    stdout, stderr) of each."""
     results = []
     for lang, code, mode in planned_blocks():
-        if mode != "run":
+        if mode == "skip" or (chain is not None and mode not in ("run", chain)):
             continue
         if tiny is not None:
             code = _tiny(code, lang, tiny)
@@ -219,28 +230,43 @@ def _run_readme(work: Path, env: dict, tiny: Path | None) -> list[tuple[str, str
     return results
 
 
-def _check_promises(work: Path, results) -> None:
-    """What the README says the blocks print or write."""
+def _check_promises(work: Path, results, chain: str | None = None) -> None:
+    """What the README says the blocks (of one chain) print or write."""
     by_key = {key: (out, err) for code, out, err in results for key, *_ in PLAN if key in code}
-    out, err = by_key['tweetsent predict runs/smile "What a wonderful']
-    predictions = [line for line in out.splitlines() if line.endswith("The queue was awful")]
-    assert len(predictions) == 1
-    assert "warning:" in err and "trained on" in err  # evaluate on the training file says so
-    out, _ = by_key["from transformers import pipeline\npipe"]
-    assert "'label':" in out
-    out, err = by_key["from tweetsent import DataConfig"]
-    assert "happy" in out and "trained on" in err
-    assert (work / "runs/smile/onnx/model_int8.onnx").is_file()
-    merged = (work / "labelled.csv").read_bytes()
-    assert merged.count(b"\n") > 300 and b"predicted_label" in merged.splitlines()[0]
+    if chain in (None, "first"):
+        out, err = by_key['tweetsent predict runs/smile "What a wonderful']
+        predictions = [line for line in out.splitlines() if line.endswith("The queue was awful")]
+        assert len(predictions) == 1
+        assert "warning:" in err and "trained on" in err  # evaluate on the training file says so
+        out, _ = by_key["from transformers import pipeline\npipe"]
+        assert "'label':" in out
+        out, err = by_key["from tweetsent import DataConfig"]
+        assert "happy" in out and "trained on" in err
+    if chain in (None, "deploy"):
+        assert (work / "runs/smile/onnx/model_int8.onnx").is_file()
+        merged = (work / "labelled.csv").read_bytes()
+        assert merged.count(b"\n") > 300 and b"predicted_label" in merged.splitlines()[0]
+
+
+# Two chains, so that pytest-xdist can run them side by side: loadscope sends each class to
+# one process. Each starts from the quickstart training, as a reader who skips ahead would.
+@pytest.mark.needs_shared_data
+class TestReadmeFirstSteps:
+    def test_runs_on_a_tiny_model(self, tmp_path, smile_path, tiny_backbone):
+        _run_chain(tmp_path, smile_path, tiny_backbone, "first")
 
 
 @pytest.mark.needs_shared_data
-def test_readme_runs_on_a_tiny_model(tmp_path, smile_path, tiny_backbone):
+class TestReadmeDeploy:
+    def test_runs_on_a_tiny_model(self, tmp_path, smile_path, tiny_backbone):
+        _run_chain(tmp_path, smile_path, tiny_backbone, "deploy")
+
+
+def _run_chain(tmp_path, smile_path, tiny_backbone, chain: str) -> None:
     work, env = _workdir(tmp_path, smile_path)
     env["OMP_NUM_THREADS"] = "1"
-    results = _run_readme(work, env, tiny_backbone)
-    _check_promises(work, results)
+    results = _run_readme(work, env, tiny_backbone, chain)
+    _check_promises(work, results, chain)
 
 
 @pytest.mark.slow
