@@ -312,6 +312,9 @@ def _actor_options(ray, workers: int) -> dict:
 # --- bookkeeping on the driver ----------------------------------------------------------------
 
 
+WAIT_FOR_WORKERS_S = 600
+
+
 def _configure_data_context(progress: bool | None = None) -> None:
     import ray.data
 
@@ -324,6 +327,11 @@ def _configure_data_context(progress: bool | None = None) -> None:
     # with its one-line message), retry only what Ray retries itself, i.e. dead workers.
     ctx.max_errored_blocks = 0
     ctx.actor_task_retry_on_errors = False
+    # Every worker loads the run before the first block is handed out: otherwise the first one
+    # ready can take every block of a small input while the others still load the model, and
+    # a cluster that cannot start the workers asked for says so (Ray's "Timed out while
+    # starting actors") instead of running on fewer.
+    ctx.wait_for_min_actors_s = WAIT_FOR_WORKERS_S
     if hasattr(ctx, "raise_original_map_exception"):
         ctx.raise_original_map_exception = True
 
