@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,32 +38,13 @@ from tweetsent.data.duplicates import conflicting_duplicates
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import LabelledData, load_labelled
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.evaluation.audit_report import audit_markdown, write_audit
+from tweetsent.evaluation.audit_report import AuditResult, audit_markdown, write_audit
 
 logger = logging.getLogger(__name__)
 
 MODES = ("fast", "finetune")
 # oof(data, labels, folds, recipe, model, seed, work_dir) -> out-of-fold probabilities
 FoldProbabilities = Callable[..., np.ndarray]
-
-
-@dataclass
-class AuditResult:
-    """The audit of one labelled file."""
-
-    labels: list[str]
-    table: pd.DataFrame  # one row per labelled row, flagged ones first, by label quality
-    noise: pd.DataFrame  # per given label: rows, estimated wrong share and count, likely truth
-    duplicates: pd.DataFrame  # rows of duplicate groups whose labels disagree
-    mode: str
-    cv: int
-    source: str
-    dropped: dict = field(default_factory=dict)
-    multi_label: bool = False
-
-    @property
-    def issues(self) -> pd.DataFrame:
-        return self.table[self.table["label_issue"]]
 
 
 def audit(
@@ -200,8 +180,8 @@ def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
     if multi:
         ranked, quality, suggested = _multilabel_issues(y, proba, labels)
     else:
-        ranked, quality, suggested = _issues(y, proba, labels)
         proba = proba / proba.sum(axis=1, keepdims=True)
+        ranked, quality, suggested = _issues(y, proba, labels)
     rank = np.full(len(y), -1)
     rank[ranked] = np.arange(1, len(ranked) + 1)
     rows = data.rows or list(range(1, len(y) + 1))
@@ -241,11 +221,11 @@ def _assemble(data, labels, y, proba, mode, cv, path) -> AuditResult:
 
 
 def _issues(y, proba, labels):
-    """Single-label: cleanlab's flagged rows (ranked), every row's quality, the argmax label."""
+    """Single-label (rows of ``proba`` sum to 1): cleanlab's flagged rows (ranked), every row's
+    quality, the argmax label."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    proba = proba / proba.sum(axis=1, keepdims=True)
     ranked = find_label_issues(y, proba, return_indices_ranked_by="self_confidence")
     return ranked, get_label_quality_scores(y, proba), [labels[i] for i in proba.argmax(axis=1)]
 

@@ -1,16 +1,32 @@
-"""The audit's files: every row as CSV, and a Markdown summary for a person to read."""
+"""The audit's result, and its files: every row as CSV, and a Markdown summary to read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from tweetsent.fileio import atomic_write_bytes, atomic_write_text, check_output_file
 
-if TYPE_CHECKING:
-    from tweetsent.evaluation.audit import AuditResult
+
+@dataclass
+class AuditResult:
+    """The audit of one labelled file."""
+
+    labels: list[str]
+    table: pd.DataFrame  # one row per labelled row, flagged ones first, by label quality
+    noise: pd.DataFrame  # per given label: rows, estimated wrong share and count, likely truth
+    duplicates: pd.DataFrame  # rows of duplicate groups whose labels disagree
+    mode: str
+    cv: int
+    source: str
+    dropped: dict = field(default_factory=dict)
+    multi_label: bool = False
+
+    @property
+    def issues(self) -> pd.DataFrame:
+        return self.table[self.table["label_issue"]]
 
 
 def write_audit(result: AuditResult, out_csv: str | Path, *, top: int = 20) -> tuple[Path, Path]:
@@ -123,4 +139,4 @@ def _md(text: str, width: int = 160) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-__all__ = ["audit_markdown", "write_audit"]
+__all__ = ["AuditResult", "audit_markdown", "write_audit"]
