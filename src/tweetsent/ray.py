@@ -284,10 +284,18 @@ def _label_missing_rows(out, files, data_config, worker_options, workers, progre
         **_actor_options(ray, workers),
     )
     written = 0
-    for row in labelled.iter_rows():
-        written += int(row["rows"])
-        if on_part is not None:
-            on_part(dict(row))
+    try:
+        for row in labelled.iter_rows():
+            written += int(row["rows"])
+            if on_part is not None:
+                on_part(dict(row))
+    except ray.exceptions.GetTimeoutError:  # the wait set in _configure_data_context
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        raise ConfigError(
+            f"could not start {workers} Ray worker(s) within {WAIT_FOR_WORKERS_S} s on a cluster "
+            f"of {cpus} CPU(s) (each worker takes one, the readers need one more): ask for "
+            "fewer with --workers"
+        ) from None
     logger.info("%d row(s) labelled in this run", written)
 
 

@@ -256,3 +256,14 @@ def test_twenty_thousand_tweets_on_two_workers(cluster, _tiny_run, tmp_path):
     ordered = sorted(folder.iterdir())
     expected = single_process(_tiny_run, ordered, tmp_path, 2048, config)
     assert merged.read_bytes() == expected
+
+
+def test_more_workers_than_the_cluster_can_start_is_one_error(
+    cluster, _tiny_run, smile_path, tmp_path, monkeypatch
+):
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"".join(smile_path.read_bytes().splitlines(keepends=True)[:50]))
+    monkeypatch.setattr(tray, "WAIT_FOR_WORKERS_S", 5)  # the cluster has 3 CPUs: 5 never start
+    with pytest.raises(ConfigError, match="could not start 5 Ray worker.*--workers"):
+        tray.predict_files(_tiny_run, small, tmp_path / "out", SMILE, workers=5, chunk_rows=25)
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
