@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -69,6 +68,15 @@ def measure(command: list[str], env: dict) -> dict:
     return {"seconds": round(seconds, 1), "peak_rss_mib": round(peak / 2**20), "output": output}
 
 
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
@@ -111,7 +119,16 @@ def main() -> None:
         r["speed_vs_single"] = round(r["tweets_per_s"] / base_rate, 2)
         r["memory_vs_single"] = round(r["peak_rss_mib"] / records[0]["peak_rss_mib"], 2)
         r.pop("output")
-    meta = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+    from tweetsent.benchmarks.machine import KEY_FLAGS, _cpu_name, cpu_class, cpu_flags
+
+    flags = cpu_flags()
+    meta = {
+        "cpu": _cpu_name(),
+        "cpu_class": cpu_class(flags),
+        "cpu_flags": [flag for flag in KEY_FLAGS if flag in flags],
+        "cores": os.cpu_count(),
+        "ray": _version("ray"),
+    }
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": meta, "runs": records}, indent=1) + "\n")
     print(json.dumps(records, indent=1))

@@ -50,6 +50,8 @@ PLAN = [
     ('pip install -e ".[test', "skip", "runs this test suite"),
     ('pip install -e ".[ray]"', "skip", "installs an extra; Ray: tests/inference/test_ray.py"),
     ("import ray", "skip", "needs Ray and S3 buckets; tests/inference/test_ray.py"),
+    ('pip install -e ".[spark]"', "skip", "installs an extra; tests/inference/test_spark.py"),
+    ("from pyspark.sql import", "skip", "needs S3 buckets; tests/inference/test_spark.py"),
     ("python -m pytest tests/cli/test_bad_inputs.py", "skip", "runs tests"),
     ("tweetsent train data.csv", "skip", "needs a model hub and the user's data.csv"),
     ("from transformers import pipeline\npipe", "first", "plain transformers"),
