@@ -68,15 +68,6 @@ def measure(command: list[str], env: dict) -> dict:
     return {"seconds": round(seconds, 1), "peak_rss_mib": round(peak / 2**20), "output": output}
 
 
-def _version(package: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
@@ -119,7 +110,7 @@ def main() -> None:
         r["speed_vs_single"] = round(r["tweets_per_s"] / base_rate, 2)
         r["memory_vs_single"] = round(r["peak_rss_mib"] / records[0]["peak_rss_mib"], 2)
         r.pop("output")
-    from tweetsent.benchmarks.machine import KEY_FLAGS, _cpu_name, cpu_class, cpu_flags
+    from tweetsent.benchmarks.machine import KEY_FLAGS, _cpu_name, _version, cpu_class, cpu_flags
 
     flags = cpu_flags()
     meta = {

@@ -37,15 +37,16 @@ def import_spark_functions():
 
 def run_labels(run_dir: str | Path) -> list[str]:
     """The label names a run (``RUN_DIR`` or a model directory) predicts, in column order."""
+    from tweetsent.modeling.loading import labels_from_config
+
     path = Path(run_dir)
     model_dir = path / "model" if (path / "model").is_dir() else path
     try:
         saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        id2label = saved["id2label"]
-        return [str(id2label[str(i)]) for i in range(len(id2label))]
-    except (OSError, ValueError, KeyError, TypeError):
-        message = f"{path}: not a run or model directory (no labelled config.json)"
+    except (OSError, ValueError):
+        message = f"{path}: not a run or model directory (no readable config.json)"
         raise ModelError(message) from None
+    return labels_from_config(saved, model_dir)
 
 
 def predict_udf(
