@@ -6,13 +6,16 @@ no entry fails the test, so a new block is either run or skipped with a stated r
 - ``test_every_readme_command_parses`` (fast): every ``tweetsent ...`` line of every shell block,
   skipped ones included, parses with the real command-line parser.
 - ``TestReadmeFirstSteps`` / ``TestReadmeDeploy`` (fast, default suite): the blocks that run, in
-  README order, in two chains that each start from the quickstart training (see PLAN), as
-  subprocesses in a fresh folder beside ``../shared/data``, with one documented change so that
-  they take seconds: every training (``tweetsent train`` and the API's ``TrainConfig``) gets
-  TINY_TRAIN (a tiny random BERT, one epoch, 600 rows, 32 tokens). Everything else is the
-  README's text, byte for byte.
+  README order, in two chains that each start from the quickstart training (see PLAN), in a
+  fresh folder beside ``../shared/data``, with one documented change so that they take seconds:
+  every training (``tweetsent train`` and the API's ``TrainConfig``) gets TINY_TRAIN (a tiny
+  random BERT, one epoch, 600 rows, 32 tokens). Everything else is the README's text, byte for
+  byte. They run in the test's own process (each ``tweetsent`` line through ``cli.main``, each
+  Python block through ``exec``): a fresh interpreter per line would spend most of the time
+  importing torch (about 3 s each, 17 lines).
 - ``test_readme_runs_as_written`` (``slow``, about 8 minutes on 2 cores): the same blocks with no
-  change at all: the full quickstart training with the embedded MiniLM.
+  change at all, each line a real shell command in a fresh interpreter: the full quickstart
+  training with the embedded MiniLM.
 
 Both create ``tweets.csv`` (a ``text`` column: SMILE's first 300 tweets), the file the batch
 prediction blocks name as the user's own.
@@ -254,21 +257,66 @@ def _check_promises(work: Path, results, chain: str | None = None) -> None:
 # one process. Each starts from the quickstart training, as a reader who skips ahead would.
 @pytest.mark.needs_shared_data
 class TestReadmeFirstSteps:
-    def test_runs_on_a_tiny_model(self, tmp_path, smile_path, tiny_backbone):
-        _run_chain(tmp_path, smile_path, tiny_backbone, "first")
+    def test_runs_on_a_tiny_model(
+        self, tmp_path, smile_path, tiny_backbone, run_cli, capsys, monkeypatch
+    ):
+        _run_chain(tmp_path, smile_path, tiny_backbone, "first", run_cli, capsys, monkeypatch)
 
 
 @pytest.mark.needs_shared_data
 class TestReadmeDeploy:
-    def test_runs_on_a_tiny_model(self, tmp_path, smile_path, tiny_backbone):
-        _run_chain(tmp_path, smile_path, tiny_backbone, "deploy")
+    def test_runs_on_a_tiny_model(
+        self, tmp_path, smile_path, tiny_backbone, run_cli, capsys, monkeypatch
+    ):
+        _run_chain(tmp_path, smile_path, tiny_backbone, "deploy", run_cli, capsys, monkeypatch)
 
 
-def _run_chain(tmp_path, smile_path, tiny_backbone, chain: str) -> None:
-    work, env = _workdir(tmp_path, smile_path)
-    env["OMP_NUM_THREADS"] = "1"
-    results = _run_readme(work, env, tiny_backbone, chain)
+def _run_chain(tmp_path, smile_path, tiny_backbone, chain: str, run_cli, capsys, monkeypatch):
+    work, _ = _workdir(tmp_path, smile_path)
+    monkeypatch.chdir(work)
+    results = []
+    for lang, code, mode in planned_blocks():
+        if mode not in ("run", chain):
+            continue
+        code = _tiny(code, lang, tiny_backbone)
+        if lang == "python":
+            out, err = _exec_python_block(code, capsys)
+        else:
+            out, err = _run_shell_block(code, run_cli)
+        assert "Traceback" not in err, err
+        results.append((code, out, err))
     _check_promises(work, results, chain)
+
+
+def _run_shell_block(code: str, run_cli) -> tuple[str, str]:
+    """Each line is one ``tweetsent`` command (checked), run through the real ``cli.main``."""
+    outs, errs = [], []
+    for line in code.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if not words:
+            continue
+        assert words[0] == "tweetsent", f"not a tweetsent command, run it in a shell: {line}"
+        status, out, err = run_cli(*words[1:])
+        assert status == 0, f"README line failed ({status}):\n{line}\n{err}"
+        outs.append(out)
+        errs.append(err)
+    return "".join(outs), "".join(errs)
+
+
+def _exec_python_block(code: str, capsys) -> tuple[str, str]:
+    """The block as a script would run it, ``__name__`` ``"__main__"``, with logging as in a
+    fresh interpreter: no handler anywhere, so warnings reach stderr through Python's last
+    resort (pytest's own root handlers would otherwise take them)."""
+    import logging
+
+    library = logging.getLogger("tweetsent")
+    saved = (library.handlers[:], library.level, library.propagate)
+    library.handlers[:], library.level, library.propagate = [logging.lastResort], logging.WARNING, False
+    try:
+        exec(compile(code, "<README block>", "exec"), {"__name__": "__main__"})
+    finally:
+        library.handlers[:], library.level, library.propagate = saved
+    return capsys.readouterr()
 
 
 @pytest.mark.slow

@@ -189,6 +189,14 @@ CASES = [
         "r.csv: malformed CSV",
     ),
     (
+        "first row longer than the header",  # pandas would take "hello" as an index, silently
+        lambda t, f: [
+            "train",
+            *_cols(_write(t / "h.csv", "text,label\nhello, world,happy\nfoo,sad\n")),
+        ],
+        "h.csv: the first row has more fields than the header (2); quote a text that holds a comma",
+    ),
+    (
         "model directory missing",
         lambda t, f: ["train", *_cols(_write(t / "d.csv", GOOD)), "--model", str(t / "no-model")],
         "no-model: model directory not found",

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tweetsent.config import DataConfig
@@ -61,6 +61,10 @@ def test_random_bytes(tmp_path_factory, raw, suffix):
     fmt=st.sampled_from(["csv", "tsv", "jsonl", "parquet"]),
     has_header=st.booleans(),
 )
+# Found by this test: a first row longer than the header became pandas' index, and the labels
+# of the shifted columns were read as if nothing were wrong.
+@example(header=["text", "label"], rows=[["", "", "0", "0"]], fmt="csv", has_header=True)
+@example(header=["text", "label"], rows=[["", "0", "0"]], fmt="tsv", has_header=True)
 def test_random_table_shapes(tmp_path_factory, header, rows, fmt, has_header):
     path = tmp_path_factory.mktemp("shapes") / f"data.{fmt}"
     if fmt == "jsonl":

@@ -243,6 +243,7 @@ def test_parquet_integer_column_formatting_does_not_depend_on_chunks(clf, tmp_pa
         ("text,id\n", TEXT, DataError, "no data rows"),
         ("txt,id\nhi,1\n", TEXT, DataError, "no column 'text'; did you mean 'txt'"),
         ('text,id\n"open,1\n', TEXT, DataError, "malformed CSV"),
+        ("text,id\nhello, world,1\nfoo,2\n", TEXT, DataError, "first row has more fields"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_no_output(clf, tmp_path, content, cfg, error, message):

@@ -98,3 +98,27 @@ def test_bench_times_the_student_beside_the_teacher(_tiny_run, student_run):
     rows = {r["name"]: r for r in result["results"]}
     assert list(rows)[1:] == ["torch fp32", name]
     assert 0 <= rows[name]["agreement"] <= 1  # against the teacher's fp32 labels
+
+
+def test_student_seed_changes_the_training_not_the_split(_tiny_run, tmp_path):
+    from safetensors.numpy import load_file
+
+    def student(name, seed):
+        out = tmp_path / name
+        settings = DistillSettings(layers=1, epochs=1, seed=seed)
+        metrics = distill(_tiny_run, out, settings, progress=False).metrics
+        return load_file(out / "model" / "model.safetensors"), metrics
+
+    default, m_default = student("default", None)
+    seven, m_seven = student("seven", 7)
+    again, _ = student("again", 7)
+    assert m_seven["distillation"]["seed"] == 7 and m_default["distillation"]["seed"] is None
+    assert all(np.array_equal(seven[k], again[k]) for k in seven)  # reproducible
+    assert any(not np.array_equal(seven[k], default[k]) for k in seven)
+    # Teacher and student are scored on the teacher's validation rows, whatever the seed.
+    assert m_seven["data"] == m_default["data"]
+    scores = [
+        {k: m["distillation"]["teacher"][k] for k in ("f1_macro", "accuracy")}
+        for m in (m_seven, m_default)
+    ]
+    assert scores[0] == scores[1]

@@ -18,6 +18,9 @@ def test_single_process_runs_everything_itself():
     assert distributed.on_main(lambda: 41 + 1) == 42
 
 
+# ~26 s (two fresh interpreters, gloo): CI runs it in its slow step; the default suite keeps
+# the single-process path and resolve_precision.
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes(tmp_path, train_argv, subprocess_env):
     out = tmp_path / "ddp-run"
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
@@ -64,6 +67,7 @@ def test_fp16_needs_a_gpu():
     assert resolve_precision("bf16") == "bf16"
 
 
+@pytest.mark.slow  # ~9 s; CI's slow step
 def test_torchrun_bad_input_is_reported_once(tmp_path, subprocess_env):
     missing = tmp_path / "missing.csv"
     cmd = [

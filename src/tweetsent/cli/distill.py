@@ -33,6 +33,13 @@ def add_parser(subparsers) -> None:
         help="weight of the teacher's term (0.5); the rest: hard labels",
     )
     p.add_argument("--epochs", type=int, default=None, help="default: the teacher's")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the student's seed (default: the teacher's); the validation split stays the "
+        "teacher's",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier student run")
     p.set_defaults(func=distill_cli)
 
@@ -46,6 +53,7 @@ def distill_cli(args) -> int:
         alpha=args.alpha,
         epochs=args.epochs,
         unlabelled=list(args.unlabelled),
+        seed=args.seed,
     )
     result = distill(args.run_dir, args.out, settings, overwrite=args.overwrite)
     d = result.metrics["distillation"]

@@ -19,6 +19,7 @@ from tweetsent.data.reading import (
     detect_format,
     first_line,
     jsonl_problem,
+    refuse_implicit_index,
     values_to_str,
 )
 from tweetsent.errors import ConfigError, DataError
@@ -66,7 +67,9 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
                     frame = values_to_str(frame)
                     columns = _same_json_columns(frame, columns, path)
                     frame = frame.reindex(columns=columns)
-                elif not header and cfg.columns:
+                else:
+                    refuse_implicit_index(frame, path, fmt)
+                if fmt != "jsonl" and not header and cfg.columns:
                     if len(cfg.columns) != frame.shape[1]:
                         raise DataError(
                             f"{path}: expected {len(cfg.columns)} columns "

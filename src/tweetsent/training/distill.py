@@ -48,6 +48,9 @@ class DistillSettings:
     alpha: float = 0.5  # weight of the soft (teacher) term; 1 - alpha for the hard labels
     epochs: int | None = None  # None: the teacher's
     unlabelled: list[str] = field(default_factory=list)
+    # The student's initialisation order and shuffling; None: the teacher's. The split stays
+    # the teacher's whatever the seed, so that teacher and student are scored on the same rows.
+    seed: int | None = None
 
     def check(self, depth: int) -> int:
         layers = self.layers if self.layers is not None else max(1, depth // 2)
@@ -158,7 +161,7 @@ def _distill_into(run_dir, config, settings, train_data, val_data, extra, stagin
     texts = list(train_data.texts) + extra
     teacher_clf = _plain_classifier(teacher, tokenizer, labels, config.max_length)
     teacher_logits = teacher_clf.predict_logits(texts)
-    set_seed(config.seed)
+    set_seed(settings.seed if settings.seed is not None else config.seed)
     student, keep = make_student(teacher, layers)
     student = recipe.prepare_model(student, config)
     logger.info(
@@ -234,6 +237,7 @@ def _comparison(
         "kept_layers": keep,
         "temperature": settings.temperature,
         "alpha": settings.alpha,
+        "seed": settings.seed,
         "unlabelled_tweets": n_extra,
         "unlabelled_files": list(settings.unlabelled),
         "validation_tweets": len(texts),
