@@ -311,7 +311,8 @@ def _exec_python_block(code: str, capsys) -> tuple[str, str]:
 
     library = logging.getLogger("tweetsent")
     saved = (library.handlers[:], library.level, library.propagate)
-    library.handlers[:], library.level, library.propagate = [logging.lastResort], logging.WARNING, False
+    library.handlers[:] = [logging.lastResort]
+    library.level, library.propagate = logging.WARNING, False
     try:
         exec(compile(code, "<README block>", "exec"), {"__name__": "__main__"})
     finally:

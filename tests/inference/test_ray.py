@@ -48,6 +48,21 @@ def cluster():
     started.shutdown()
 
 
+@pytest.fixture(scope="module")
+def onnx_run(_tiny_run, tmp_path_factory) -> Path:
+    """The tiny run with an ONNX export, so that ``auto`` picks onnxruntime everywhere: a Ray
+    worker then starts in about a second instead of importing torch (the default suite's two
+    equality tests). The slow tests keep the torch engine on the workers."""
+    import shutil
+
+    from tweetsent.export import export_onnx
+
+    run = tmp_path_factory.mktemp("ray-onnx") / "run"
+    shutil.copytree(_tiny_run, run)
+    export_onnx(run)
+    return run
+
+
 def single_process(run_dir, inputs, tmp_path, chunk_rows, data_config=SMILE) -> bytes:
     """What ``tweetsent predict --input`` writes for each input file, joined as one CSV."""
     classifier = TweetClassifier.load(run_dir)
@@ -72,8 +87,9 @@ def check_rows_once(out: Path, expected: dict[str, int]) -> None:
         assert ids == list(range(rows)), path
 
 
-def test_folder_of_tweets_matches_single_process(cluster, _tiny_run, smile_path, tmp_path):
+def test_folder_of_tweets_matches_single_process(cluster, onnx_run, smile_path, tmp_path):
     """Two files in a folder, two workers on two nodes: the same file as predict --input."""
+    assert TweetClassifier.load(onnx_run).backend == "onnx"  # what "auto" picks, here and there
     raw = smile_path.read_bytes().splitlines(keepends=True)
     folder = tmp_path / "in"
     folder.mkdir()
@@ -83,7 +99,7 @@ def test_folder_of_tweets_matches_single_process(cluster, _tiny_run, smile_path,
     out = tmp_path / "out"
     pids: set[int] = set()
     record = tray.predict_files(
-        _tiny_run,
+        onnx_run,
         folder,
         out,
         SMILE,
@@ -99,7 +115,7 @@ def test_folder_of_tweets_matches_single_process(cluster, _tiny_run, smile_path,
 
     merged = tmp_path / "merged.csv"
     assert tray.merge_output(out, merged) == 3085
-    assert merged.read_bytes() == single_process(_tiny_run, halves, tmp_path, 256)
+    assert merged.read_bytes() == single_process(onnx_run, halves, tmp_path, 256)
     # Parquet too: the same rows, labels and probabilities.
     tray.merge_output(out, tmp_path / "merged.parquet")
     as_parquet = pd.read_parquet(tmp_path / "merged.parquet")
@@ -205,14 +221,14 @@ def test_changed_options_are_refused_not_mixed(cluster, _tiny_run, smile_path, t
     assert record["parts"] == 3 and len(list(out.glob("part-*"))) == 3
 
 
-def test_predict_dataset_labels_any_ray_dataset(cluster, _tiny_run, smile_path):
+def test_predict_dataset_labels_any_ray_dataset(cluster, onnx_run, smile_path):
     import ray
 
     texts = pd.read_csv(smile_path, header=None, names=["id", "text", "category"], dtype=str)
     texts = texts.head(200)
     ds = ray.data.from_pandas([texts.iloc[:100], texts.iloc[100:]])  # two blocks, two workers
-    labelled = tray.predict_dataset(_tiny_run, ds, text_col="text", workers=2).to_pandas()
-    classifier = TweetClassifier.load(_tiny_run)
+    labelled = tray.predict_dataset(onnx_run, ds, text_col="text", workers=2).to_pandas()
+    classifier = TweetClassifier.load(onnx_run)
     proba = classifier.predict_proba(texts["text"].tolist())
     labelled = labelled.set_index("id").loc[texts["id"]]
     assert list(labelled["predicted_label"]) == classifier.predict(texts["text"].tolist())
