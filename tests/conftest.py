@@ -178,6 +178,21 @@ def _tiny_run(tmp_path_factory, tiny_backbone, small_csv) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def onnx_run(_tiny_run, tmp_path_factory) -> Path:
+    """The tiny run with an ONNX export, so that ``auto`` picks onnxruntime in every process:
+    for tests of what happens around the model (Ray workers, a killed ``predict``), whose
+    fresh processes then start in about a second instead of importing torch. Read-only."""
+    import shutil
+
+    from tweetsent.export import export_onnx
+
+    run = tmp_path_factory.mktemp("runs") / "tiny-onnx"
+    shutil.copytree(_tiny_run, run)
+    export_onnx(run)
+    return run
+
+
 @pytest.fixture
 def tiny_run(_tiny_run, tmp_path) -> Path:
     """A copy of one tiny trained run directory, so a test may change it freely."""

@@ -357,17 +357,19 @@ def _read_pty(fd: int, sink: list[bytes]) -> None:
         sink.append(data)
 
 
-def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(_tiny_run, tmp_path):
+def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(onnx_run, tmp_path):
     import fcntl
     import pty
     import struct
     import termios
 
-    rows = 1200  # the kill comes after 4 chunks of 25: the rest is the resumed run's work
+    # The kill comes after 4 chunks of 25: the rest is the resumed run's work (onnxruntime on
+    # the tiny model labels a chunk in milliseconds, so many chunks keep the kill mid-file).
+    rows = 4000
     source = write_csv(make_tweets(rows), tmp_path / "big.csv")
     out = tmp_path / "out.csv"
     state_file = tmp_path / ".out.csv.progress.json"
-    cmd = [sys.executable, "-m", "tweetsent", "predict", str(_tiny_run)]
+    cmd = [sys.executable, "-m", "tweetsent", "predict", str(onnx_run)]
     cmd += ["--input", str(source), "--output", str(out), "--text-col", "text"]
     cmd += ["--chunk-size", "25"]
 
@@ -405,14 +407,14 @@ def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(_tiny_run, 
     got = read_output(out)
     assert got["id"].tolist() == [str(i) for i in range(rows)]  # none lost, none twice
     reference = tmp_path / "reference.csv"
-    classifier = TweetClassifier.load(_tiny_run)  # the CLI's defaults
+    classifier = TweetClassifier.load(onnx_run)  # the CLI's defaults
     predict_file(
         classifier,
         source,
         reference,
         TEXT,
         chunk_rows=25,
-        model_id=model_fingerprint(_tiny_run),
+        model_id=model_fingerprint(onnx_run),
     )
     assert out.read_bytes() == reference.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "out.csv", "reference.csv"]

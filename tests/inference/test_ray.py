@@ -48,21 +48,6 @@ def cluster():
     started.shutdown()
 
 
-@pytest.fixture(scope="module")
-def onnx_run(_tiny_run, tmp_path_factory) -> Path:
-    """The tiny run with an ONNX export, so that ``auto`` picks onnxruntime everywhere: a Ray
-    worker then starts in about a second instead of importing torch (the default suite's two
-    equality tests). The slow tests keep the torch engine on the workers."""
-    import shutil
-
-    from tweetsent.export import export_onnx
-
-    run = tmp_path_factory.mktemp("ray-onnx") / "run"
-    shutil.copytree(_tiny_run, run)
-    export_onnx(run)
-    return run
-
-
 def single_process(run_dir, inputs, tmp_path, chunk_rows, data_config=SMILE) -> bytes:
     """What ``tweetsent predict --input`` writes for each input file, joined as one CSV."""
     classifier = TweetClassifier.load(run_dir)
