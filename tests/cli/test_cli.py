@@ -203,11 +203,12 @@ def test_predict_input_says_it_used_the_runs_data_options(run_cli, tiny_run, tmp
     assert code == 0, err
 
 
-def test_a_reader_that_leaves_early_stops_the_output_quietly(tiny_run, subprocess_env):
-    """`tweetsent predict RUN ... | head -1`: no "Broken pipe" error, no traceback."""
+def test_a_reader_that_leaves_early_stops_the_output_quietly(onnx_run, subprocess_env):
+    """`tweetsent predict RUN ... | head -1`: no "Broken pipe" error, no traceback. (The
+    ONNX-exported run: the same output path, a process that starts without torch.)"""
 
     texts = [f"tweet number {i} with a few more words to fill the pipe" for i in range(3000)]
-    cmd = [sys.executable, "-m", "tweetsent", "predict", str(tiny_run), *texts]
+    cmd = [sys.executable, "-m", "tweetsent", "predict", str(onnx_run), *texts]
     proc = subprocess.Popen(
         cmd, env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
