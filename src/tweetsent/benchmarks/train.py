@@ -50,8 +50,6 @@ def bench_train(
     plain loop, Trainer and ours run ``config.epochs`` epochs with the same learning rate, batch
     size and schedule, so their final validation ``f1_weighted`` compares like with like.
     """
-    from tweetsent.training import train  # torch and transformers: loaded only when needed
-
     unknown = set(include) - {"tutorial", "plain", "trainer", "ours"}
     if unknown:
         raise ConfigError(f"unknown training contestant(s): {', '.join(sorted(unknown))}")
@@ -95,38 +93,8 @@ def bench_train(
     if "trainer" in include:
         rows.append(_reference_trainer(config, model_name, train_data, val_data, labels, work_dir))
     if "ours" in include:
-        result = train(config, work_dir / "ours", overwrite=True, progress=False)
-        metrics = result.metrics
-        final = metrics["history"][-1] if metrics["history"] else {}
-        model = load_classifier(work_dir / "ours" / "model")
-        tokens = _token_lengths(model_name, train_data.texts, config.max_length)
-        flops = 3 * encoder_flops(model.config, tokens) * config.epochs
-        rows.append(
-            {
-                "name": f"ours (tweetsent train, {metrics['precision']}, "
-                f"batch {config.batch_size}"
-                + (", word embeddings frozen)" if config.freeze_word_embeddings else ")"),
-                "tweets_per_second": round(metrics["train_tweets_per_second"], 2),
-                "seconds": round(metrics["train_seconds"], 2),
-                "tweets": len(train_data) * config.epochs,
-                "epochs": config.epochs,
-                "final_f1_weighted": round(final.get("f1_weighted", float("nan")), 4),
-                "best_f1_weighted": round(metrics["validation"]["f1_weighted"], 4),
-                **flops_entry(flops, metrics["train_seconds"], metrics["precision"]),
-            }
-        )
-
-    by_kind = {row["name"].split()[0]: row for row in rows}
-    for row in rows:
-        for kind in ("tutorial", "plain", "Trainer"):
-            ref = by_kind.get(kind)
-            row[f"ratio_vs_{kind.lower()}"] = (
-                round(row["tweets_per_second"] / ref["tweets_per_second"], 2) if ref else None
-            )
-    if "plain" in by_kind and "ours" in by_kind:
-        by_kind["ours"]["f1_delta_vs_plain"] = round(
-            by_kind["ours"]["final_f1_weighted"] - by_kind["plain"]["final_f1_weighted"], 4
-        )
+        rows.append(_ours_row(config, work_dir, model_name, train_data))
+    _add_ratios(rows)
     return {
         "benchmark": "train",
         "data": str(config.data_path),
@@ -138,6 +106,45 @@ def bench_train(
         "results": rows,
         "machine": machine_info(),
     }
+
+
+def _ours_row(config: TrainConfig, work_dir: Path, model_name: str, train_data) -> dict:
+    """``tweetsent train`` itself, timed and scored like the references."""
+    from tweetsent.training import train  # torch and transformers: loaded only when needed
+
+    result = train(config, work_dir / "ours", overwrite=True, progress=False)
+    metrics = result.metrics
+    final = metrics["history"][-1] if metrics["history"] else {}
+    model = load_classifier(work_dir / "ours" / "model")
+    tokens = _token_lengths(model_name, train_data.texts, config.max_length)
+    flops = 3 * encoder_flops(model.config, tokens) * config.epochs
+    return {
+        "name": f"ours (tweetsent train, {metrics['precision']}, "
+        f"batch {config.batch_size}"
+        + (", word embeddings frozen)" if config.freeze_word_embeddings else ")"),
+        "tweets_per_second": round(metrics["train_tweets_per_second"], 2),
+        "seconds": round(metrics["train_seconds"], 2),
+        "tweets": len(train_data) * config.epochs,
+        "epochs": config.epochs,
+        "final_f1_weighted": round(final.get("f1_weighted", float("nan")), 4),
+        "best_f1_weighted": round(metrics["validation"]["f1_weighted"], 4),
+        **flops_entry(flops, metrics["train_seconds"], metrics["precision"]),
+    }
+
+
+def _add_ratios(rows: list[dict]) -> None:
+    """Each row's speed against each reference present; ours' final F1 against plain's."""
+    by_kind = {row["name"].split()[0]: row for row in rows}
+    for row in rows:
+        for kind in ("tutorial", "plain", "Trainer"):
+            ref = by_kind.get(kind)
+            row[f"ratio_vs_{kind.lower()}"] = (
+                round(row["tweets_per_second"] / ref["tweets_per_second"], 2) if ref else None
+            )
+    if "plain" in by_kind and "ours" in by_kind:
+        by_kind["ours"]["f1_delta_vs_plain"] = round(
+            by_kind["ours"]["final_f1_weighted"] - by_kind["plain"]["final_f1_weighted"], 4
+        )
 
 
 def _token_lengths(model_name: str, texts: Sequence[str], max_length: int) -> list[int]:
@@ -179,7 +186,7 @@ def _reference_loop(
 ) -> dict:
     """The textbook fp32 fine-tuning loop: shuffle, pad, forward, backward, AdamW, schedule."""
     import torch
-    from transformers import get_linear_schedule_with_warmup, set_seed
+    from transformers import set_seed
 
     set_seed(seed)
     tokenizer = load_tokenizer(model_name)
@@ -190,13 +197,7 @@ def _reference_loop(
     targets = [label2id[x] for x in train_data.labels]
     steps_per_epoch = math.ceil(len(encoded) / batch_size)
     total = min(max_steps, steps_per_epoch * epochs) if max_steps else steps_per_epoch * epochs
-    decay = [p for n, p in model.named_parameters() if not _no_decay(n)]
-    rest = [p for n, p in model.named_parameters() if _no_decay(n)]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
-        lr=lr,
-    )
-    schedule = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total), total)
+    optimizer, schedule = _adamw_linear(model, lr, weight_decay, int(warmup_ratio * total), total)
     generator = torch.Generator().manual_seed(seed)
     model.train()
     step = 0
@@ -235,23 +236,42 @@ def _reference_loop(
         **flops_entry(3 * encoder_flops(model.config, lengths), seconds, "fp32"),
     }
     if validation is not None:
-        model.eval()
-        predicted = []
-        with torch.inference_mode():
-            for start in range(0, len(validation), 64):
-                batch = tokenizer(
-                    validation.texts[start : start + 64],
-                    truncation=True,
-                    max_length=max_length,
-                    padding=True,
-                    return_tensors="pt",
-                )
-                predicted.extend(model(**batch).logits.argmax(-1).tolist())
-        y_true = [label2id[x] for x in validation.labels]
-        row["final_f1_weighted"] = round(
-            classification_metrics(y_true, predicted, labels)["f1_weighted"], 4
-        )
+        row["final_f1_weighted"] = _f1_weighted(model, tokenizer, validation, labels, max_length)
     return row
+
+
+def _adamw_linear(model, lr: float, weight_decay: float, warmup: int, total: int):
+    """AdamW without decay on biases and LayerNorm, and a linear warm-up-then-decay schedule."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    decay = [p for n, p in model.named_parameters() if not _no_decay(n)]
+    rest = [p for n, p in model.named_parameters() if _no_decay(n)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=lr,
+    )
+    return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total)
+
+
+def _f1_weighted(model, tokenizer, validation: LabelledData, labels, max_length: int) -> float:
+    import torch
+
+    model.eval()
+    predicted = []
+    with torch.inference_mode():
+        for start in range(0, len(validation), 64):
+            batch = tokenizer(
+                validation.texts[start : start + 64],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            predicted.extend(model(**batch).logits.argmax(-1).tolist())
+    label2id = {label: i for i, label in enumerate(labels)}
+    y_true = [label2id[x] for x in validation.labels]
+    return round(classification_metrics(y_true, predicted, labels)["f1_weighted"], 4)
 
 
 def _reference_trainer(

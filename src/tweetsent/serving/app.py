@@ -122,22 +122,9 @@ def create_app(
         max_wait_ms=settings.max_wait_ms,
         max_queue=settings.max_queue,
     )
-    body_model = request_model(settings)
     page = resources.files("tweetsent.serving").joinpath("static/index.html").read_text("utf-8")
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        await batcher.start()
-        logger.info(
-            "model ready: %d labels, %s backend; batches of up to %d texts, wait up to %g ms",
-            len(labels),
-            classifier.backend,
-            settings.max_batch_size,
-            settings.max_wait_ms,
-        )
-        yield
-        # uvicorn calls this after in-flight requests have finished; close() still drains any.
-        await batcher.close()
+    lifespan = _lifespan(batcher, classifier, settings)
 
     # FastAPI's own /docs page loads Swagger UI from a CDN; fastapi-offline serves the same
     # files from the package, so the docs work on a machine without internet.
@@ -154,6 +141,41 @@ def create_app(
     }
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(Exception, internal_error)
+
+    _add_predict_route(app, classifier, batcher, settings, errors)
+    _add_info_routes(app, classifier, batcher, info)
+    add_upload_route(app, classifier, batcher, settings)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    return app
+
+
+def _lifespan(batcher, classifier, settings: ServeConfig):
+    """Start the batcher with the app; drain and stop it when uvicorn shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await batcher.start()
+        logger.info(
+            "model ready: %d labels, %s backend; batches of up to %d texts, wait up to %g ms",
+            len(classifier.labels),
+            classifier.backend,
+            settings.max_batch_size,
+            settings.max_wait_ms,
+        )
+        yield
+        # uvicorn calls this after in-flight requests have finished; close() still drains any.
+        await batcher.close()
+
+    return lifespan
+
+
+def _add_predict_route(app: FastAPI, classifier, batcher, settings: ServeConfig, errors) -> None:
+    """``POST /predict``: the body read and checked by hand (limits, timeouts), then batched."""
+    body_model = request_model(settings)
 
     @app.post(
         "/predict",
@@ -182,6 +204,10 @@ def create_app(
             raise ApiError(503, str(exc)) from None
         return answer(classifier, proba, request_body.min_confidence)
 
+
+def _add_info_routes(app: FastAPI, classifier, batcher, info: dict[str, Any]) -> None:
+    """``GET /health`` and ``GET /model``."""
+
     @app.get("/health", summary="Liveness and batching counters")
     async def health() -> dict[str, Any]:
         return {
@@ -195,14 +221,6 @@ def create_app(
     @app.get("/model", summary="Labels, backbone, training metrics and limits")
     async def model() -> dict[str, Any]:
         return info
-
-    add_upload_route(app, classifier, batcher, settings)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> HTMLResponse:
-        return HTMLResponse(page)
-
-    return app
 
 
 async def api_error(request: Request, exc: ApiError) -> JSONResponse:
