@@ -210,18 +210,13 @@ def _tiny(code: str, lang: str, tiny: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_readme(
-    work: Path, env: dict, tiny: Path | None, chain: str | None = None
-) -> list[tuple[str, str, str]]:
-    """Run the blocks of one chain (None: every block that runs), in README order; (code,
-    stdout, stderr) of each."""
+def _run_readme(work: Path, env: dict) -> list[tuple[str, str, str]]:
+    """Run every block that runs, as written, each in a fresh shell or interpreter, in README
+    order; (code, stdout, stderr) of each."""
     results = []
     for lang, code, mode in planned_blocks():
-        if mode == "skip" or (chain is not None and mode not in ("run", chain)):
+        if mode == "skip":
             continue
-        if tiny is not None:
-            code = _tiny(code, lang, tiny)
-            assert lang == "python" or "tweetsent train" not in code or str(tiny) in code
         if lang == "bash":
             argv = ["bash", "-euo", "pipefail", "-c", code]
         else:
@@ -279,6 +274,7 @@ def _run_chain(tmp_path, smile_path, tiny_backbone, chain: str, run_cli, capsys,
         if mode not in ("run", chain):
             continue
         code = _tiny(code, lang, tiny_backbone)
+        assert lang == "python" or "tweetsent train" not in code or str(tiny_backbone) in code
         if lang == "python":
             out, err = _exec_python_block(code, capsys)
         else:
@@ -324,7 +320,7 @@ def _exec_python_block(code: str, capsys) -> tuple[str, str]:
 @pytest.mark.needs_shared_data
 def test_readme_runs_as_written(tmp_path, smile_path):
     work, env = _workdir(tmp_path, smile_path)
-    results = _run_readme(work, env, None)
+    results = _run_readme(work, env)
     _check_promises(work, results)
     # The README's figures for the quickstart: about 0.87 on validation, 0.97 on its own data.
     import json

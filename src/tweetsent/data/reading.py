@@ -175,7 +175,22 @@ def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> p
         raise DataError(f"{path}: no rows or columns") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise DataError(f"{path}: malformed {fmt.upper()} ({first_line(exc)})") from None
-    refuse_implicit_index(frame, path, fmt)
+    return checked_delimited(frame, path, fmt, header, columns)
+
+
+def checked_delimited(frame: pd.DataFrame, path, fmt: str, header: bool, columns) -> pd.DataFrame:
+    """What every CSV / TSV read (whole or a streamed chunk) checks and names after pandas.
+
+    pandas reads a first row with more fields than the header as "the first columns are the
+    index": ``hello, world,happy`` under ``text,label`` silently becomes text " world", label
+    "happy", and the next rows shift. Refused, as a row with too many fields anywhere else is.
+    """
+    if not isinstance(frame.index, pd.RangeIndex):
+        sep = "tab" if fmt == "tsv" else "comma"
+        raise DataError(
+            f"{path}: the first row has more fields than the header ({frame.shape[1]}); "
+            f"quote a text that holds a {sep}"
+        )
     if not header and columns:
         if len(columns) != frame.shape[1]:
             raise DataError(
@@ -184,18 +199,6 @@ def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> p
             )
         frame.columns = columns
     return frame
-
-
-def refuse_implicit_index(frame: pd.DataFrame, path, fmt: str) -> None:
-    """pandas reads a first row with more fields than the header as "the first columns are the
-    index": ``hello, world,happy`` under ``text,label`` silently becomes text " world", label
-    "happy", and the next rows shift. Refused, as a row with too many fields anywhere else is."""
-    if not isinstance(frame.index, pd.RangeIndex):
-        sep = "tab" if fmt == "tsv" else "comma"
-        raise DataError(
-            f"{path}: the first row has more fields than the header ({frame.shape[1]}); "
-            f"quote a text that holds a {sep}"
-        )
 
 
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:

@@ -15,11 +15,11 @@ from tweetsent.data.encoding import stream_encoding
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import (
     check_file,
+    checked_delimited,
     csv_options,
     detect_format,
     first_line,
     jsonl_problem,
-    refuse_implicit_index,
     values_to_str,
 )
 from tweetsent.errors import ConfigError, DataError
@@ -68,14 +68,7 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
                     columns = _same_json_columns(frame, columns, path)
                     frame = frame.reindex(columns=columns)
                 else:
-                    refuse_implicit_index(frame, path, fmt)
-                if fmt != "jsonl" and not header and cfg.columns:
-                    if len(cfg.columns) != frame.shape[1]:
-                        raise DataError(
-                            f"{path}: expected {len(cfg.columns)} columns "
-                            f"({', '.join(cfg.columns)}), found {frame.shape[1]}"
-                        )
-                    frame.columns = cfg.columns
+                    frame = checked_delimited(frame, path, fmt, header, cfg.columns)
                 frame.columns = [str(c) for c in frame.columns]
                 yield frame
         except pd.errors.EmptyDataError:

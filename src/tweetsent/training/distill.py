@@ -17,6 +17,7 @@ the training recipe's loss (class weights, soft multi-label rows) has no place f
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -100,7 +101,13 @@ def distill(
         extra = _unlabelled_texts(settings.unlabelled, config)
         staging = checkpoints.start_staging(out, config, overwrite=overwrite)
         try:
-            metrics = _distill_into(run_dir, config, settings, train_data, val_data, extra, staging)
+            # The split above used the teacher's seed; the student trains with its own.
+            student_config = (
+                config if settings.seed is None else dataclasses.replace(config, seed=settings.seed)
+            )
+            metrics = _distill_into(
+                run_dir, student_config, settings, train_data, val_data, extra, staging
+            )
             write_plots(metrics, staging, config)
             write_report(metrics, config, staging)
             _append_comparison(staging / "report.md", metrics["distillation"])
@@ -161,7 +168,7 @@ def _distill_into(run_dir, config, settings, train_data, val_data, extra, stagin
     texts = list(train_data.texts) + extra
     teacher_clf = _plain_classifier(teacher, tokenizer, labels, config.max_length)
     teacher_logits = teacher_clf.predict_logits(texts)
-    set_seed(settings.seed if settings.seed is not None else config.seed)
+    set_seed(config.seed)
     student, keep = make_student(teacher, layers)
     student = recipe.prepare_model(student, config)
     logger.info(

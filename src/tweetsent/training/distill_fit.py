@@ -85,8 +85,6 @@ def fit_student(student, tokenizer, labels, config, settings, data: Rows, stagin
     config = resolve_schedule(config, len(train_data))
     if settings.epochs:
         config = dataclasses.replace(config, epochs=settings.epochs)
-    if settings.seed is not None:  # the Trainer's shuffling; the split was made already
-        config = dataclasses.replace(config, seed=settings.seed)
     train_set, val_set = _datasets(tokenizer, labels, config, data)
     weights = losses.class_weights(
         config.class_weights, labels, train_data.labels, sep=ml.soft_separator(config)
