@@ -122,3 +122,54 @@ def test_student_seed_changes_the_training_not_the_split(_tiny_run, tmp_path):
         for m in (m_seven, m_default)
     ]
     assert scores[0] == scores[1]
+
+
+def test_data_unlabelled_rows_join_the_student_not_the_split(tiny_backbone, tmp_path):
+    """``--data-unlabelled``: rows without a usable label (missing, a dropped label, multi-label)
+    are soft-label tweets for the student; the labelled rows and the split stay the teacher's."""
+    import pandas as pd
+
+    from tweetsent.config import DataConfig, TrainConfig
+    from tweetsent.data.reading import load_unlabelled
+    from tweetsent.training import train
+
+    words = {"happy": ["love", "great", "lovely"], "angry": ["hate", "awful", "terrible"]}
+    rows = [
+        {"text": f"{vocab[i % 3]} day {i}", "label": label}
+        for label, vocab in words.items()
+        for i in range(20)
+    ]
+    extra = [
+        {"text": "no label at all", "label": ""},
+        {"text": "a nocode tweet", "label": "nocode"},
+        {"text": "two at once", "label": "happy|angry"},
+        {"text": "", "label": ""},  # no text either: not a tweet to label
+    ]
+    path = tmp_path / "data.csv"
+    pd.DataFrame(rows[:10] + extra + rows[10:]).to_csv(path, index=False)
+    data = DataConfig(
+        text_col="text", label_col="label", drop_labels=["nocode"], drop_multilabel="|"
+    )
+    assert load_unlabelled(path, data) == ["no label at all", "a nocode tweet", "two at once"]
+
+    teacher = tmp_path / "teacher"
+    config = TrainConfig(
+        data_path=str(path), data=data, model=str(tiny_backbone), epochs=1, batch_size=8,
+        max_length=16, precision="fp32",
+    )  # fmt: skip
+    train(config, teacher, progress=False)
+    plain = distill(teacher, tmp_path / "plain", DistillSettings(layers=1, epochs=1)).metrics
+    settings = DistillSettings(layers=1, epochs=1, data_unlabelled=True)
+    own = distill(teacher, tmp_path / "own", settings, progress=False).metrics
+    assert plain["distillation"]["unlabelled_tweets"] == 0
+    # The multi-label row already trains as a soft target (multi_label_rows="soft", the
+    # default), so the missing and the dropped label join.
+    assert own["distillation"]["unlabelled_tweets"] == 2
+    assert own["distillation"]["data_unlabelled"] is True
+    # The same labelled rows and validation split; only the unlabelled count differs.
+    assert own["data"].pop("unlabelled_rows") == 2 and plain["data"].pop("unlabelled_rows") == 0
+    assert own["data"] == plain["data"]
+    assert main(["distill", str(teacher), "--out", str(tmp_path / "cli"), "--layers", "1",
+                 "--epochs", "1", "--data-unlabelled"]) == 0  # fmt: skip
+    metrics = json.loads((tmp_path / "cli" / "metrics.json").read_text())
+    assert metrics["distillation"]["unlabelled_tweets"] == 2

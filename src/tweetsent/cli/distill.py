@@ -25,6 +25,12 @@ def add_parser(subparsers) -> None:
         metavar="FILE",
         help="more tweets the teacher labels for the student, read as the run read its data",
     )
+    p.add_argument(
+        "--data-unlabelled",
+        action="store_true",
+        help="also the tweets of the run's data file that cleaning dropped for their label "
+        "(missing, a dropped label such as SMILE's nocode, multi-label); never validation rows",
+    )
     p.add_argument("--temperature", type=float, default=2.0, help="softening temperature (2)")
     p.add_argument(
         "--alpha",
@@ -53,6 +59,7 @@ def distill_cli(args) -> int:
         alpha=args.alpha,
         epochs=args.epochs,
         unlabelled=list(args.unlabelled),
+        data_unlabelled=args.data_unlabelled,
         seed=args.seed,
     )
     result = distill(args.run_dir, args.out, settings, overwrite=args.overwrite)

@@ -264,7 +264,33 @@ def _show_columns(columns, most: int = 12, width: int = 40) -> str:
 def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None) -> LabelledData:
     """Load texts and labels, dropping unusable rows and counting each reason."""
     cfg = resolve_data_config(cfg)
-    frame = read_table(path, cfg)
+    texts, labels, keep, _, dropped = _sorted_rows(read_table(path, cfg), cfg, path)
+    check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)
+    for reason, count in dropped.items():
+        logger.debug("%s: skipped %d row(s): %s", path, count, reason)
+
+    rows = [int(i) + 1 for i in texts.index[keep]]
+    data = LabelledData(texts[keep].tolist(), labels[keep].tolist(), str(path), dropped, rows)
+    if len(data) == 0:
+        why = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "the file has no data rows"
+        raise DataError(f"{path}: no usable rows after cleaning ({why})")
+    if limit is not None and limit < len(data):
+        data = data.subset(range(limit))
+        data.dropped = dropped
+    return data
+
+
+def load_unlabelled(path: str | Path, cfg: DataConfig) -> list[str]:
+    """The texts of the rows :func:`load_labelled` drops for their label (missing, multi-label,
+    or a dropped label such as SMILE's ``nocode``): a labelled file's own unlabelled tweets."""
+    cfg = resolve_data_config(cfg)
+    texts, _, _, unlabelled, _ = _sorted_rows(read_table(path, cfg), cfg, path)
+    return texts[unlabelled].tolist()
+
+
+def _sorted_rows(frame: pd.DataFrame, cfg: DataConfig, path):
+    """Texts, labels, the usable rows, the rows with a text but no usable label, and how many
+    rows each cleaning reason dropped."""
     text_col = require_column(frame, cfg.text_col, "text", path)
     label_col = require_column(frame, cfg.label_col, "label", path)
     texts = clip_long_texts(frame[text_col], path)
@@ -284,25 +310,14 @@ def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None
             keep[mask] = False
 
     drop("empty text", texts.map(is_blank))  # invisible-only texts count as empty
+    has_text = keep.copy()
     drop("missing label", labels.map(is_blank))
     if cfg.drop_multilabel:
         drop("multi-label", labels.fillna("").str.contains(cfg.drop_multilabel, regex=False))
     if cfg.drop_labels:
         dropped_labels = [unicodedata.normalize("NFC", x) for x in cfg.drop_labels]
         drop("dropped label", labels.isin(dropped_labels))
-    check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)
-    for reason, count in dropped.items():
-        logger.debug("%s: skipped %d row(s): %s", path, count, reason)
-
-    rows = [int(i) + 1 for i in frame.index[keep]]
-    data = LabelledData(texts[keep].tolist(), labels[keep].tolist(), str(path), dropped, rows)
-    if len(data) == 0:
-        why = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "the file has no data rows"
-        raise DataError(f"{path}: no usable rows after cleaning ({why})")
-    if limit is not None and limit < len(data):
-        data = data.subset(range(limit))
-        data.dropped = dropped
-    return data
+    return texts, labels, keep, has_text & ~keep, dropped
 
 
 def load_texts(path: str | Path, cfg: DataConfig) -> list[str]:

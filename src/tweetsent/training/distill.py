@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import TrainConfig
+from tweetsent.data.labels import keep_multilabel_rows, soft_separator
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.prepare import prepare_data
-from tweetsent.data.reading import load_texts
+from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.reading import load_texts, load_unlabelled
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.inference.engines import TorchEngine
@@ -49,6 +51,9 @@ class DistillSettings:
     alpha: float = 0.5  # weight of the soft (teacher) term; 1 - alpha for the hard labels
     epochs: int | None = None  # None: the teacher's
     unlabelled: list[str] = field(default_factory=list)
+    # Also the data file's own rows without a usable label (missing, dropped such as SMILE's
+    # nocode, multi-label): never in the validation split, so free soft-label tweets.
+    data_unlabelled: bool = False
     # The student's initialisation order and shuffling; None: the teacher's. The split stays
     # the teacher's whatever the seed, so that teacher and student are scored on the same rows.
     seed: int | None = None
@@ -98,7 +103,7 @@ def distill(
     try:
         checkpoints.check_out_dir(out, overwrite)
         train_data, val_data = prepare_data(config)  # the teacher's own split
-        extra = _unlabelled_texts(settings.unlabelled, config)
+        extra = _unlabelled_texts(settings.unlabelled, config, settings.data_unlabelled)
         staging = checkpoints.start_staging(out, config, overwrite=overwrite)
         try:
             # The split above used the teacher's seed; the student trains with its own.
@@ -122,9 +127,18 @@ def distill(
     return TrainResult(out, metrics, config)
 
 
-def _unlabelled_texts(files: list[str], config: TrainConfig) -> list[str]:
-    """The tweets of ``files`` (read as the run read its data), cleaned as it cleaned them."""
+def _unlabelled_texts(files: list[str], config: TrainConfig, from_data: bool) -> list[str]:
+    """The tweets of ``files`` (read as the run read its data) and, with ``from_data``, the
+    rows of the run's data file that have no usable label; cleaned as the run cleaned its."""
     texts: list[str] = []
+    if from_data:
+        data_config = resolve_data_config(config.data)
+        if soft_separator(config):  # those rows already train as soft targets
+            data_config = keep_multilabel_rows(data_config)
+        own = load_unlabelled(config.data_path, data_config)
+        logger.info("%s: %d row(s) without a usable label join as unlabelled", config.data_path,
+                    len(own))  # fmt: skip
+        texts.extend(own)
     for path in files:
         texts.extend(t for t in load_texts(path, config.data) if t.strip())
     if config.normalize or config.demojize:
@@ -247,6 +261,7 @@ def _comparison(
         "seed": settings.seed,
         "unlabelled_tweets": n_extra,
         "unlabelled_files": list(settings.unlabelled),
+        "data_unlabelled": settings.data_unlabelled,
         "validation_tweets": len(texts),
         "agreement_with_teacher": round(
             float(np.mean(predictions["teacher"] == predictions["student"])), 4
