@@ -20,7 +20,9 @@ for each seed (the same start set for every strategy of a seed) and report the m
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -230,7 +232,7 @@ def _finetuner(args, task, train, test, classes):
     work.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.set)
     pool_texts = train["text"].tolist()
-    calls = iter(range(10**6))
+    calls = itertools.count()
 
     def fit(idx, seed):
         k = next(calls)
@@ -249,8 +251,6 @@ def _finetuner(args, task, train, test, classes):
         order = [clf.labels.index(c) for c in classes]  # the run's label order -> ours
         test_proba = clf.predict_proba(test["text"].tolist())[:, order]
         pool_proba = clf.predict_proba(pool_texts)[:, order]
-        import shutil
-
         shutil.rmtree(run_dir, ignore_errors=True)
         return types.SimpleNamespace(test_pred=test_proba.argmax(1), pool_proba=pool_proba)
 

@@ -27,10 +27,8 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
                 f"{path}: a pipe, not a file; training reads its data more than once (to split, "
                 "to fingerprint it for --resume), so save it to a file first"
             )
-    data_config = resolve_data_config(config.data)
+    data_config = run_data_config(config)
     soft = ml.soft_separator(config)
-    if config.multi_label or soft:
-        data_config = ml.keep_multilabel_rows(data_config)
     data = cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
     extra = None
     if soft:  # single-label rows are split as usual; the multi-label ones only ever train
@@ -61,6 +59,15 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
             train_data.dropped,
         )
     return train_data, val
+
+
+def run_data_config(config: TrainConfig):
+    """How a run reads its data file: the data config, with multi-label rows kept where the
+    run trains on them (multi-label runs, or soft targets of a single-label run)."""
+    data_config = resolve_data_config(config.data)
+    if config.multi_label or ml.soft_separator(config):
+        data_config = ml.keep_multilabel_rows(data_config)
+    return data_config
 
 
 def cleaned(data: LabelledData, config: TrainConfig) -> LabelledData:

@@ -26,10 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import TrainConfig
-from tweetsent.data.labels import keep_multilabel_rows, soft_separator
 from tweetsent.data.normalize import clean_tweet
-from tweetsent.data.prepare import prepare_data
-from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.prepare import prepare_data, run_data_config
 from tweetsent.data.reading import load_texts, load_unlabelled
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.evaluation.report import write_plots, write_report
@@ -132,10 +130,8 @@ def _unlabelled_texts(files: list[str], config: TrainConfig, from_data: bool) ->
     rows of the run's data file that have no usable label; cleaned as the run cleaned its."""
     texts: list[str] = []
     if from_data:
-        data_config = resolve_data_config(config.data)
-        if soft_separator(config):  # those rows already train as soft targets
-            data_config = keep_multilabel_rows(data_config)
-        own = load_unlabelled(config.data_path, data_config)
+        # Read as the run reads it: multi-label rows it trains on as soft targets stay out.
+        own = load_unlabelled(config.data_path, run_data_config(config))
         logger.info("%s: %d row(s) without a usable label join as unlabelled", config.data_path,
                     len(own))  # fmt: skip
         texts.extend(own)

@@ -19,8 +19,7 @@ import pandas as pd
 from tweetsent import fileio
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data import labels as ml
-from tweetsent.data.prepare import cleaned
-from tweetsent.data.presets import resolve_data_config
+from tweetsent.data.prepare import cleaned, run_data_config
 from tweetsent.data.reading import load_labelled
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.training import checkpoints
@@ -43,11 +42,9 @@ def _all_rows(config: TrainConfig):
     that only ever train (None unless ``multi_label_rows`` is ``soft``)."""
     if config.val_file:
         raise ConfigError("--cv makes its own validation folds; drop --val-file")
-    data_config = resolve_data_config(config.data)
     soft = ml.soft_separator(config)
-    if config.multi_label or soft:
-        data_config = ml.keep_multilabel_rows(data_config)
-    data = cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
+    rows = load_labelled(config.data_path, run_data_config(config), limit=config.limit)
+    data = cleaned(rows, config)
     if soft:  # folds of the single-label rows; the multi-label ones join every training fold
         return ml.split_off_multilabel(data, soft)
     return data, None
