@@ -35,7 +35,7 @@ def test_per_token_int8_keeps_the_fp32_logits(study, onnx_run, tmp_path):
     fp32 = onnx_run / "onnx" / "model.onnx"
     every, mixed = tmp_path / "every.onnx", tmp_path / "mixed.onnx"
     weight_matmuls = study.per_token_int8(fp32, every)
-    kept = study.per_token_int8(fp32, mixed, keep_fp32=(r"/value/", r"layer\.\d+/output/"))
+    kept = study.per_token_int8(fp32, mixed, keep_fp32=study.SENSITIVE_MATMULS)
 
     clf = TweetClassifier.load(onnx_run, backend="torch")
     layers = clf.engine.model.config.num_hidden_layers
