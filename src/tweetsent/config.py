@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tweetsent import fileio
 from tweetsent.errors import ConfigError
 from tweetsent.rules import (
     AUTO,
@@ -351,7 +352,7 @@ class TrainConfig:
         return cls(**_known(cls, values, "configuration"))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        fileio.write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

@@ -32,6 +32,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from tweetsent import rundir
 from tweetsent.config import DataConfig
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import SUFFIX_FORMATS, check_file
@@ -348,8 +349,10 @@ def _check_run_dir(run_dir) -> None:
     path = Path(run_dir)
     if not path.is_dir():
         raise ModelError(f"{path}: run or model directory not found")
-    if not ((path / "model").is_dir() or (path / "config.json").is_file()):
-        raise ModelError(f"{path}: not a run or model directory (no model/ or config.json)")
+    if not rundir.model_config_file(rundir.model_folder(path)).is_file():
+        raise ModelError(
+            f"{path}: not a run or model directory (no {rundir.MODEL}/ or {rundir.CONFIG})"
+        )
 
 
 def _check_first_file(path: Path, data_config: DataConfig, chunk_rows: int) -> str:

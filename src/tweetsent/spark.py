@@ -13,11 +13,11 @@ the same ``TweetClassifier`` (cleaning, backend, temperature) and the same label
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from tweetsent import rundir
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.calibration import check_min_confidence
 
@@ -40,11 +40,10 @@ def run_labels(run_dir: str | Path) -> list[str]:
     from tweetsent.modeling.loading import labels_from_config
 
     path = Path(run_dir)
-    model_dir = path / "model" if (path / "model").is_dir() else path
-    try:
-        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        message = f"{path}: not a run or model directory (no readable config.json)"
+    model_dir = rundir.model_folder(path)
+    saved = rundir.read_model_config(model_dir)
+    if not saved:
+        message = f"{path}: not a run or model directory (no readable {rundir.CONFIG})"
         raise ModelError(message) from None
     return labels_from_config(saved, model_dir)
 

@@ -256,7 +256,7 @@ CASES = [
             str(t / "ow"),
             "--overwrite",
         ],
-        "ow: already exists and is not a tweetsent run directory (it holds train.csv)",
+        "ow: holds the data file",
     ),
     (
         "--overwrite on a run that holds the data",

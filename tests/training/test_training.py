@@ -91,13 +91,17 @@ def test_same_seed_same_result(tmp_path, _tiny_run):
 def test_existing_run_dir_is_refused_unless_overwrite(tmp_path, tiny_run, tiny_config):
     out = tiny_run  # a copy of the session's run, in tmp_path
     first = (out / "metrics.json").read_bytes()
-    (out / "note.txt").write_text("mine")  # a user's file inside a run goes with the run
     with pytest.raises(ConfigError, match="--overwrite"):
         train(tiny_config, out, progress=False)
     assert (out / "metrics.json").read_bytes() == first
+    # A user's file inside a run is never deleted with it: --overwrite refuses, naming it.
+    (out / "note.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="note.txt"):
+        train(tiny_config, out, overwrite=True, progress=False)
+    assert (out / "note.txt").read_text() == "mine"
+    (out / "note.txt").unlink()
     train(tiny_config, out, overwrite=True, progress=False)
-    assert not (out / "note.txt").exists()
-    assert (out / "metrics.json").is_file()
+    assert (out / "metrics.json").is_file() and not (out / "note.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock or .old left
 
 
@@ -108,10 +112,15 @@ def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path, tiny_conf
     data = out / "train.csv"
     data.write_bytes(Path(tiny_config.data_path).read_bytes())
     tiny_config.data_path = str(data)
+    with pytest.raises(ConfigError, match="holds the data file"):
+        train(tiny_config, out, overwrite=True, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "train.csv"]
+    tiny_config.data_path = str(Path(tmp_path / "elsewhere.csv"))
+    Path(tiny_config.data_path).write_bytes(data.read_bytes())
     with pytest.raises(ConfigError, match="not a tweetsent run directory"):
         train(tiny_config, out, overwrite=True, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "train.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ow"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.csv", "ow"]
 
 
 def test_out_dot_is_the_current_folder_and_is_refused_when_not_empty(

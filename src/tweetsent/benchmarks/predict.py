@@ -19,6 +19,7 @@ from tweetsent.errors import DataError
 from tweetsent.evaluation.metrics import classification_metrics
 from tweetsent.hardware import cpu_has_bf16
 from tweetsent.inference import TweetClassifier
+from tweetsent.rundir import RunDir, read_model_config
 
 logger = logging.getLogger(__name__)
 
@@ -150,11 +151,9 @@ def _student_contestants(student: Path) -> dict[str, Callable]:
 
 def _model_config(run_dir: Path):
     """A run's model config.json as attributes (what :func:`encoder_flops` reads)."""
-    import json
     from types import SimpleNamespace
 
-    path = run_dir / "model" / "config.json"
-    return SimpleNamespace(**json.loads(path.read_text(encoding="utf-8")))
+    return SimpleNamespace(**read_model_config(RunDir(run_dir).model))
 
 
 def _time_one(name, load, texts, batch_size, validation, labels, flops) -> dict:

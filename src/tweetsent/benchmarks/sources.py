@@ -6,11 +6,12 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.config import DataConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import PRESETS
 from tweetsent.data.reading import LabelledData, load_texts
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.rundir import RunDir
 
 
 def parse_source(spec: str) -> tuple[str, DataConfig]:
@@ -38,10 +39,9 @@ def sample_texts(sources: Sequence[tuple[str | Path, DataConfig]], n: int) -> li
 
 def run_validation(run_dir: str | Path) -> LabelledData | None:
     """The validation split a run was trained with, re-made from its config (None if unknown)."""
-    config_file = Path(run_dir) / "config.json"
-    if not config_file.is_file():
+    config = RunDir(run_dir).read_config()
+    if config is None:
         return None
-    config = TrainConfig.load(config_file)
     if not config.data_path or not Path(config.data_path).is_file():
         return None
     return prepare_data(config)[1]

@@ -29,6 +29,7 @@ from tweetsent.modeling.loading import (
     load_tokenizer,
     resolve_model,
 )
+from tweetsent.rundir import RunDir
 from tweetsent.training.schedule import resolve_schedule
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def _ours_row(config: TrainConfig, work_dir: Path, model_name: str, train_data) 
     result = train(config, work_dir / "ours", overwrite=True, progress=False)
     metrics = result.metrics
     final = metrics["history"][-1] if metrics["history"] else {}
-    model = load_classifier(work_dir / "ours" / "model")
+    model = load_classifier(RunDir(work_dir / "ours").model)
     tokens = _token_lengths(model_name, train_data.texts, config.max_length)
     flops = 3 * encoder_flops(model.config, tokens) * config.epochs
     return {

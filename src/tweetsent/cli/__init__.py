@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from tweetsent import __version__
+from tweetsent import __version__, fileio
 
 COMMANDS = (
     "inspect",
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     try:
-        return int(args.func(args) or 0)
+        with fileio.inputs_guarded():  # no command replaces a file it read
+            return int(args.func(args) or 0)
     except TweetsentError as exc:
         if getattr(exc, "quiet", False):  # already reported by another process (rank 0)
             return 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides, format_table
 from tweetsent.cli.bench_quality import add_quality_parser
+from tweetsent.rundir import RunDir
 
 CONTESTANTS = ("tutorial", "plain", "trainer", "ours")
 
@@ -98,12 +99,10 @@ def _add_predict_parser(which) -> None:
 
 def bench_predict_cli(args) -> int:
     from tweetsent.benchmarks import bench_predict, parse_source, run_validation, sample_texts
-    from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
 
     run_dir = Path(args.run_dir)
-    config_file = run_dir / "config.json"
-    run_config = TrainConfig.load(config_file) if config_file.is_file() else None
+    run_config = RunDir(run_dir).read_config()
     if args.data:
         # A file without :PRESET is read the way the run read its own training data.
         sources = [
@@ -151,9 +150,10 @@ def _bench_exports(args, run_dir: Path, tmp: Path) -> tuple[Path | None, Path | 
         if folder is None:
             if not scratch.exists():
                 scratch.mkdir()
-                (scratch / "model").symlink_to((run_dir / "model").resolve())
-                if (run_dir / "config.json").is_file():  # int8 calibrates on the run's data
-                    (scratch / "config.json").symlink_to((run_dir / "config.json").resolve())
+                run, copy = RunDir(run_dir), RunDir(scratch)
+                copy.model.symlink_to(run.model.resolve())
+                if run.config_file.is_file():  # int8 calibrates on the run's data
+                    copy.config_file.symlink_to(run.config_file.resolve())
             folder = export(scratch, quantize="int8")
         found.append(folder)
     return found[0], found[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tweetsent.export import FORMATS, QUANTIZE
+from tweetsent.rundir import read_model_config
 
 
 def add_parser(subparsers) -> None:
@@ -40,7 +41,6 @@ def add_parser(subparsers) -> None:
 
 
 def export_cli(args) -> int:
-    import json
 
     from tweetsent.export import export_run
 
@@ -53,7 +53,7 @@ def export_cli(args) -> int:
     )
     files = ", ".join(sorted(p.name for p in folder.iterdir() if p.suffix in (".onnx", ".xml")))
     print(f"exported {files} to {folder}")
-    settings = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("tweetsent")
+    settings = read_model_config(folder).get("tweetsent")
     agreement = (settings or {}).get("int8_label_agreement")
     if agreement is not None:
         print(

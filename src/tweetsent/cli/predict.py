@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_backend_args, add_data_args
+from tweetsent.rundir import RunDir
 
 
 def add_parser(subparsers) -> None:
@@ -225,10 +226,8 @@ def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
 
 def _predict_ray(args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from tweetsent.cli._util import data_config_from_args
-    from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
     from tweetsent.inference.files import DEFAULT_CHUNK_ROWS
 
@@ -242,8 +241,8 @@ def _predict_ray(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be a positive integer, got {workers}")
     from tweetsent import ray as tray
 
-    config_file = Path(args.run_dir) / "config.json"
-    base = TrainConfig.load(config_file).data if config_file.is_file() else None
+    run_config = RunDir(args.run_dir).read_config()
+    base = run_config.data if run_config else None
     data_config = data_config_from_args(args, base=base)
     address = getattr(args, "address", None)
     if address is None and workers is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tweetsent import fileio
 from tweetsent.config import DataConfig
 from tweetsent.data.checks import read_bytes_checked
 from tweetsent.data.encoding import decode_bytes
@@ -119,6 +120,7 @@ def check_file(path: str | Path) -> Path:
         raise DataError(f"{path}: is a directory, not a data file")
     if path.is_file() and path.stat().st_size == 0:  # a pipe's size says nothing: read it
         raise DataError(f"{path}: file is empty")
+    fileio.note_input(path)
     return path
 
 
@@ -126,6 +128,7 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     """Read a CSV / TSV / JSON Lines / Parquet file into a frame of strings (missing as NaN)."""
     cfg = resolve_data_config(cfg)
     if is_saved_dataset(Path(path)):
+        fileio.note_input(path)
         return values_to_str(read_saved_dataset(Path(path))).astype(object)
     path = check_file(path)
     fmt = detect_format(path, cfg) if path.suffix.lower() == ".parquet" else None

@@ -7,7 +7,7 @@ import logging
 from tweetsent.config import DataConfig
 from tweetsent.data import labels as ml
 from tweetsent.data.reading import load_labelled
-from tweetsent.errors import DataError
+from tweetsent.errors import DataError, TweetsentError
 from tweetsent.evaluation.metrics import (
     binary_cross_entropy,
     classification_metrics,
@@ -17,6 +17,7 @@ from tweetsent.evaluation.metrics import (
 from tweetsent.fileio import content_digest
 from tweetsent.inference.calibration import expected_calibration_error, softmax
 from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +75,8 @@ def evaluate(
 
 def _saved_config(run_dir):
     """The run's TrainConfig as ``TweetClassifier.load`` reads it, or None (a bare model dir)."""
-    from pathlib import Path
-
-    from tweetsent.config import TrainConfig
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "model").is_dir() or not (run_dir / "config.json").is_file():
-        return None
-    return TrainConfig.load(run_dir / "config.json")
+    run = RunDir(run_dir)
+    return run.read_config() if run.has_config() else None
 
 
 def warn_if_trained_on(run_dir, data_path) -> bool:
@@ -91,19 +86,15 @@ def warn_if_trained_on(run_dir, data_path) -> bool:
     the same file is caught too. Scores on training rows overstate what the model does on new
     tweets, and nothing else in the output would say so.
     """
-    import json
-    from pathlib import Path
-
-    run_dir = Path(run_dir)
-    inputs = run_dir / "inputs.json"  # training.checkpoints.INPUTS (a layer above this one)
+    run = RunDir(run_dir)
+    digests = run.read_inputs()
     try:
-        digests = json.loads(inputs.read_text(encoding="utf-8"))
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        config = run.read_config()
         digest = content_digest(data_path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TweetsentError):
         return False  # no record (an older run) or no file: the loader reports the latter
     # The training file only: a separate --val-file is held out, and fine to score.
-    trained = config.get("data_path")
+    trained = config.data_path if config else None
     same = [trained] if trained and digests.get(str(trained)) == digest else []
     if same:
         logger.warning(
@@ -112,7 +103,7 @@ def warn_if_trained_on(run_dir, data_path) -> bool:
             "held-out file, or see the validation scores in %s",
             data_path,
             same[0],
-            Path(run_dir) / "metrics.json",
+            run.metrics_file,
         )
     return bool(same)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tweetsent import fileio
 from tweetsent.config import DataConfig
 from tweetsent.data.reading import LabelledData, load_labelled
 
@@ -107,7 +108,8 @@ def plot_inspection(result: Inspection, path: str | Path) -> None:
     right.set(title="Tokens per text", xlabel="tokens", ylabel="texts")
     right.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with fileio.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.evaluation import training_plots
 from tweetsent.evaluation.calibration import write_reliability_diagram
 from tweetsent.evaluation.training_plots import pyplot as _pyplot
 from tweetsent.evaluation.training_plots import save as _save
 from tweetsent.evaluation.training_plots import smooth  # noqa: F401 - part of this API
+from tweetsent.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def objective(config: TrainConfig | None) -> str:
 
 def _load_config(out_dir: Path) -> TrainConfig | None:
     try:
-        return TrainConfig.load(out_dir / "config.json")
+        return RunDir(out_dir).read_config()
     except Exception:  # a plot label is not worth failing a finished run for
         return None
 
@@ -52,15 +54,16 @@ def write_plots(metrics: dict, out_dir: Path, config: TrainConfig | None = None)
     steps = metrics["train_steps"]
     history = metrics["history"]
     loss_name = objective(config)
-    training_plots.train_loss(plt, steps, loss_name, out_dir / "train_loss.png")
-    training_plots.validation(plt, metrics, history, loss_name, out_dir / "validation.png")
+    run = RunDir(out_dir)
+    training_plots.train_loss(plt, steps, loss_name, run.plot("train_loss.png"))
+    training_plots.validation(plt, metrics, history, loss_name, run.plot("validation.png"))
     training_plots.learning_rate(
-        plt, steps, metrics.get("lr_groups"), out_dir / "learning_rate.png"
+        plt, steps, metrics.get("lr_groups"), run.plot("learning_rate.png")
     )
     if "confusion_matrix" in metrics["validation"]:  # multi-label runs have none
-        write_confusion_matrix(metrics["validation"], out_dir / "confusion_matrix.png")
+        write_confusion_matrix(metrics["validation"], run.plot("confusion_matrix.png"))
     if metrics.get("calibration", {}).get("method") == "temperature":
-        write_reliability_diagram(metrics["calibration"], out_dir / "reliability.png")
+        write_reliability_diagram(metrics["calibration"], run.plot("reliability.png"))
 
 
 # A confusion matrix stays readable, and cheap to draw, up to a few dozen classes: beyond it the
@@ -152,9 +155,7 @@ def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     for name, title in PLOTS.items():
         if (out_dir / name).exists():
             lines += [f"![{title}]({name})", ""]
-    tmp = out_dir / "report.md.tmp"
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(out_dir / "report.md")
+    fileio.atomic_write_text(RunDir(out_dir).report, "\n".join(lines))
 
 
 def _data_lines(data: dict) -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tweetsent import fileio
+
 
 def pyplot():
     import matplotlib
@@ -20,9 +22,8 @@ def pyplot():
 
 
 def save(fig, path: Path) -> None:
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    tmp.replace(path)
+    with fileio.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
 
 
 def smooth(values, window: int):

@@ -14,6 +14,7 @@ import logging
 import warnings
 from pathlib import Path
 
+from tweetsent import rundir
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.export.staging import staged_folder, write_export_config
 from tweetsent.inference.engines import ONNX_DIR
@@ -61,8 +62,7 @@ def load_for_export(run_dir: Path, *, allow_pickle: bool = False):
     trace; a missing run is an error."""
     if not run_dir.exists():
         raise ModelError(f"{run_dir}: run directory not found")
-    model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
-    return _load_model(model_dir, allow_pickle)
+    return _load_model(rundir.model_folder(run_dir), allow_pickle)
 
 
 def write_onnx_graph(model, tokenizer, target: Path, opset: int = OPSET) -> list[str]:

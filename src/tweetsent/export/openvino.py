@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.config import DataConfig
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.export.onnx import OPSET, QUANTIZE, load_for_export, write_onnx_graph
 from tweetsent.export.staging import staged_folder, write_export_config
 from tweetsent.inference.ov_engine import OPENVINO_DIR, OpenVinoEngine, import_openvino
 from tweetsent.inference.predictor import TweetClassifier
 from tweetsent.quiet import third_party_quiet, verbose
+from tweetsent.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ def calibration_sample(run_dir: Path, calibration, size: int) -> Sample:
     from tweetsent.data.prepare import prepare_data
     from tweetsent.data.reading import load_texts
 
-    config_file = run_dir / "config.json"
-    config = TrainConfig.load(config_file) if config_file.is_file() else None
+    config = RunDir(run_dir).read_config()
     rng = np.random.default_rng(17)
     if calibration is not None:
         data = config.data if config else DataConfig()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tweetsent import fileio
+from tweetsent import fileio, rundir
 from tweetsent.config import DataConfig
 from tweetsent.data.checks import is_stream
 from tweetsent.data.presets import resolve_data_config
@@ -56,7 +56,7 @@ def model_fingerprint(path: str | Path) -> str:
     resume would cost more than it guards against.
     """
     path = Path(path)
-    root = path / "model" if (path / "model").is_dir() else path
+    root = rundir.model_folder(path)
     files = [p for p in root.rglob("*") if p.is_file()]
     files += [p for p in path.rglob("*.onnx") if p.is_file() and root not in p.parents]
     digest = hashlib.sha256()
@@ -276,7 +276,7 @@ class _Checkpoint:
 
     def locked(self):
         """One writer per output: a second process is refused rather than corrupting it."""
-        return fileio.ExclusiveLock(
+        return fileio.Lock(
             self.lock_file,
             DataError(f"{self.target}: another 'tweetsent predict' is writing it right now"),
         ).held()
@@ -323,15 +323,10 @@ class _Checkpoint:
             yield out
 
     def commit(self, state: dict) -> None:
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.state_file)
+        fileio.write_json(self.state_file, state)
 
     def finish(self) -> None:
-        self.partial.replace(self.target)
+        fileio.move(self.partial, fileio.check_output_file(self.target))
         _fsync_dir(self.target.parent)
         self.state_file.unlink(missing_ok=True)
 

@@ -8,11 +8,11 @@ that into ``config.json`` (``tweetsent.int8_label_agreement``), which ``--backen
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from tweetsent import rundir
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.hardware import cpu_has_bf16
 from tweetsent.modeling.loading import check_model_dir, labels_from_config
@@ -51,11 +51,7 @@ def find_openvino_model(
 
 def export_settings(folder: Path) -> dict:
     """The ``tweetsent`` section of an export's config.json (empty when unreadable)."""
-    try:
-        saved = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    settings = saved.get("tweetsent")
+    settings = rundir.read_model_config(folder).get("tweetsent")
     return settings if isinstance(settings, dict) else {}
 
 

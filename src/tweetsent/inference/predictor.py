@@ -18,6 +18,7 @@ from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.backends import BACKENDS, auto_backend, load_engine
 from tweetsent.modeling.ensemble import ENSEMBLE_KEY
+from tweetsent.rundir import RunDir, read_model_config
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +116,11 @@ class TweetClassifier:
         path = Path(path)
         if not path.exists():
             raise ModelError(f"{path}: run or model directory not found")
-        run_dir = path if (path / "model").is_dir() else None
-        if run_dir is None and path.name == "model" and (path.parent / "metrics.json").is_file():
-            run_dir = path.parent  # RUN_DIR/model: the run's settings (max_length) still apply
-        model_dir = run_dir / "model" if run_dir else path
-        config_file = run_dir / "config.json" if run_dir else None
-        config = TrainConfig.load(config_file) if config_file and config_file.is_file() else None
+        # RUN_DIR/model too belongs to its run: the run's settings (max_length) still apply.
+        run = RunDir.of_model(path)
+        run_dir = run.path if run else None
+        model_dir = run.model if run else path
+        config = run.read_config() if run else None
         thresholds, normalize, demojize = _model_settings(model_dir, config)
         settings = dict(
             max_length=config.max_length if config else 128,
@@ -247,12 +247,7 @@ def _model_settings(
     model (else None), and whether its texts were normalised and demojized (so a bare model
     dir knows too; the run's own config, when there is one, decides).
     """
-    import json
-
-    try:
-        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        saved = {}
+    saved = read_model_config(model_dir)
     normalize = bool(saved.get("tweetsent_normalize", False))
     demojize = bool(saved.get("tweetsent_demojize", False))
     if config is not None:
@@ -268,12 +263,7 @@ def _model_settings(
 def _model_temperature(model_dir: Path) -> float | None:
     """The temperature a single-label run fitted on its validation split (None: none fitted,
     or an ensemble, whose members are scaled inside it)."""
-    import json
-
-    try:
-        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    saved = read_model_config(model_dir)
     if saved.get(ENSEMBLE_KEY):  # each member applies its own; the average is final
         return None
     value = saved.get("tweetsent_temperature")

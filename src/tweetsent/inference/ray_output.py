@@ -13,8 +13,9 @@ import os
 import time
 from pathlib import Path
 
+from tweetsent import fileio
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.inference.ray_tasks import ID_COLUMNS, PART, TMP_PREFIX, read_part
+from tweetsent.inference.ray_tasks import ID_COLUMNS, PART, read_part
 
 MANIFEST = "_tweetsent_ray.json"
 SUCCESS = "_SUCCESS"
@@ -41,32 +42,27 @@ def merge_output(output_dir: str | Path, target: str | Path, *, keep_ids: bool =
         raise DataError(f"{target.parent}: output folder not found")
     parts = list_parts(out)
     check_complete(out, parts, len(json.loads((out / MANIFEST).read_text())["inputs"]))
-    tmp = target.with_name(f".{target.name}.partial")
     rows = 0
     writer = None
-    try:
-        with open(tmp, "wb") as fh:
-            for i, (_, _, _, path) in enumerate(parts):
-                frame = read_part(path)
-                if not keep_ids:
-                    frame = frame.drop(columns=list(ID_COLUMNS))
-                rows += len(frame)
-                if fmt == "csv":
-                    fh.write(frame.to_csv(index=False, header=i == 0).encode("utf-8"))
-                else:
-                    import pyarrow as pa
-                    import pyarrow.parquet as pq
+    with fileio.atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        for i, (_, _, _, path) in enumerate(parts):
+            frame = read_part(path)
+            if not keep_ids:
+                frame = frame.drop(columns=list(ID_COLUMNS))
+            rows += len(frame)
+            if fmt == "csv":
+                fh.write(frame.to_csv(index=False, header=i == 0).encode("utf-8"))
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
 
-                    table = pa.Table.from_pandas(frame, preserve_index=False)
-                    writer = writer or pq.ParquetWriter(fh, table.schema)
-                    writer.write_table(table.cast(writer.schema))
-            if writer is not None:
-                writer.close()
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                writer = writer or pq.ParquetWriter(fh, table.schema)
+                writer.write_table(table.cast(writer.schema))
+        if writer is not None:
+            writer.close()
+        fh.flush()
+        os.fsync(fh.fileno())
     return rows
 
 
@@ -107,23 +103,20 @@ def check_complete(out: Path, parts, n_files: int) -> dict[int, int]:
 def finish(out: Path, files: list[Path]) -> dict:
     parts = list_parts(out)
     rows = check_complete(out, parts, len(files))
-    for p in out.glob(f"{TMP_PREFIX}*"):  # left by workers killed mid-write
-        p.unlink(missing_ok=True)
+    fileio.remove_temporaries(out)  # left by workers killed mid-write
     record = {
         "rows": sum(rows.values()),
         "parts": len(parts),
         "files": [{"path": str(p), "rows": rows[i]} for i, p in enumerate(files)],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    tmp = out / f"{TMP_PREFIX}{SUCCESS}"
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    tmp.replace(out / SUCCESS)
+    fileio.write_json(out / SUCCESS, record)
     return record
 
 
 def start_or_resume(out: Path, manifest: dict, restart: bool) -> None:
     path = out / MANIFEST
-    ours = [p for p in out.iterdir() if PART.fullmatch(p.name) or p.name.startswith(TMP_PREFIX)]
+    ours = [p for p in out.iterdir() if PART.fullmatch(p.name) or fileio.is_temporary(p)]
     if path.is_file() and not restart:
         try:
             earlier = json.loads(path.read_text(encoding="utf-8"))
@@ -142,25 +135,14 @@ def start_or_resume(out: Path, manifest: dict, restart: bool) -> None:
     if restart:
         for p in [*ours, out / SUCCESS, path]:
             p.unlink(missing_ok=True)
-    tmp = out / f"{TMP_PREFIX}{MANIFEST}"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    fileio.write_json(path, manifest)
 
 
 @contextlib.contextmanager
 def locked(out: Path):
     """One driver per output folder: a second one is refused rather than racing the first."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    lock = out / ".lock"
-    with lock.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DataError(f"{out}: another 'tweetsent predict' is writing it right now") from None
+    busy = DataError(f"{out}: another 'tweetsent predict' is writing it right now")
+    with fileio.Lock(out / ".lock", busy).held():
         yield
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tweetsent import fileio
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import DataError
 from tweetsent.inference.files import _text_column
@@ -23,7 +24,6 @@ from tweetsent.inference.labelling import label_frame
 
 ID_COLUMNS = ("input_file", "input_row")
 PART = re.compile(r"part-(\d{5})-(\d{12})-(\d{12})\.(parquet|csv)")
-TMP_PREFIX = ".tmp-"
 
 
 def read_files(batch: pd.DataFrame, *, data_config, chunk_rows, skip) -> Iterator[pd.DataFrame]:
@@ -130,8 +130,7 @@ class PartWriter(Labeller):
 
 def write_part(frame: pd.DataFrame, target: Path, fmt: str) -> None:
     """Under a temporary name, then renamed: a part that exists is complete."""
-    tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{target.name}")
-    try:
+    with fileio.atomic_path(target) as tmp:
         if fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -141,9 +140,6 @@ def write_part(frame: pd.DataFrame, target: Path, fmt: str) -> None:
             frame.to_csv(tmp, index=False)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_part(path: Path) -> pd.DataFrame:

@@ -85,10 +85,8 @@ def merge_shards(output_path: str | Path) -> int:
             f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
             "here yet)"
         )
-    fileio.check_output_file(output_path)
-    tmp = output_path.with_name(f".{output_path.name}.partial")
     header = None
-    with tmp.open("wb") as out:
+    with fileio.atomic_path(output_path) as tmp, tmp.open("wb") as out:
         for i in range(count):
             with parts[i].open("rb") as part:
                 part_header = _read_header(part, parts[i])
@@ -103,7 +101,6 @@ def merge_shards(output_path: str | Path) -> int:
                 shutil.copyfileobj(part, out, 1 << 20)
         out.flush()
         os.fsync(out.fileno())
-    tmp.replace(output_path)
     return count
 
 

@@ -14,12 +14,12 @@ PyTorch engine, the ONNX export and evaluation treat an ensemble as one more cla
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from pathlib import Path
 
 from tweetsent.errors import ModelError
+from tweetsent.rundir import read_model_config
 
 ENSEMBLE_DIR = "ensemble"
 ENSEMBLE_KEY = "tweetsent_ensemble"  # in model/config.json: the other members' folders
@@ -32,11 +32,7 @@ def member_path(index: int) -> str:
 
 
 def _saved_config(model_dir: Path) -> dict:
-    try:
-        saved = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return saved if isinstance(saved, dict) else {}
+    return read_model_config(model_dir)
 
 
 def is_ensemble(model_dir: str | Path) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from tweetsent.errors import ModelError
 from tweetsent.modeling.heads import restore_mlp_head
 from tweetsent.quiet import third_party_quiet
+from tweetsent.rundir import model_config_file
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +71,15 @@ def check_model_dir(
         raise ModelError(f"{path}: model directory not found")
     if not path.is_dir():
         raise ModelError(f"{path}: is a file, not a model directory")
-    if not (path / "config.json").is_file():
-        raise ModelError(f"{path}: not a model directory (no config.json)")
+    config_file = model_config_file(path)
+    if not config_file.is_file():
+        raise ModelError(f"{path}: not a model directory (no {config_file.name})")
     try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{path}/config.json: unreadable ({_short(exc)})") from None
+        raise ModelError(f"{config_file}: unreadable ({_short(exc)})") from None
     if not isinstance(config, dict):
-        raise ModelError(f"{path}/config.json: not a JSON object")
+        raise ModelError(f"{config_file}: not a JSON object")
     if weights:
         names = WEIGHT_FILES + (PICKLE_WEIGHT_FILES if allow_pickle else ())
         if not any((path / n).is_file() for n in names):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent.errors import ConfigError, TweetsentError
+from tweetsent.rundir import RunDir
 from tweetsent.serving.settings import ServeConfig
 
 logger = logging.getLogger(__name__)
@@ -24,10 +25,8 @@ def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
     from tweetsent.modeling.loading import default_model_path
 
     run_dir = Path(run_dir)
-    metrics_file = next(
-        (p for p in (run_dir / "metrics.json", run_dir.parent / "metrics.json") if p.is_file()),
-        None,
-    )
+    run = RunDir.of_model(run_dir)
+    metrics_file = run.metrics_file if run and run.metrics_file.is_file() else None
     metrics: dict[str, Any] = {}
     if metrics_file is not None:
         try:

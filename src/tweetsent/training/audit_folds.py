@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tweetsent.config import DataConfig, TrainConfig
-from tweetsent.errors import DataError
+from tweetsent.errors import ConfigError, DataError
 from tweetsent.evaluation.audit import AuditResult, audit
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,24 @@ def audit_finetune(*args, **kwargs) -> AuditResult:
     return audit(*args, oof=finetune_oof, **kwargs)
 
 
+WORK_MARKER = ".tweetsent-audit"
+
+
+def _work_root(root: Path) -> Path:
+    """The folder for the fold runs: new, empty, or an earlier audit's (its marker there).
+    A folder of someone's files is refused: the folds' files would overwrite theirs."""
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"{root}: --work-dir exists and is not a directory")
+    if root.is_dir() and any(root.iterdir()) and not (root / WORK_MARKER).is_file():
+        raise ConfigError(
+            f"{root}: --work-dir holds files that are not an earlier audit's; choose a new or "
+            "empty folder"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / WORK_MARKER).touch()
+    return root
+
+
 def finetune_oof(data, labels, folds, recipe: TrainConfig, model, seed, work_dir) -> np.ndarray:
     """Train one run per fold (K-1 folds, its own validation split inside them), and predict
     the held-out fold with that run's calibrated probabilities."""
@@ -35,8 +53,7 @@ def finetune_oof(data, labels, folds, recipe: TrainConfig, model, seed, work_dir
 
     proba = np.zeros((len(data), len(labels)), dtype=np.float64)
     holder = None if work_dir else tempfile.TemporaryDirectory(prefix="tweetsent-audit-")
-    root = Path(work_dir or holder.name)
-    root.mkdir(parents=True, exist_ok=True)
+    root = _work_root(Path(work_dir or holder.name))
     try:
         for k, (train_idx, held_idx) in enumerate(folds, start=1):
             fold_dir = root / f"fold-{k}"

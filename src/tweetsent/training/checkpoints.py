@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
 
-from tweetsent import fileio
+from tweetsent import fileio, rundir
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
+from tweetsent.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
-STAGING_SUFFIX = ".partial"
-CHECKPOINTS = "checkpoints"
+CHECKPOINTS = rundir.CHECKPOINTS
 # --ensemble K: RUN_DIR.partial/members/member-N holds member N's own checkpoints, model and
 # metrics.json (its "done" mark) while the run trains; finish() removes the folder.
-MEMBERS = "members"
+MEMBERS = rundir.MEMBERS
 _CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 # Trainer writes these before trainer_state.json, which comes last (see is_complete).
 _CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt")
@@ -36,7 +35,7 @@ _CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt")
 
 def staging_dir(out: Path) -> Path:
     """Where the run at ``out`` is built; every rank derives the same path from ``out`` alone."""
-    return out.with_name(out.name + STAGING_SUFFIX)
+    return RunDir(out).staging.path
 
 
 def is_complete(checkpoint: Path) -> bool:
@@ -82,10 +81,10 @@ def discard_incomplete(staging: Path) -> None:
 
 def is_finished(staging: Path) -> bool:
     """Everything was written and only the final rename was missing when the run stopped."""
+    run = RunDir(staging)
     return (
-        (staging / "report.md").is_file()
-        and (staging / "metrics.json").is_file()
-        and (staging / "model").is_dir()
+        run.report.is_file()
+        and run.is_run()
         and not (staging / CHECKPOINTS).exists()
         and not (staging / MEMBERS).exists()
     )
@@ -96,26 +95,25 @@ def start_staging(out: Path, config: TrainConfig, *, overwrite: bool) -> Path:
 
     An interrupted run there is kept unless ``overwrite``: it may be hours of training.
     """
-    staging = staging_dir(out)
+    staged = RunDir(out).staging
+    staging = staged.path
     if staging.exists():
+        staged.check_staging_is_ours()  # a folder of that name a person made is never deleted
         if _has_progress(staging) and not overwrite:
             raise ConfigError(
                 f"{staging}: holds an interrupted run; continue it with --resume {out} "
                 "or pass --overwrite to start over"
             )
         shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    staged.start_staging()
     if overwrite and out.exists():  # so that a resumed run still may replace the old one
         (staging / _REPLACES).touch()
-    save_config(config, staging / "config.json")
-    tmp = staging / f".{INPUTS}.tmp"
-    tmp.write_text(json.dumps(input_digests(config), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(staging / INPUTS)
+    staged.write_config(config)
+    staged.write_inputs(input_digests(config))
     return staging
 
 
-_REPLACES = ".replaces-run"  # in RUN_DIR.partial: the run was started with --overwrite
-INPUTS = "inputs.json"  # SHA-256 of the data files a run started from
+_REPLACES = rundir.REPLACES
 
 
 def input_digests(config: TrainConfig) -> dict[str, str]:
@@ -129,10 +127,9 @@ def check_inputs(out: Path, config: TrainConfig) -> None:
     The split and the batches already trained on come from the data; resuming on other rows
     would silently mix two data sets in one model.
     """
-    saved_file = staging_dir(out) / INPUTS
-    if not saved_file.is_file():
+    saved = RunDir(out).staging.read_inputs()
+    if not saved:
         return
-    saved = json.loads(saved_file.read_text(encoding="utf-8"))
     for path, digest in input_digests(config).items():
         if saved.get(path) not in (None, digest):
             raise ConfigError(
@@ -141,20 +138,15 @@ def check_inputs(out: Path, config: TrainConfig) -> None:
             )
 
 
-def save_config(config: TrainConfig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    config.save(tmp)
-    tmp.replace(path)
-
-
 def interrupted_config(out: Path) -> TrainConfig:
     """The saved settings of the interrupted run at ``out`` (``RUN_DIR.partial/config.json``)."""
-    staging = staging_dir(out)
+    run = RunDir(out)
+    staging = run.staging.path
     if not staging.is_dir():
-        if (out / "metrics.json").is_file():
+        if run.metrics_file.is_file():
             raise ConfigError(f"{out}: the run is complete; there is nothing to resume")
         raise ConfigError(f"{out}: no interrupted run to resume ({staging} not found)")
-    config_file = staging / "config.json"
+    config_file = run.staging.config_file
     if not config_file.is_file():
         raise ConfigError(
             f"{staging}: no config.json, so it cannot be resumed; start over with --overwrite"
@@ -218,7 +210,7 @@ def member_dirs(staging: Path) -> list[Path]:
 def _has_progress(staging: Path) -> bool:
     """A checkpoint, or an ensemble member with a checkpoint or finished: work to keep."""
     return latest_checkpoint(staging) is not None or any(
-        (m / "metrics.json").is_file() or latest_checkpoint(m) is not None
+        RunDir(m).metrics_file.is_file() or latest_checkpoint(m) is not None
         for m in member_dirs(staging)
     )
 
@@ -240,6 +232,8 @@ def finish(staging: Path, out: Path, *, overwrite: bool = False) -> None:
     shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
     shutil.rmtree(staging / MEMBERS, ignore_errors=True)
     replaces.unlink(missing_ok=True)
+    (staging / rundir.STAGING_MARKER).unlink(missing_ok=True)
+    RunDir(staging).mark()
     fileio.swap_dir(staging, out)
 
 
@@ -251,50 +245,36 @@ def keep_or_remove(staging: Path, out: Path) -> None:
     """
     if can_resume(staging):
         discard_incomplete(staging)
-        for tmp in [*staging.glob("*.tmp"), *staging.glob(".*.tmp"), *staging.glob("*.tmp.png")]:
-            tmp.unlink(missing_ok=True)
+        fileio.remove_temporaries(staging)
         logger.warning("kept %s; continue it with: tweetsent train --resume %s", staging, out)
     else:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-RUN_MARKERS = ("metrics.json", "model")  # what every finished run directory holds
-
-
 def run_dir_path(out_dir: str | Path) -> Path:
     """``out_dir`` as a path with a name (``.`` becomes the current folder's absolute path)."""
-    out = Path(out_dir)
-    if out.name in ("", ".", ".."):
-        out = Path(os.path.abspath(out_dir))
-    if not out.name:
-        raise ConfigError(f"{out_dir}: needs a directory name (e.g. runs/NAME)")
-    return out
+    return RunDir(out_dir).path
 
 
 def check_data_outside(out: Path, config: TrainConfig) -> None:
     """Refuse a run directory that holds the data: replacing it would delete the data."""
-    for path in (config.data_path, config.val_file):
-        if path and Path(os.path.abspath(out)) in Path(os.path.abspath(path)).parents:
-            raise ConfigError(f"{out}: holds the data file {path}; choose another --out")
+    RunDir(out).check_holds_none_of((config.data_path, config.val_file))
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
     """``out`` may be created, or replaced with ``overwrite`` when it is a finished run."""
-    fileio.check_output_dir(out, overwrite=overwrite, markers=RUN_MARKERS, what="run directory")
+    RunDir(out).check_new_or_replaceable(overwrite=overwrite)
 
 
-def RunLock(out: Path) -> fileio.ExclusiveLock:  # noqa: N802 - reads as the class it returns
+def RunLock(out: Path) -> fileio.Lock:  # noqa: N802 - reads as the class it returns
     """An advisory lock on ``RUN_DIR`` (``.RUN_DIR.lock`` beside it) while a process trains.
 
     A repeated command, or a ``--resume`` of a run that is in fact still going, then stops
     with an error instead of deleting or writing into the live run's staging directory.
     """
-    return fileio.ExclusiveLock(
-        out.with_name(f".{out.name}.lock"),
-        ConfigError(
-            f"{out}: another tweetsent process is training into it; "
-            "wait for it to finish or stop it first"
-        ),
+    return RunDir(out).lock(
+        f"{out}: another tweetsent process is training into it; "
+        "wait for it to finish or stop it first"
     )
 
 

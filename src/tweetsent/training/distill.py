@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tweetsent import rundir
 from tweetsent.config import TrainConfig
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.prepare import prepare_data, run_data_config
@@ -33,6 +34,7 @@ from tweetsent.errors import ConfigError, ModelError
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.inference.engines import TorchEngine
 from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints
 from tweetsent.training import trainer as recipe
 from tweetsent.training.run import TrainResult
@@ -89,13 +91,15 @@ def distill(
     >>> distill("runs/smile", "runs/smile-3l", DistillSettings(layers=3))  # doctest: +SKIP
     """
     settings = settings or DistillSettings()
-    run_dir = Path(run_dir)
-    if not (run_dir / "model").is_dir() or not (run_dir / "config.json").is_file():
-        raise ModelError(f"{run_dir}: not a tweetsent run directory (model/ and config.json)")
-    config = TrainConfig.load(run_dir / "config.json")
+    teacher = RunDir.open(run_dir)
+    if not teacher.config_file.is_file():
+        raise ModelError(f"{run_dir}: not a tweetsent run directory (no {rundir.CONFIG})")
+    run_dir = teacher.path
+    config = teacher.read_config()
     if config.multi_label:
         raise ConfigError(f"{run_dir}: a multi-label run; distill handles single-label runs")
     out = checkpoints.run_dir_path(out_dir)
+    RunDir(out).check_apart_from(teacher)
     lock = checkpoints.RunLock(out)
     lock.acquire()
     try:
@@ -113,7 +117,7 @@ def distill(
             )
             write_plots(metrics, staging, config)
             write_report(metrics, config, staging)
-            _append_comparison(staging / "report.md", metrics["distillation"])
+            _append_comparison(RunDir(staging).report, metrics["distillation"])
             checkpoints.finish(staging, out, overwrite=overwrite)
         except BaseException:
             import shutil
@@ -170,8 +174,8 @@ def _distill_into(run_dir, config, settings, train_data, val_data, extra, stagin
     from tweetsent.modeling.loading import load_classifier, load_tokenizer
     from tweetsent.training.distill_fit import Rows, fit_student
 
-    teacher = load_classifier(run_dir / "model").eval()
-    tokenizer = load_tokenizer(str(run_dir / "model"), vocab_size=teacher.config.vocab_size)
+    teacher = load_classifier(RunDir(run_dir).model).eval()
+    tokenizer = load_tokenizer(str(RunDir(run_dir).model), vocab_size=teacher.config.vocab_size)
     depth = teacher.config.num_hidden_layers
     layers = settings.check(depth)
     labels = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
@@ -204,7 +208,7 @@ def _distill_into(run_dir, config, settings, train_data, val_data, extra, stagin
         len(extra),
         metrics,
     )
-    write_json(staging / "metrics.json", metrics)
+    RunDir(staging).write_metrics(metrics)
     return metrics
 
 
@@ -218,12 +222,11 @@ def _comparison(
     run_dir, teacher_clf, staging, labels, val_data, settings, keep, depth, n_extra, metrics
 ) -> dict:
     """Teacher vs student on the validation split: F1, agreement, tweets/s (fp32, same texts)."""
-    import json
 
     from tweetsent.evaluation.metrics import classification_metrics
     from tweetsent.modeling.loading import load_classifier
 
-    student = load_classifier(staging / "model").eval()
+    student = load_classifier(RunDir(staging).model).eval()
     student_clf = _plain_classifier(student, teacher_clf.tokenizer, labels, teacher_clf.max_length)
     texts = list(val_data.texts)
     index = {label: i for i, label in enumerate(labels)}
@@ -247,9 +250,9 @@ def _comparison(
             "accuracy": round(scores["accuracy"], 4),
             "tweets_per_second": round(len(texts) / best[name], 1),
         }
-    teacher_metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    teacher_metrics = RunDir(run_dir).read_metrics()
     return {
-        "teacher": str(run_dir),
+        "teacher_run": str(run_dir),  # "teacher" holds its scores (below)
         "teacher_layers": depth,
         "kept_layers": keep,
         "temperature": settings.temperature,
@@ -275,7 +278,7 @@ def _append_comparison(report: Path, d: dict) -> None:
         "",
         "## Distillation",
         "",
-        f"Student of `{d['teacher']}`: layers {', '.join(map(str, d['kept_layers']))} of its "
+        f"Student of `{d['teacher_run']}`: layers {', '.join(map(str, d['kept_layers']))} of its "
         f"{d['teacher_layers']}, temperature {d['temperature']}, alpha {d['alpha']}, "
         f"{d['unlabelled_tweets']} unlabelled tweets. On the {d['validation_tweets']} "
         f"validation tweets (torch fp32 on this machine, best of 3 alternating rounds; the student "
@@ -294,14 +297,6 @@ def _append_comparison(report: Path, d: dict) -> None:
     lines.append(f"\nThe student ran {d['speedup']:.2f}x the teacher's speed.\n")
     with open(report, "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
-
-
-def write_json(path: Path, payload: dict) -> None:
-    import json
-
-    from tweetsent.fileio import atomic_write_text
-
-    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 __all__ = ["DistillSettings", "distill", "kept_layers", "make_student"]

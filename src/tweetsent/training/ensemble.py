@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tweetsent import fileio
+from tweetsent import fileio, rundir
 from tweetsent.config import TrainConfig
 from tweetsent.data import labels as ml
 from tweetsent.evaluation.metrics import classification_metrics, cross_entropy
 from tweetsent.modeling.ensemble import ENSEMBLE_KEY, member_path
+from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints, distributed
 
 logger = logging.getLogger(__name__)
@@ -57,9 +58,10 @@ def fit_ensemble(config: TrainConfig, train_data, val_data, staging: Path, *, pr
 
 def _member_plan(folder: Path) -> tuple[str, dict | str | None]:
     """Rank 0: (done, its metrics), or (train, the checkpoint to resume from or None)."""
-    if (folder / "metrics.json").is_file():
+    member = RunDir(folder)
+    if member.metrics_file.is_file():
         _drop_checkpoints(folder)  # an interrupted run may have stopped before they went
-        return _DONE, json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        return _DONE, member.read_metrics()
     if folder.is_dir():  # interrupted while training: continue from its last checkpoint
         point = checkpoints.resume_point_in(folder)
         return "train", str(point) if point else None
@@ -69,7 +71,7 @@ def _member_plan(folder: Path) -> tuple[str, dict | str | None]:
 
 def _member_done(folder: Path, metrics: dict) -> None:
     """Rank 0: the member's metrics.json, its mark of being done; then its checkpoints go."""
-    fileio.atomic_write_text(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    RunDir(folder).write_metrics(metrics)
     _drop_checkpoints(folder)
 
 
@@ -83,16 +85,16 @@ def assemble(config: TrainConfig, results: list[dict], val_data, staging: Path) 
     Every step may be repeated after an interruption: moves skip what already moved, and the
     scores are computed again from the saved members.
     """
-    model_dir = staging / "model"
+    model_dir = RunDir(staging).model
     for index in range(1, config.ensemble + 1):
         folder = staging / checkpoints.MEMBERS / f"member-{index}"
         target = model_dir if index == 1 else model_dir / member_path(index)
         if not target.is_dir():  # not moved yet (a rename: whole or not at all)
             target.parent.mkdir(parents=True, exist_ok=True)
-            (folder / "model").rename(target)
+            fileio.move(RunDir(folder).model, target)
         if (folder / "tensorboard").is_dir():  # --report-to tensorboard: one log per member
             (staging / "tensorboard").mkdir(exist_ok=True)
-            (folder / "tensorboard").rename(staging / "tensorboard" / folder.name)
+            fileio.move(folder / "tensorboard", staging / "tensorboard" / folder.name)
     members = [member_path(i) for i in range(2, config.ensemble + 1)]
     _update_model_config(model_dir, {ENSEMBLE_KEY: members})
     labels = results[0]["labels"]
@@ -193,12 +195,10 @@ def run_metrics(config: TrainConfig, results: list[dict], validation, calibratio
 
 
 def _update_model_config(model_dir: Path, values: dict) -> None:
-    path = model_dir / "config.json"
+    path = model_dir / rundir.CONFIG
     saved = json.loads(path.read_text(encoding="utf-8"))
     saved.update(values)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    fileio.atomic_write_text(path, json.dumps(saved, indent=2, sort_keys=True) + "\n")
 
 
 __all__ = ["assemble", "fit_ensemble", "member_config", "run_metrics"]

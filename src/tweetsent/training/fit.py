@@ -19,6 +19,7 @@ from tweetsent.evaluation.metrics import classification_metrics, cross_entropy, 
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.modeling.loading import build_classifier, load_tokenizer, resolve_model
 from tweetsent.quiet import third_party_quiet
+from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints, distributed, losses
 from tweetsent.training import trainer as recipe
 from tweetsent.training.callbacks import EPOCH_METRICS, TqdmProgress, TrainingLog, history
@@ -172,7 +173,7 @@ def training_arguments(config: TrainConfig, staging: Path, precision: str, **ext
 
     cpu = device_type() == "cpu"
     return TrainingArguments(
-        output_dir=str(staging / "checkpoints"),
+        output_dir=str(RunDir(staging).checkpoints),
         num_train_epochs=config.epochs,
         learning_rate=config.lr,
         per_device_train_batch_size=config.batch_size,
@@ -324,9 +325,9 @@ def _save_model(model, tokenizer, config: TrainConfig, staging: Path) -> None:
     model.config.tweetsent_demojize = config.demojize
     # save_pretrained, not trainer.save_model: no pickled training_args.bin beside weights.
     with third_party_quiet():  # transformers' "Writing model shards" bar
-        model.save_pretrained(str(staging / "model"))
-        tokenizer.save_pretrained(str(staging / "model"))
-    config.save(staging / "config.json")
+        model.save_pretrained(str(RunDir(staging).model))
+        tokenizer.save_pretrained(str(RunDir(staging).model))
+    RunDir(staging).write_config(config)
 
 
 __all__ = ["fit"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tweetsent import fileio, rundir
 from tweetsent.config import TrainConfig
 from tweetsent.data.normalize import MENTION_PATTERN, URL_PATTERN
 
@@ -69,7 +70,7 @@ def _model_inputs(model_dir: Path) -> list[str]:
 
 def write_model_card(model_dir: Path, metrics: dict, config: TrainConfig, *, masked: bool):
     """``model_dir/README.md`` in the hub's format: YAML front matter, then the sections."""
-    _write(model_dir / "README.md", model_card(metrics, config, masked=masked))
+    _write(model_dir / rundir.MODEL_CARD, model_card(metrics, config, masked=masked))
 
 
 def base_model(metrics: dict, config: TrainConfig) -> str | None:
@@ -218,9 +219,7 @@ def _cleaning_lines(config: TrainConfig, masked: bool) -> list[str]:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    fileio.atomic_write_text(path, text)
 
 
 __all__ = ["mask_in_tokenizer", "model_card", "publish", "write_model_card"]

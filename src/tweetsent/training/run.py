@@ -7,18 +7,17 @@ written, so no reader ever sees a half-written run directory.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.errors import ConfigError, DiskFullError, is_disk_full
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints, distributed, hub
 from tweetsent.training.schedule import resolve_schedule
 
@@ -80,8 +79,8 @@ def _run(
         # The lock first, then the checks: another process cannot slip in between them.
         lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
+            checkpoints.check_data_outside(out, config)  # the more precise of the two refusals
             checkpoints.check_out_dir(out, overwrite)
-            checkpoints.check_data_outside(out, config)
         config.data = resolve_data_config(config.data)
         loaded.extend(prepare_data(config))
         config = resolve_schedule(config, len(loaded[0]), distributed.world_size())
@@ -114,7 +113,7 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     config = TrainConfig.from_dict(config_values)
     if resume_from == _FINISHED:  # killed between the last write and the rename
         distributed.on_main(lambda: checkpoints.finish(staging, out))
-        return TrainResult(out, json.loads((out / "metrics.json").read_text("utf-8")), config)
+        return TrainResult(out, RunDir(out).read_metrics(), config)
     train_data, val_data = loaded or prepare_data(config)
     progress = progress and distributed.is_main()
     with _cleaned_up_on_failure(staging, out, main=distributed.is_main()):
@@ -131,10 +130,10 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
         metrics["baseline"] = baseline_metrics(train_data, val_data, config)
         with _cleaned_up_on_failure(staging, out):
             # The one write of metrics.json; is_finished() needs it and report.md, both below.
-            fileio.atomic_write_text(staging / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+            RunDir(staging).write_metrics(metrics)
             write_plots(metrics, staging)
             write_report(metrics, config, staging)
-            hub.publish(staging / "model", metrics, config)
+            hub.publish(RunDir(staging).model, metrics, config)
             checkpoints.finish(staging, out)
         logger.debug("run written to %s", out)  # the CLI prints it, once
 

@@ -22,6 +22,7 @@ from tweetsent.data import labels as ml
 from tweetsent.data.prepare import cleaned, run_data_config
 from tweetsent.data.reading import load_labelled
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints
 from tweetsent.training.run import train
 
@@ -100,11 +101,8 @@ def _cross_validate(config: TrainConfig, k: int, out: Path, overwrite: bool) -> 
             f"fewer than the {k} folds; use a smaller --cv"
         )
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=config.split_seed)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     results = []
-    try:
+    with fileio.atomic_dir(out, RunDir(out).staging.path) as staging:
         for fold, (train_idx, val_idx) in enumerate(folds.split(data.texts, strata), start=1):
             fold_dir = staging / f"fold-{fold}"
             fold_dir.mkdir()
@@ -136,11 +134,8 @@ def _cross_validate(config: TrainConfig, k: int, out: Path, overwrite: bool) -> 
         summary["source"] = str(config.data_path)
         (staging / "cv.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         (staging / "cv.md").write_text(cv_markdown(summary), encoding="utf-8")
-        TrainConfig.save(config, staging / "config.json")
-        _replace(staging, out, overwrite, CV_MARKERS, "cross-validation output")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        RunDir(staging).write_config(config)
+        _check_again(out, overwrite, CV_MARKERS, "cross-validation output")
     return summary
 
 
@@ -221,9 +216,7 @@ def _search(
         raise ConfigError("--search needs optuna: pip install optuna") from None
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ConfigError(f"--search needs a positive number of trials, got {n_trials!r}")
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = RunDir(out).staging.path
     metric = config.metric_for_best
     direction = "minimize" if metric == "loss" else "maximize"
     rows: list[dict] = []
@@ -239,7 +232,7 @@ def _search(
         trial_dir = staging / f"trial-{trial.number}"
         metrics = train(dataclasses.replace(config, **params), trial_dir, progress=False).metrics
         if not keep_models:
-            shutil.rmtree(trial_dir / "model", ignore_errors=True)
+            shutil.rmtree(RunDir(trial_dir).model, ignore_errors=True)
         v = metrics["validation"]
         rows.append(
             {
@@ -257,7 +250,7 @@ def _search(
     study = optuna.create_study(
         direction=direction, sampler=optuna.samplers.TPESampler(seed=config.seed)
     )
-    try:
+    with fileio.atomic_dir(out, staging):
         study.optimize(objective, n_trials=n_trials)
         best = dataclasses.replace(config, **study.best_params)
         pd.DataFrame(rows).to_csv(staging / "trials.csv", index=False)
@@ -271,10 +264,7 @@ def _search(
         }
         (staging / "search.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
         best.save(staging / "best_config.json")
-        _replace(staging, out, overwrite, SEARCH_MARKERS, "search output")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        _check_again(out, overwrite, SEARCH_MARKERS, "search output")
     return result
 
 
@@ -286,9 +276,9 @@ def _output(out: Path, overwrite: bool, markers: tuple[str, ...], what: str):
         yield
 
 
-def _replace(staging: Path, out: Path, overwrite: bool, markers: tuple[str, ...], what: str):
+def _check_again(out: Path, overwrite: bool, markers: tuple[str, ...], what: str):
+    """Before the swap: the lock keeps other tweetsent processes out, not other programs."""
     fileio.check_output_dir(out, overwrite=overwrite, markers=markers, what=what)
-    fileio.swap_dir(staging, out)
 
 
 __all__ = ["SEARCH_SPACE", "cross_validate", "cv_markdown", "search", "summarize_folds"]
