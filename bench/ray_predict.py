@@ -97,7 +97,7 @@ def main() -> None:
             print(json.dumps({k: v for k, v in result.items() if k != "output"}), flush=True)
             records.append(result)
         single = pd.read_csv(tmp / "single.csv")
-        from tweetsent.ray import merge_output  # after the sys.path line above
+        from tweetsent.batch.ray import merge_output  # after the sys.path line above
 
         for out in ("ray1", "ray2"):
             merged = tmp / f"{out}.csv"

@@ -5,7 +5,7 @@ embedded-MiniLM sentence embeddings + scikit-learn logistic regression; minutes 
 CPU) or ``tweetsent train``'s default recipe (``--learner finetune``: the encoder fine-tuned
 every round, the best epoch picked on the task's ``val.csv``; hours on 2 cores, so run one
 process per seed and strategy, e.g. on a GPU, and ``--merge`` their ``--json`` files).
-The selection is ``tweetsent.inference.suggest.select``, exactly as the command runs it
+The selection is ``tweetsent.suggest.core.select``, exactly as the command runs it
 (uncertainty, then k-means diversity over the candidates' embeddings).
 
 Start from ``--start`` random labelled tweets of the task's training split (the pool), add
@@ -68,7 +68,7 @@ def main() -> None:
 
     from tweetsent.config import TrainConfig
     from tweetsent.data.normalize import clean_tweet
-    from tweetsent.inference.suggest import select
+    from tweetsent.suggest.core import select
     from tweetsent.modeling.embeddings import sentence_embeddings
 
     task = Path(args.task)

@@ -89,7 +89,7 @@ PLAN = [
     ),
     ('python -c "import pandas as pd; pd.concat', "skip", "the user's files; test_suggest.py"),
     (
-        "from tweetsent.evaluation.audit import",
+        "from tweetsent.audit.core import",
         "skip",
         "the user's files; tests/evaluation/test_audit.py",
     ),

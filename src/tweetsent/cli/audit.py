@@ -77,10 +77,10 @@ def _add_finetune_options(p) -> None:
 def audit_cli(args) -> int:
     import dataclasses
 
+    from tweetsent.audit.core import audit, write_audit
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.config import TrainConfig
     from tweetsent.errors import ConfigError
-    from tweetsent.evaluation.audit import audit, write_audit
     from tweetsent.fileio import check_output_file
 
     check_output_file(args.out)
@@ -95,7 +95,7 @@ def audit_cli(args) -> int:
         recipe = dataclasses.replace(recipe, multi_label=True, label_sep=args.label_sep)
     run_audit = audit
     if args.mode == "finetune":  # it trains: its code lives with training (package layers)
-        from tweetsent.training.audit_folds import audit_finetune as run_audit
+        from tweetsent.audit.folds import audit_finetune as run_audit
     result = run_audit(
         args.data,
         data_config_from_args(args),

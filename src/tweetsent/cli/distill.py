@@ -51,7 +51,7 @@ def add_parser(subparsers) -> None:
 
 
 def distill_cli(args) -> int:
-    from tweetsent.training.distill import DistillSettings, distill
+    from tweetsent.distill.core import DistillSettings, distill
 
     settings = DistillSettings(
         layers=args.layers,

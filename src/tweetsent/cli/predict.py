@@ -170,9 +170,9 @@ def predict_cli(args) -> int:
 
 
 def _predict_file(classifier, args: argparse.Namespace) -> int:
+    from tweetsent.batch.files import Shard, explain_run_options, shard_path
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.errors import DataError
-    from tweetsent.inference.files import Shard, explain_run_options, shard_path
 
     shard = Shard.parse(args.shard) if hasattr(args, "shard") else None
     data_config = data_config_from_args(args, base=classifier.data_config)
@@ -192,7 +192,7 @@ def _predict_file(classifier, args: argparse.Namespace) -> int:
 
 
 def _label_file(classifier, args: argparse.Namespace, data_config, shard) -> int:
-    from tweetsent.inference.files import (
+    from tweetsent.batch.files import (
         DEFAULT_CHUNK_ROWS,
         model_fingerprint,
         predict_file,
@@ -212,8 +212,8 @@ def _label_file(classifier, args: argparse.Namespace, data_config, shard) -> int
 
 
 def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
+    from tweetsent.batch.files import merge_shards
     from tweetsent.errors import ConfigError
-    from tweetsent.inference.files import merge_shards
 
     if not hasattr(args, "output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")
@@ -227,9 +227,9 @@ def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
 def _predict_ray(args: argparse.Namespace) -> int:
     import os
 
+    from tweetsent.batch.files import DEFAULT_CHUNK_ROWS
     from tweetsent.cli._util import data_config_from_args
     from tweetsent.errors import ConfigError
-    from tweetsent.inference.files import DEFAULT_CHUNK_ROWS
 
     if args.texts or not hasattr(args, "input") or not hasattr(args, "output"):
         raise ConfigError("--engine ray labels files: give --input PATH and --output FOLDER")
@@ -239,7 +239,7 @@ def _predict_ray(args: argparse.Namespace) -> int:
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be a positive integer, got {workers}")
-    from tweetsent import ray as tray
+    from tweetsent.batch import ray as tray
 
     run_config = RunDir(args.run_dir).read_config()
     base = run_config.data if run_config else None

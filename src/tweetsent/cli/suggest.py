@@ -38,7 +38,7 @@ def add_parser(subparsers) -> None:
 def suggest_cli(args) -> int:
     from tweetsent.cli._util import data_config_from_args, data_overrides
     from tweetsent.fileio import check_output_file
-    from tweetsent.inference.suggest import suggest, write_suggestions
+    from tweetsent.suggest.core import suggest, write_suggestions
 
     check_output_file(args.out)
     frame = suggest(

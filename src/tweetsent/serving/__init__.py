@@ -1,26 +1,12 @@
 """``tweetsent serve``: the HTTP prediction service and its web page.
 
 The service calls the same :class:`~tweetsent.inference.TweetClassifier` as the CLI and the
-Python API; :mod:`~tweetsent.serving.batching` gathers concurrent requests into batches.
+Python API; :mod:`~tweetsent.serving.batching` gathers concurrent requests into batches;
+:func:`~tweetsent.serving.app.create_app` builds the FastAPI application.
 """
 
-from __future__ import annotations
+from tweetsent.serving.batching import MicroBatcher
+from tweetsent.serving.server import model_info, serve
+from tweetsent.serving.settings import ServeConfig
 
-import importlib
-
-# Loaded on first use: the CLI reads ServeConfig (serving.settings) to build its flags, and
-# `tweetsent --help` must not import FastAPI for that.
-_LAZY = {
-    "create_app": "tweetsent.serving.app",
-    "MicroBatcher": "tweetsent.serving.batching",
-    "model_info": "tweetsent.serving.server",
-    "serve": "tweetsent.serving.server",
-}
-
-__all__ = ["MicroBatcher", "create_app", "model_info", "serve"]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["MicroBatcher", "ServeConfig", "model_info", "serve"]

@@ -273,7 +273,7 @@ def _number(name: str, value: str) -> float:
 
 def _message(exc, data_config, inherited: bool, source: Path, name: str) -> str:
     """The error as the command line words it, naming the upload rather than our copy of it."""
-    from tweetsent.inference.files import explain_run_options
+    from tweetsent.batch.files import explain_run_options
 
     if inherited and isinstance(exc, DataError):
         how = "the text_col field (the page's text column; header, format as needed)"
@@ -295,7 +295,7 @@ class _Labelling:
         self.finished = False
 
     def __call__(self, source: Path, target: Path, data_config: DataConfig) -> int:
-        from tweetsent.inference.files import predict_file
+        from tweetsent.batch.files import predict_file
 
         try:
             return predict_file(self.worker, source, target, data_config, resume=False)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tweetsent.inference.csvsafe import spreadsheet_safe
+from tweetsent.batch.csvsafe import spreadsheet_safe
 
 
 def label_frame(classifier, chunk: pd.DataFrame, text_col: str) -> pd.DataFrame:
     """A copy of ``chunk`` with ``output_columns(classifier.labels)`` set from its texts.
 
-    The one place file outputs are labelled (``predict_file``, and on Ray: :mod:`tweetsent.ray`),
-    so both write the same values: probabilities rounded to 6 decimals, missing texts as "".
+    The one place file outputs are labelled (``predict_file``, and on Ray:
+    :mod:`tweetsent.batch.ray`), so both write the same values: probabilities rounded to 6
+    decimals, missing texts as "".
     """
     proba = classifier.predict_proba(chunk[text_col].fillna("").astype(str).tolist())
     chunk = chunk.copy()

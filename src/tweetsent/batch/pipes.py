@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from tweetsent import fileio
+from tweetsent.batch.shards import shard_path
 from tweetsent.data.reading import SUFFIX_FORMATS
 from tweetsent.errors import DataError, disk_full_as_error
-from tweetsent.inference.shards import shard_path
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tweetsent.cli import main
+from tweetsent.distill.core import DistillSettings, distill, kept_layers, make_student
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference import TweetClassifier
-from tweetsent.training.distill import DistillSettings, distill, kept_layers, make_student
 
 
 def test_kept_layers_are_evenly_spaced():

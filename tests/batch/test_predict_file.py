@@ -1,4 +1,4 @@
-"""Streaming, resumable, sharded batch prediction (tweetsent.inference.files and its CLI)."""
+"""Streaming, resumable, sharded batch prediction (tweetsent.batch.files and its CLI)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tweetsent.cli import main
-from tweetsent.config import DataConfig
-from tweetsent.data import read_table, read_table_chunks
-from tweetsent.errors import ConfigError, DataError
-from tweetsent.inference import TweetClassifier
-from tweetsent.inference.files import (
+from tweetsent.batch.files import (
     Shard,
     merge_shards,
     model_fingerprint,
     predict_file,
     shard_path,
 )
+from tweetsent.cli import main
+from tweetsent.config import DataConfig
+from tweetsent.data import read_table, read_table_chunks
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.inference import TweetClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = DataConfig(text_col="text")

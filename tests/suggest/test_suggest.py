@@ -9,7 +9,7 @@ import pytest
 
 from tweetsent.errors import ConfigError
 from tweetsent.inference.predictor import TweetClassifier
-from tweetsent.inference.suggest import select, suggest, uncertainty
+from tweetsent.suggest.core import select, suggest, uncertainty
 
 LABELS = ["angry", "happy", "neutral"]
 CUES = {"love": 1, "wonderful": 1, "great": 1, "hate": 0, "awful": 0, "terrible": 0}

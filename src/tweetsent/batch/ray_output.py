@@ -1,4 +1,4 @@
-"""The output folder of ``tweetsent.ray.predict_files``: manifest, parts, _SUCCESS, the merge.
+"""The output folder of ``tweetsent.batch.ray.predict_files``: manifest, parts, _SUCCESS, the merge.
 
 Bookkeeping on the driver: which rows earlier runs finished (the part names say), whether the
 folder holds work from the same input, model and options (the manifest), the completeness
@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from tweetsent import fileio
+from tweetsent.batch.ray_tasks import ID_COLUMNS, PART, read_part
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.inference.ray_tasks import ID_COLUMNS, PART, read_part
 
 MANIFEST = "_tweetsent_ray.json"
 SUCCESS = "_SUCCESS"

@@ -26,15 +26,15 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent import fileio, rundir
+from tweetsent.batch.labelling import label_frame
+from tweetsent.batch.pipes import predict_pipe
+from tweetsent.batch.shards import Shard, merge_shards, shard_path
 from tweetsent.config import DataConfig
 from tweetsent.data.checks import is_stream
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import check_file, require_column
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError, disk_full_as_error
-from tweetsent.inference.labelling import label_frame
-from tweetsent.inference.pipes import predict_pipe
-from tweetsent.inference.shards import Shard, merge_shards, shard_path
 
 logger = logging.getLogger(__name__)
 

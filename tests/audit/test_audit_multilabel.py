@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tweetsent.audit.core import audit
+from tweetsent.audit.folds import audit_finetune
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.errors import DataError
-from tweetsent.evaluation.audit import audit
-from tweetsent.training.audit_folds import audit_finetune
 
 TOPICS = {
     "sports": ["goal", "match", "striker", "league", "coach", "stadium", "penalty", "season"],

@@ -1,4 +1,4 @@
-"""Batch prediction in PySpark (tweetsent.spark.predict_udf) on a real local Spark session.
+"""Batch prediction in PySpark (tweetsent.batch.spark.predict_udf) on a real local Spark session.
 
 PySpark is an optional extra and needs Java: these tests skip without them, except where CI
 sets TWEETSENT_REQUIRE_SPARK=1 (its own step installs the extra), so there they cannot
@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tweetsent.batch.spark import predict_udf, run_labels
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.predictor import TweetClassifier
-from tweetsent.spark import predict_udf, run_labels
 
 REQUIRED = os.environ.get("TWEETSENT_REQUIRE_SPARK") == "1"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tweetsent.audit.core import audit
+from tweetsent.audit.folds import audit_finetune
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data.duplicates import conflicting_duplicates
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.evaluation.audit import audit
-from tweetsent.training.audit_folds import audit_finetune
 
 WORDS = {
     "happy": ["love", "wonderful", "amazing", "lovely", "fantastic", "delighted", "great", "joy"],

@@ -1,4 +1,4 @@
-"""Batch prediction on Ray Data (tweetsent.ray, predict --engine ray) on a real two-node cluster.
+"""Batch prediction on Ray Data (tweetsent.batch.ray, predict --engine ray) on a two-node cluster.
 
 One local Ray cluster for the module (``ray.cluster_utils.Cluster``: a head node and a second
 node, separate raylets and worker processes), real tweets from ../shared/data and the tiny
@@ -19,10 +19,10 @@ import pytest
 
 pytest.importorskip("ray.data", reason='Ray is an optional extra: pip install -e ".[ray]"')
 
-from tweetsent import ray as tray  # noqa: E402
+from tweetsent.batch import ray as tray  # noqa: E402
+from tweetsent.batch.files import predict_file  # noqa: E402
 from tweetsent.config import DataConfig  # noqa: E402
 from tweetsent.errors import ConfigError, DataError  # noqa: E402
-from tweetsent.inference.files import predict_file  # noqa: E402
 from tweetsent.inference.predictor import TweetClassifier  # noqa: E402
 
 pytestmark = pytest.mark.needs_shared_data

@@ -1,4 +1,4 @@
-"""The code Ray runs for ``tweetsent.ray``: reading files into chunks, and the labelling actors.
+"""The code Ray runs for ``tweetsent.batch.ray``: reading files into chunks, the labellers.
 
 Each row carries its input row id (``input_file``, ``input_row``). Chunks are cut as
 ``predict --input`` cuts them, so a worker labels the same batches as one process would. A run of
@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from tweetsent import fileio
+from tweetsent.batch.files import _text_column
+from tweetsent.batch.labelling import label_frame
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import DataError
-from tweetsent.inference.files import _text_column
-from tweetsent.inference.labelling import label_frame
 
 ID_COLUMNS = ("input_file", "input_row")
 PART = re.compile(r"part-(\d{5})-(\d{12})-(\d{12})\.(parquet|csv)")
