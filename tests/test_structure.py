@@ -156,3 +156,33 @@ def test_the_checks_find_what_they_look_for():
     assert uncommented_own_imports(source, bad) == [2]
     fine = ast.parse("def f(t, df):\n    return t.replace('a', 'b'), df.rename(columns=str)\n")
     assert renames(fine) == []
+
+
+def namespace_uses(tree: ast.AST) -> list[int]:
+    """Lines that read argparse's Namespace (``args``) other than to build the options."""
+    built = {
+        id(node.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "from_args"
+        and node.args
+    }
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name)
+        and node.id == "args"
+        and id(node) not in built
+        and isinstance(node.ctx, ast.Load)
+    ]
+
+
+def test_each_command_reads_the_namespace_once_into_typed_options():
+    # cli/__init__.py parses and dispatches: the Namespace is its to read.
+    offenders = {
+        name: lines
+        for name, _, tree in _modules()
+        if name.startswith("cli/") and name != "cli/__init__.py" and (lines := namespace_uses(tree))
+    }
+    assert offenders == {}

@@ -6,6 +6,8 @@ import functools
 import logging
 import sys
 
+from tweetsent.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,15 +53,11 @@ def resolve_precision(precision: str) -> str:
     CUDA GPU (its loss scaling is GPU-only in PyTorch); bf16 runs on any CPU, natively or not.
     """
     if precision == "fp16" and device_type() != "cuda":
-        from tweetsent.errors import ConfigError
-
         raise ConfigError(
             "fp16 mixed precision needs a CUDA GPU and none is visible; "
             "on CPU use --bf16 or --precision fp32"
         )
     if precision == "bf16" and device_type() == "cuda" and not _cuda_bf16():
-        from tweetsent.errors import ConfigError
-
         raise ConfigError("this GPU has no bf16 support; use --fp16 or --precision fp32")
     if precision != "auto":
         return precision

@@ -17,6 +17,7 @@ from tweetsent.benchmarks import (
     run_validation,
     sample_texts,
 )
+from tweetsent.benchmarks.predict import time_alternating
 from tweetsent.cli import main
 from tweetsent.config import DataConfig
 from tweetsent.errors import ConfigError
@@ -164,3 +165,39 @@ def test_cli_bench_train_option_reaches_ours_only(tiny_backbone, small_csv, tmp_
     assert ours["name"].endswith("word embeddings frozen)")
     assert "frozen" not in plain["name"]
     assert "word embeddings frozen" in capsys.readouterr().out
+
+
+def test_the_auto_row_agrees_with_the_row_of_the_engine_it_ran(tiny_run):
+    """ "ours (auto)" is the object users get; timed in the same alternating rounds as the
+    row of the backend it chose, the two agree within the rounds' spread (issue: a bench
+    that cannot contradict itself)."""
+    from tweetsent.export import export_onnx
+
+    export_onnx(tiny_run)
+    texts = ["love this day", "hate this", "museum opens tuesday"] * 200
+    result = bench_predict(tiny_run, texts, onnx_dir=tiny_run / "onnx", batch_size=32, rounds=5)
+    rows = {r["name"]: r for r in result["results"]}
+    auto = rows["ours (auto)"]
+    engine = rows[f"{auto['backend']} {auto['precision']}"]  # e.g. "onnx fp32"
+    assert auto["agreement"] == 1.0 and engine["agreement"] == 1.0
+    slower, faster = sorted([auto["seconds"], engine["seconds"]], reverse=True)
+    # Generous: the bug this guards against was a 4.5x contradiction; a tiny model runs in ms.
+    allowed = 0.5 + max(auto["spread"], engine["spread"])
+    assert slower / faster - 1 <= allowed, (auto, engine)
+    assert result["rounds"] == 5 and all(r["spread"] >= 0 for r in rows.values())
+
+
+def test_alternating_rounds_time_every_predictor_each_round():
+    calls: list[str] = []
+
+    def predictor(name):
+        def predict(texts):
+            calls.append(name)
+            return [name] * len(texts)
+
+        return predict
+
+    timings = time_alternating({"a": predictor("a"), "b": predictor("b")}, ["x"] * 4, 2, 3)
+    # one warm-up each, then a, b, a, b, a, b: turns, not one contestant's rounds in a row
+    assert calls == ["a", "b", "a", "b", "a", "b", "a", "b"]
+    assert [len(timings[n][0]) for n in "ab"] == [3, 3] and timings["b"][1] == ["b"] * 4

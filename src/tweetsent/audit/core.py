@@ -35,10 +35,13 @@ import pandas as pd
 
 from tweetsent.audit.report import AuditResult, audit_markdown, write_audit
 from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.data import labels as ml
 from tweetsent.data.duplicates import conflicting_duplicates
+from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import LabelledData, load_labelled
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.modeling.embeddings import sentence_embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +93,6 @@ def audit(
         mode,
     )
     if mode == "fast":
-        from tweetsent.modeling.embeddings import sentence_embeddings
-
         features = sentence_embeddings(cleaned, model, batch_size=batch_size)
         proba = _logistic_oof(features, y, folds, seed)
     else:
@@ -107,7 +108,6 @@ def _load(data_path, data_config: DataConfig | None, recipe: TrainConfig, cv: in
         data = load_labelled(data_path, data_config, limit=limit)
         labels = _check_classes(data, cv, data_path)
         return data, labels, np.array([labels.index(label) for label in data.labels])
-    from tweetsent.data import labels as ml
 
     sep = recipe.label_sep
     data = load_labelled(data_path, ml.keep_multilabel_rows(data_config), limit=limit)
@@ -143,8 +143,6 @@ def _check_classes(data: LabelledData, cv: int, path) -> list[str]:
 
 
 def _clean(texts: Sequence[str], recipe: TrainConfig) -> list[str]:
-    from tweetsent.data.normalize import clean_tweet
-
     if not (recipe.normalize or recipe.demojize):
         return list(texts)
     return [

@@ -17,6 +17,8 @@ import pandas as pd
 from tweetsent.audit.core import AuditResult, audit
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.training.run import train
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +50,6 @@ def _work_root(root: Path) -> Path:
 def finetune_oof(data, labels, folds, recipe: TrainConfig, model, seed, work_dir) -> np.ndarray:
     """Train one run per fold (K-1 folds, its own validation split inside them), and predict
     the held-out fold with that run's calibrated probabilities."""
-    from tweetsent.inference.predictor import TweetClassifier
-    from tweetsent.training.run import train
 
     proba = np.zeros((len(data), len(labels)), dtype=np.float64)
     holder = None if work_dir else tempfile.TemporaryDirectory(prefix="tweetsent-audit-")

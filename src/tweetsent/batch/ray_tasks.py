@@ -21,6 +21,7 @@ from tweetsent.batch.files import _text_column
 from tweetsent.batch.labelling import label_frame
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import DataError
+from tweetsent.inference.predictor import TweetClassifier
 
 ID_COLUMNS = ("input_file", "input_row")
 PART = re.compile(r"part-(\d{5})-(\d{12})-(\d{12})\.(parquet|csv)")
@@ -61,7 +62,6 @@ class Labeller:
 
     def __init__(self, *, run_dir, backend, batch_size, text_col, chunk_rows):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from tweetsent.inference.predictor import TweetClassifier
 
         self.classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
         self.text_col = text_col

@@ -20,6 +20,8 @@ import numpy as np
 from tweetsent import rundir
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.calibration import check_min_confidence
+from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.modeling.loading import labels_from_config
 
 INSTALL_HINT = 'pip install -e ".[spark]"'
 
@@ -37,7 +39,6 @@ def import_spark_functions():
 
 def run_labels(run_dir: str | Path) -> list[str]:
     """The label names a run (``RUN_DIR`` or a model directory) predicts, in column order."""
-    from tweetsent.modeling.loading import labels_from_config
 
     path = Path(run_dir)
     model_dir = rundir.model_folder(path)
@@ -76,8 +77,6 @@ def predict_udf(
         fields += [StructField(f"p_{label}", DoubleType()) for label in labels]
 
     def make_predict_fn():
-        from tweetsent.inference.predictor import TweetClassifier
-
         classifier = TweetClassifier.load(path, backend=backend, batch_size=batch_size)
         if min_confidence is not None:
             if classifier.multi_label:

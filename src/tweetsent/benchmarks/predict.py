@@ -26,7 +26,16 @@ logger = logging.getLogger(__name__)
 
 REFERENCE = "pipeline fp32 (reference)"
 EXPORTS = ("onnx", "openvino")  # a run's export folders, as tweetsent export names them
-PREDICT_KEYS = ("name", "tweets_per_second", "seconds", "ratio", "agreement", "f1_weighted")
+PREDICT_KEYS = (
+    "name",
+    "backend",
+    "precision",
+    "tweets_per_second",
+    "spread",
+    "ratio",
+    "agreement",
+    "f1_weighted",
+)
 
 
 def predict_contestants(
@@ -70,58 +79,91 @@ def bench_predict(
     include: Sequence[str] | None = None,
     openvino_dir: str | Path | None = None,
     students: Sequence[str | Path] = (),
+    rounds: int = 3,
 ) -> dict:
     """Tweets/s from raw text to label names: the pipeline reference and each of our backends.
 
-    ``validation`` (labelled tweets, e.g. the run's own validation split) adds ``f1_weighted``
-    per contestant. ``onnx_dir`` / ``openvino_dir``: exports to include (``tweetsent export``).
-    The reference is the pipeline fed the text our predictor feeds its model (cleaned as the
-    run was trained: the fair comparison); "pipeline fp32 (raw text)" is what a user of plain
-    ``pipeline`` gets. ``students``: distilled runs of this one (``tweetsent distill``), timed
-    with their own exports, their labels compared with this run's fp32 ones.
-    ``include``: names of contestants to run (default: all available).
+    All contestants are loaded, then timed in ``rounds`` alternating rounds (each row keeps its
+    best and reports the spread), so a passing load lands on every row alike. Each row names
+    the engine and precision it ran; "ours (auto)" is ``TweetClassifier.load(run, "auto")``.
+
+    Args:
+        run_dir: the run to time.
+        texts: raw tweets.
+        validation: labelled tweets (e.g. the run's validation split): adds ``f1_weighted``.
+        onnx_dir: an ONNX export to include (``tweetsent export``).
+        batch_size: texts per forward pass of our backends.
+        include: names of contestants to run (default: all available).
+        openvino_dir: an OpenVINO export to include.
+        students: distilled runs of this one, timed with their own exports; their labels
+            are compared with this run's fp32 ones.
+        rounds: timed passes over ``texts`` per contestant.
+
+    Returns:
+        A dict with the machine, the settings and one row per contestant (``results``).
+
+    Raises:
+        DataError: no tweets.
     """
-    run_dir = Path(run_dir)
-    texts = list(texts)
-    if not texts:
-        raise DataError("no tweets to benchmark on")
-    onnx_dir = Path(onnx_dir) if onnx_dir else None
-    openvino_dir = Path(openvino_dir) if openvino_dir else None
-
+    run_dir, texts = Path(run_dir), _some(texts)
     reference_clf = TweetClassifier.load(run_dir, backend="torch", precision="fp32")
-    labels = reference_clf.labels
-    model_config = reference_clf.engine.model.config
-    lengths = [
-        len(ids)
-        for ids in reference_clf.tokenizer(
-            texts, truncation=True, max_length=reference_clf.max_length
-        )["input_ids"]
-    ]
-    flops = encoder_flops(model_config, lengths)
-
-    loaders, flops_of = _loaders(
-        run_dir, reference_clf, onnx_dir, openvino_dir, students, lengths, flops
-    )
-    if include is not None:
-        loaders = {k: v for k, v in loaders.items() if k in include or k == REFERENCE}
-
+    lengths = _token_lengths(reference_clf, texts)
+    flops = encoder_flops(reference_clf.engine.model.config, lengths)
+    exports = [Path(d) if d else None for d in (onnx_dir, openvino_dir)]
+    loaders, flops_of = _loaders(run_dir, reference_clf, *exports, students, lengths, flops)
+    predictors = {n: load() for n, load in loaders.items() if _included(n, include)}
+    timings = time_alternating(predictors, texts, batch_size, max(1, rounds))
     rows = [
-        _time_one(name, load, texts, batch_size, validation, labels, flops_of[name])
-        for name, load in loaders.items()
+        _row(name, predictors[name], timings[name], texts, validation, reference_clf.labels)
+        for name in predictors
     ]
-    _compare(rows)
+    _compare(rows, flops_of)
     return {
         "benchmark": "predict",
         "run_dir": str(run_dir),
         "tweets": len(texts),
         "mean_tokens": round(float(np.mean(lengths)), 1),
         "validation_tweets": len(validation) if validation is not None else 0,
-        "batch_size": batch_size,
+        **{"batch_size": batch_size, "rounds": max(1, rounds)},
         "encoder_gflop": round(flops / 1e9, 1),
-        "reference": rows[0]["name"],
-        "results": rows,
-        "machine": machine_info(),
+        **{"reference": rows[0]["name"], "results": rows, "machine": machine_info()},
     }
+
+
+def _some(texts: Sequence[str]) -> list[str]:
+    texts = list(texts)
+    if not texts:
+        raise DataError("no tweets to benchmark on")
+    return texts
+
+
+def _included(name: str, include: Sequence[str] | None) -> bool:
+    return include is None or name in include or name == REFERENCE
+
+
+def _token_lengths(classifier, texts: list[str]) -> list[int]:
+    encoded = classifier.tokenizer(texts, truncation=True, max_length=classifier.max_length)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
+def time_alternating(predictors: dict, texts: list[str], batch_size: int, rounds: int) -> dict:
+    """Seconds per round of each predictor over ``texts``, the predictors taking turns; and
+    the labels of its last round (``name -> (seconds list, labels)``)."""
+    calls = {name: _predict_call(p) for name, p in predictors.items()}
+    for call in calls.values():
+        call(texts[:batch_size])  # warm-up: first-call allocations, lazy initialisation
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
+    labels: dict[str, list[str]] = {}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            labels[name] = call(texts)
+            seconds[name].append(time.perf_counter() - started)
+    return {name: (seconds[name], labels[name]) for name in calls}
+
+
+def _predict_call(predictor) -> Callable:
+    return predictor if callable(predictor) else predictor.predict
 
 
 def _loaders(run_dir, reference_clf, onnx_dir, openvino_dir, students, lengths, flops):
@@ -156,24 +198,23 @@ def _model_config(run_dir: Path):
     return SimpleNamespace(**read_model_config(RunDir(run_dir).model))
 
 
-def _time_one(name, load, texts, batch_size, validation, labels, flops) -> dict:
-    """One contestant's row: tweets/s over ``texts``, F1 on ``validation``, its labels."""
-    predictor = load()
-    predict = predictor if callable(predictor) else predictor.predict
-    predict(texts[:batch_size])  # warm-up: first-call allocations, lazy initialisation
-    started = time.perf_counter()
-    predicted = predict(texts)
-    seconds = time.perf_counter() - started
+def _row(name, predictor, timing, texts, validation, labels) -> dict:
+    """One contestant's row: best round, spread, engine and precision, F1 on ``validation``."""
+    seconds, predicted = timing
+    best = min(seconds)
     row = {
         "name": name,
         "backend": getattr(predictor, "backend", "pipeline"),
-        "tweets_per_second": round(len(texts) / seconds, 1),
-        "seconds": round(seconds, 3),
+        "precision": _precision_of(predictor),
+        "tweets_per_second": round(len(texts) / best, 1),
+        "seconds": round(best, 3),
+        # (slowest - fastest) / fastest over the rounds: how much the machine's load moved
+        "spread": round((max(seconds) - best) / best, 3),
         "_labels": predicted,
         "f1_weighted": None,
     }
     if validation is not None and len(validation):
-        val_pred = predict(validation.texts)
+        val_pred = _predict_call(predictor)(validation.texts)
         index = {label: i for i, label in enumerate(labels)}
         row["f1_weighted"] = round(
             classification_metrics(
@@ -181,13 +222,21 @@ def _time_one(name, load, texts, batch_size, validation, labels, flops) -> dict:
             )["f1_weighted"],
             4,
         )
-    row.update(flops_entry(flops, seconds, _precision_of(predictor)))
-    logger.info("%s: %.1f tweets/s", name, row["tweets_per_second"])
+    logger.info(
+        "%s (%s %s): %.1f tweets/s",
+        name,
+        row["backend"],
+        row["precision"],
+        row["tweets_per_second"],
+    )
     return row
 
 
-def _compare(rows: list[dict]) -> None:
-    """Ratios to the first row (the reference); label agreement and F1 against torch fp32."""
+def _compare(rows: list[dict], flops_of: dict[str, float]) -> None:
+    """Ratios to the first row (the reference); label agreement and F1 against torch fp32;
+    the achieved FLOP/s of each row."""
+    for row in rows:
+        row.update(flops_entry(flops_of[row["name"]], row["seconds"], row["precision"]))
     reference = rows[0]["tweets_per_second"]
     fp32 = next((r for r in rows if r["name"] == "torch fp32"), None)
     baseline = fp32["_labels"] if fp32 else None
@@ -239,4 +288,4 @@ def _precision_of(predictor) -> str:
     return "fp32"
 
 
-__all__ = ["PREDICT_KEYS", "bench_predict", "predict_contestants"]
+__all__ = ["PREDICT_KEYS", "bench_predict", "predict_contestants", "time_alternating"]

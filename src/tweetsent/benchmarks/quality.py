@@ -33,6 +33,8 @@ from tweetsent.benchmarks.quality_summary import summarize
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data import LabelledData, load_labelled, resolve_data_config, stratified_split
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.evaluation import evaluate
+from tweetsent.training import train
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +241,6 @@ def run_suite(
     run directories (``TASK/RECIPE-sSEED``); without it each is deleted once scored.
     ``on_run`` is called with the result so far after every run (to save partial results).
     """
-    from tweetsent.evaluation import evaluate
-    from tweetsent.training import train
 
     common = _check_inputs(tasks, recipes, seeds, common)
     scratch = Path(tempfile.mkdtemp(prefix="tweetsent-quality-"))

@@ -58,43 +58,26 @@ def bench_train(
     config, train_data, val_data = _shared_setup(config)
     labels = train_data.label_set
     model_name = resolve_model(config.model)
-    rows = []
-
-    if "tutorial" in include:
-        rows.append(
-            _reference_loop(
-                "tutorial (pad 256, batch 4, fp32)",
-                model_name,
-                train_data,
-                labels,
-                batch_size=4,
-                lr=1e-5,
-                pad_to=256,
-                max_steps=tutorial_steps,
-                seed=config.seed,
-            )
-        )
-    if "plain" in include:
-        rows.append(
-            _reference_loop(
-                f"plain loop (per-batch padding, batch {config.batch_size}, fp32)",
-                model_name,
-                train_data,
-                labels,
-                batch_size=config.batch_size,
-                lr=config.lr,
-                epochs=config.epochs,
-                warmup_ratio=config.warmup_ratio,
-                weight_decay=config.weight_decay,
-                max_length=config.max_length,
-                seed=config.seed,
-                validation=val_data,
-            )
-        )
-    if "trainer" in include:
-        rows.append(_reference_trainer(config, model_name, train_data, val_data, labels, work_dir))
-    if "ours" in include:
-        rows.append(_ours_row(config, work_dir, model_name, train_data))
+    tutorial = Loop(batch_size=4, lr=1e-5, seed=config.seed, pad_to=256, max_steps=tutorial_steps)
+    plain = Loop.plain(config)
+    contestants = {
+        "tutorial": lambda: _reference_loop(
+            "tutorial (pad 256, batch 4, fp32)", model_name, train_data, labels, tutorial
+        ),
+        "plain": lambda: _reference_loop(
+            f"plain loop (per-batch padding, batch {config.batch_size}, fp32)",
+            model_name,
+            train_data,
+            labels,
+            plain,
+            validation=val_data,
+        ),
+        "trainer": lambda: _reference_trainer(
+            config, model_name, train_data, val_data, labels, work_dir
+        ),
+        "ours": lambda: _ours_row(config, work_dir, model_name, train_data),
+    }
+    rows = [run() for name, run in contestants.items() if name in include]
     _add_ratios(rows)
     return {
         "benchmark": "train",
@@ -168,52 +151,90 @@ def _shared_setup(config: TrainConfig) -> tuple[TrainConfig, LabelledData, Label
     return resolve_schedule(config, len(train_data)), train_data, val_data
 
 
+@dataclasses.dataclass(frozen=True)
+class Loop:
+    """The settings of a textbook loop: the tutorial's (pad to 256, a few steps) or plain's."""
+
+    batch_size: int
+    lr: float
+    seed: int
+    pad_to: int | None = None
+    epochs: int = 1
+    max_steps: int | None = None
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    max_length: int = 256
+
+    @classmethod
+    def plain(cls, config: TrainConfig) -> Loop:
+        """The plain loop: the schedule and settings every contestant but the tutorial shares."""
+        return cls(
+            batch_size=config.batch_size,
+            lr=config.lr,
+            seed=config.seed,
+            epochs=config.epochs,
+            warmup_ratio=config.warmup_ratio,
+            weight_decay=config.weight_decay,
+            max_length=config.max_length,
+        )
+
+
 def _reference_loop(
     name: str,
     model_name: str,
     train_data: LabelledData,
     labels: list[str],
-    *,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    pad_to: int | None = None,
-    epochs: int = 1,
-    max_steps: int | None = None,
-    warmup_ratio: float = 0.0,
-    weight_decay: float = 0.0,
-    max_length: int = 256,
+    loop: Loop,
     validation: LabelledData | None = None,
 ) -> dict:
     """The textbook fp32 fine-tuning loop: shuffle, pad, forward, backward, AdamW, schedule."""
-    import torch
     from transformers import set_seed
 
-    set_seed(seed)
+    set_seed(loop.seed)
     tokenizer = load_tokenizer(model_name)
     model = build_classifier(model_name, labels)
     label2id = {label: i for i, label in enumerate(labels)}
-    width = pad_to or max_length
+    width = loop.pad_to or loop.max_length
     encoded = tokenizer(train_data.texts, truncation=True, max_length=width)["input_ids"]
     targets = [label2id[x] for x in train_data.labels]
-    steps_per_epoch = math.ceil(len(encoded) / batch_size)
-    total = min(max_steps, steps_per_epoch * epochs) if max_steps else steps_per_epoch * epochs
-    optimizer, schedule = _adamw_linear(model, lr, weight_decay, int(warmup_ratio * total), total)
-    generator = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(len(encoded) / loop.batch_size)
+    total = steps_per_epoch * loop.epochs
+    total = min(loop.max_steps, total) if loop.max_steps else total
+    tweets, seconds, lengths = _train_steps(model, tokenizer, encoded, targets, loop, total)
+    row = {
+        "name": name,
+        "tweets_per_second": round(tweets / seconds, 2) if seconds else 0.0,
+        "seconds": round(seconds, 2),
+        "tweets": tweets,
+        "epochs": round(total / steps_per_epoch, 3),
+        **flops_entry(3 * encoder_flops(model.config, lengths), seconds, "fp32"),
+    }
+    if validation is not None:
+        row["final_f1_weighted"] = _f1_weighted(
+            model, tokenizer, validation, labels, loop.max_length
+        )
+    return row
+
+
+def _train_steps(model, tokenizer, encoded, targets, loop: Loop, total: int):
+    """``total`` optimizer steps over shuffled batches; the tweets and seconds timed (the first
+    step pays one-off allocations and is left out) and the tokens per timed row."""
+    import torch
+
+    warmup = int(loop.warmup_ratio * total)
+    optimizer, schedule = _adamw_linear(model, loop.lr, loop.weight_decay, warmup, total)
+    generator = torch.Generator().manual_seed(loop.seed)
     model.train()
-    step = 0
-    tweets = 0
-    seconds = 0.0
-    lengths: list[int] = []
+    step, tweets, seconds, lengths = 0, 0, 0.0, []
     while step < total:
-        for batch_rows in torch.randperm(len(encoded), generator=generator).split(batch_size):
+        for batch_rows in torch.randperm(len(encoded), generator=generator).split(loop.batch_size):
             if step >= total:
                 break
             rows = batch_rows.tolist()
             batch = tokenizer.pad(
                 {"input_ids": [encoded[i] for i in rows]},
-                padding="max_length" if pad_to else "longest",
-                max_length=pad_to,
+                padding="max_length" if loop.pad_to else "longest",
+                max_length=loop.pad_to,
                 return_tensors="pt",
             )
             started = time.perf_counter()
@@ -223,22 +244,12 @@ def _reference_loop(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
-            if step > 0:  # the first step pays one-off allocations; leave it out
+            if step > 0:
                 seconds += time.perf_counter() - started
                 tweets += len(rows)
                 lengths.extend(int(n) for n in batch["attention_mask"].sum(1))
             step += 1
-    row = {
-        "name": name,
-        "tweets_per_second": round(tweets / seconds, 2) if seconds else 0.0,
-        "seconds": round(seconds, 2),
-        "tweets": tweets,
-        "epochs": round(step / steps_per_epoch, 3),
-        **flops_entry(3 * encoder_flops(model.config, lengths), seconds, "fp32"),
-    }
-    if validation is not None:
-        row["final_f1_weighted"] = _f1_weighted(model, tokenizer, validation, labels, max_length)
-    return row
+    return tweets, seconds, lengths
 
 
 def _adamw_linear(model, lr: float, weight_decay: float, warmup: int, total: int):
@@ -298,7 +309,34 @@ def _reference_trainer(
         ids = tokenizer(list(data.texts), truncation=True, max_length=config.max_length)
         return datasets.Dataset.from_dict({**ids, "labels": [label2id[x] for x in data.labels]})
 
-    args = TrainingArguments(
+    args = _trainer_arguments(TrainingArguments, config, work_dir)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=encode(train_data),
+        processing_class=tokenizer,
+    )
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    output = trainer.predict(encode(val_data))
+    f1 = classification_metrics(output.label_ids, output.predictions.argmax(-1), labels)
+    tokens = _token_lengths(model_name, train_data.texts, config.max_length)
+    tweets = len(train_data) * config.epochs
+    return {
+        "name": f"Trainer (defaults, fp32, batch {config.batch_size})",
+        "tweets_per_second": round(tweets / seconds, 2),
+        "seconds": round(seconds, 2),
+        "tweets": tweets,
+        "epochs": config.epochs,
+        "final_f1_weighted": round(f1["f1_weighted"], 4),
+        **flops_entry(3 * encoder_flops(model.config, tokens) * config.epochs, seconds, "fp32"),
+    }
+
+
+def _trainer_arguments(arguments_class, config: TrainConfig, work_dir: Path):
+    """Trainer's defaults but for the settings every contestant shares; no saving."""
+    return arguments_class(
         output_dir=str(work_dir / "trainer"),
         num_train_epochs=config.epochs,
         learning_rate=config.lr,
@@ -312,37 +350,6 @@ def _reference_trainer(
         report_to=[],
         disable_tqdm=True,
     )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=encode(train_data),
-        processing_class=tokenizer,
-    )
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    output = trainer.predict(encode(val_data))
-    tokens = [
-        len(x)
-        for x in tokenizer(list(train_data.texts), truncation=True, max_length=config.max_length)[
-            "input_ids"
-        ]
-    ]
-    tweets = len(train_data) * config.epochs
-    return {
-        "name": f"Trainer (defaults, fp32, batch {config.batch_size})",
-        "tweets_per_second": round(tweets / seconds, 2),
-        "seconds": round(seconds, 2),
-        "tweets": tweets,
-        "epochs": config.epochs,
-        "final_f1_weighted": round(
-            classification_metrics(output.label_ids, output.predictions.argmax(-1), labels)[
-                "f1_weighted"
-            ],
-            4,
-        ),
-        **flops_entry(3 * encoder_flops(model.config, tokens) * config.epochs, seconds, "fp32"),
-    }
 
 
 def _no_decay(name: str) -> bool:

@@ -12,6 +12,8 @@ import os
 import sys
 
 from tweetsent import __version__, fileio
+from tweetsent.cli._util import setup_logging
+from tweetsent.errors import TweetsentError
 
 COMMANDS = (
     "inspect",
@@ -86,9 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tweetsent.cli._util import setup_logging
-    from tweetsent.errors import TweetsentError
-
     _unencodable_output_escaped()
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
 
-from tweetsent.cli._util import data_overrides
-from tweetsent.config import TrainConfig
+from tweetsent.cli._util import DATA_KEYS
+from tweetsent.config import DataConfig, TrainConfig
 
 SUPPRESS = argparse.SUPPRESS
 
@@ -39,8 +41,8 @@ def flag_name(f: dataclasses.Field) -> str:
 
 def _base_type(cls, f: dataclasses.Field):
     hint = typing.get_type_hints(cls)[f.name]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    return args[0] if args else hint
+    members = [a for a in typing.get_args(hint) if a is not type(None)]
+    return members[0] if members else hint
 
 
 def _shown(value) -> str:
@@ -97,25 +99,62 @@ def _choices(meta) -> tuple[str, ...] | None:
     return getattr(meta.get("rule"), "choices", None)  # set by config.one_of
 
 
-def given_values(args: argparse.Namespace, cls, only: Iterable[str] | None = None) -> dict:
-    """The fields the user gave a flag for: ``{field: value}``."""
-    return {f.name: getattr(args, f.name) for f in flag_fields(cls, only) if hasattr(args, f.name)}
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """A command's options, read from argparse's Namespace once, by :meth:`from_args`.
+
+    Each command declares its own subclass: its fields are the command's options, with the
+    value a flag takes when it was not typed (argparse leaves a ``SUPPRESS`` flag out of the
+    Namespace). ``flags`` holds every value typed, by destination, for the options that feed a
+    config dataclass (``TrainConfig``, ``ServeConfig``, ``DataConfig``); ``gave`` answers "was
+    this flag typed". Nothing below a command's function looks at the Namespace.
+    """
+
+    flags: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, namespace: argparse.Namespace):
+        typed = {k: v for k, v in vars(namespace).items() if k != "func"}
+        own = {f.name for f in dataclasses.fields(cls)} - {"flags"}
+        values = {k: v for k, v in typed.items() if k in own}
+        return cls(**values, flags=MappingProxyType(typed))
+
+    def gave(self, name: str) -> bool:
+        return name in self.flags
+
+    def data_overrides(self) -> dict:
+        """The data options typed (``--text-col`` ...), as ``DataConfig`` fields."""
+        return {k: self.flags[k] for k in DATA_KEYS if k in self.flags}
+
+    def data_config(self, base: DataConfig | None = None) -> DataConfig:
+        """The data options typed; when none were, ``base`` (e.g. the run's own) if given."""
+        given = self.data_overrides()
+        if not given and base is not None:
+            return base
+        return DataConfig(**given)
 
 
-def given_flags(args: argparse.Namespace, cls, only: Iterable[str] | None = None) -> list[str]:
-    return [flag_name(f) for f in flag_fields(cls, only) if hasattr(args, f.name)]
+def given_values(options: Options, cls, only: Iterable[str] | None = None) -> dict:
+    """The fields of ``cls`` the user gave a flag for: ``{field: value}``."""
+    flags = options.flags
+    return {f.name: flags[f.name] for f in flag_fields(cls, only) if f.name in flags}
 
 
-def config_from_args(args) -> TrainConfig:
+def given_flags(options: Options, cls, only: Iterable[str] | None = None) -> list[str]:
+    return [flag_name(f) for f in flag_fields(cls, only) if f.name in options.flags]
+
+
+def config_from(options: Options) -> TrainConfig:
     """A TrainConfig from ``--config`` (if given), overridden by the flags typed."""
-    values = TrainConfig.load(args.config).to_dict() if hasattr(args, "config") else {}
-    if hasattr(args, "data"):
-        values["data_path"] = args.data
-    values.update(given_values(args, TrainConfig))
-    if hasattr(args, "val_file"):
+    flags = options.flags
+    values = TrainConfig.load(flags["config"]).to_dict() if "config" in flags else {}
+    if "data" in flags:
+        values["data_path"] = flags["data"]
+    values.update(given_values(options, TrainConfig))
+    if "val_file" in flags:
         values["val_size"] = TrainConfig().val_size
     data = dict(values.get("data") or {})
-    overrides = data_overrides(args)
+    overrides = options.data_overrides()
     if "preset" in overrides and overrides["preset"] != data.get("preset"):
         data = {}  # a new preset replaces the settings the old one had filled in
     data.update(overrides)

@@ -6,9 +6,10 @@ import argparse
 import logging
 import sys
 
-from tweetsent.config import FORMATS, DataConfig
+from tweetsent.config import FORMATS
 from tweetsent.data.presets import PRESETS
 from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
+from tweetsent.quiet import quiet_command_line
 
 SUPPRESS = argparse.SUPPRESS
 DATA_KEYS = (
@@ -100,18 +101,6 @@ def add_allow_pickle(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def data_overrides(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k) for k in DATA_KEYS if hasattr(args, k)}
-
-
-def data_config_from_args(args: argparse.Namespace, base: DataConfig | None = None) -> DataConfig:
-    """Options given on the command line; if none, the ``base`` (e.g. the run's own) config."""
-    given = data_overrides(args)
-    if not given and base is not None:
-        return base
-    return DataConfig(**given)
-
-
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
 
@@ -132,7 +121,6 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    from tweetsent.quiet import quiet_command_line
 
     quiet_command_line(verbose)
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
+from tweetsent.audit import audit, audit_finetune, write_audit
+from tweetsent.cli._options import Options
 from tweetsent.cli._util import SUPPRESS, add_data_args, format_table
+from tweetsent.config import TrainConfig
+from tweetsent.errors import ConfigError
+from tweetsent.fileio import check_output_file
 
 
 def add_parser(subparsers) -> None:
@@ -74,40 +82,48 @@ def _add_finetune_options(p) -> None:
     )
 
 
+@dataclass(frozen=True)
+class AuditOptions(Options):
+    data: str = ""
+    out: str = ""
+    cv: int = 5
+    mode: str = "fast"
+    model: str | None = None
+    config: str | None = None
+    epochs: int | None = None
+    work_dir: str | None = None
+    seed: int = 17
+    limit: int | None = None
+    multi_label: bool = False
+    label_sep: str = "|"
+    top: int = 20
+
+
 def audit_cli(args) -> int:
-    import dataclasses
-
-    from tweetsent.audit.core import audit, write_audit
-    from tweetsent.cli._util import data_config_from_args
-    from tweetsent.config import TrainConfig
-    from tweetsent.errors import ConfigError
-    from tweetsent.fileio import check_output_file
-
-    check_output_file(args.out)
-    if args.mode == "fast":
+    opts = AuditOptions.from_args(args)
+    check_output_file(opts.out)
+    if opts.mode == "fast":
         for flag in ("config", "epochs", "work_dir"):
-            if hasattr(args, flag):
+            if opts.gave(flag):
                 raise ConfigError(f"--{flag.replace('_', '-')} applies to --mode finetune only")
-    recipe = TrainConfig.load(args.config) if hasattr(args, "config") else TrainConfig()
-    if hasattr(args, "epochs"):
-        recipe.epochs = args.epochs
-    if args.multi_label:
-        recipe = dataclasses.replace(recipe, multi_label=True, label_sep=args.label_sep)
-    run_audit = audit
-    if args.mode == "finetune":  # it trains: its code lives with training (package layers)
-        from tweetsent.audit.folds import audit_finetune as run_audit
+    recipe = TrainConfig.load(opts.config) if opts.config is not None else TrainConfig()
+    if opts.epochs is not None:
+        recipe.epochs = opts.epochs
+    if opts.multi_label:
+        recipe = dataclasses.replace(recipe, multi_label=True, label_sep=opts.label_sep)
+    run_audit = audit_finetune if opts.mode == "finetune" else audit
     result = run_audit(
-        args.data,
-        data_config_from_args(args),
-        cv=args.cv,
-        model=getattr(args, "model", None),
-        seed=args.seed,
-        limit=getattr(args, "limit", None),
+        opts.data,
+        opts.data_config(),
+        cv=opts.cv,
+        model=opts.model,
+        seed=opts.seed,
+        limit=opts.limit,
         train_config=recipe,
-        work_dir=getattr(args, "work_dir", None),
+        work_dir=opts.work_dir,
     )
-    csv_path, md_path = write_audit(result, args.out, top=args.top)
-    _print_summary(result, args.top)
+    csv_path, md_path = write_audit(result, opts.out, top=opts.top)
+    _print_summary(result, opts.top)
     print(f"written to {csv_path} and {md_path}")
     return 0
 

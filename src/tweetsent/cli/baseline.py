@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-from tweetsent.cli._options import add_config_args, config_from_args
+from tweetsent.cli._options import Options, add_config_args, config_from
 from tweetsent.cli._util import SUPPRESS, add_data_args, atomic_write_text, metrics_summary
 from tweetsent.config import TrainConfig
+from tweetsent.training.baseline import run_baseline
 
 BASELINE_FIELDS = (
     "val_size",
@@ -46,18 +48,22 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=baseline_cli)
 
 
-def baseline_cli(args) -> int:
-    from tweetsent.training.baseline import run_baseline
+@dataclass(frozen=True)
+class BaselineOptions(Options):
+    json: str | None = None  # the rest are TrainConfig's flags (config_from)
 
-    config = config_from_args(args)
+
+def baseline_cli(args) -> int:
+    opts = BaselineOptions.from_args(args)
+    config = config_from(opts)
     metrics = run_baseline(config)
     print(
         f"{metrics['model']} on {config.data_path}: {metrics['train_rows']} train, "
         f"{metrics['validation_rows']} validation rows ({metrics['seconds']:.1f} s)"
     )
     print(metrics_summary(metrics))
-    if hasattr(args, "json"):
-        atomic_write_text(args.json, json.dumps(metrics, indent=2) + "\n")
+    if opts.json is not None:
+        atomic_write_text(opts.json, json.dumps(metrics, indent=2) + "\n")
     return 0
 
 

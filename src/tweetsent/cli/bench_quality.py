@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from tweetsent.cli._util import format_table
+from tweetsent.benchmarks import machine_info
+from tweetsent.benchmarks.quality import DEFAULT_TASKS, RECIPES, run_suite, suite_tasks
+from tweetsent.benchmarks.quality_summary import merge_results, parse_overrides
+from tweetsent.cli._options import Options
+from tweetsent.cli._util import atomic_write_text, format_table
+from tweetsent.errors import ConfigError
 
 
 def add_quality_parser(which) -> None:
@@ -87,9 +93,6 @@ def _add_recipe_options(pq) -> None:
 
 def quality_recipes(names, variants) -> dict[str, dict]:
     """``--recipes`` / ``--variant`` -> recipe name -> TrainConfig overrides."""
-    from tweetsent.benchmarks.quality import RECIPES
-    from tweetsent.benchmarks.quality_summary import parse_overrides
-    from tweetsent.errors import ConfigError
 
     recipes = dict(RECIPES)
     for name, *items in variants:
@@ -111,45 +114,52 @@ def quality_recipes(names, variants) -> dict[str, dict]:
     return recipes
 
 
-def bench_quality_cli(args) -> int:
-    from tweetsent.benchmarks.quality import DEFAULT_TASKS, run_suite, suite_tasks
-    from tweetsent.benchmarks.quality_summary import parse_overrides
-    from tweetsent.errors import ConfigError
+@dataclass(frozen=True)
+class BenchQualityOptions(Options):
+    tasks: tuple[str, ...] | None = None
+    seeds: tuple[int, ...] | None = None
+    max_train: int | None = None
+    recipes: tuple[str, ...] | None = None
+    variant: tuple[str, ...] = ()
+    set: tuple[str, ...] = ()
+    data_dir: str = "../shared/data"
+    report: tuple[str, ...] | None = None
+    out: str | None = None
+    json: str | None = None
 
-    if args.report:
-        return _quality_report(args)
-    known = suite_tasks(args.data_dir)
-    names = args.tasks or list(DEFAULT_TASKS)
+
+def bench_quality_cli(args) -> int:
+    opts = BenchQualityOptions.from_args(args)
+    if opts.report:
+        return _quality_report(opts)
+    known = suite_tasks(opts.data_dir)
+    names = opts.tasks or list(DEFAULT_TASKS)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    if args.max_train is not None and args.max_train < 2:
-        raise ConfigError(f"--max-train must be at least 2, got {args.max_train}")
-    common = parse_overrides(args.set)
-    recipes = quality_recipes(args.recipes, args.variant)
+    if opts.max_train is not None and opts.max_train < 2:
+        raise ConfigError(f"--max-train must be at least 2, got {opts.max_train}")
+    common = parse_overrides(opts.set)
+    recipes = quality_recipes(opts.recipes, opts.variant)
     result = run_suite(
         [known[n] for n in names],
         recipes,
-        args.seeds or [17],
-        max_train=args.max_train,
+        opts.seeds or [17],
+        max_train=opts.max_train,
         common=common,
-        out_dir=args.out,
-        on_run=lambda partial: _write_json(args.json, partial),
+        out_dir=opts.out,
+        on_run=lambda partial: _write_json(opts.json, partial),
     )
-    from tweetsent.benchmarks import machine_info
 
     result["machine"] = machine_info()
     print(quality_table(result))
-    _write_json(args.json, result)
+    _write_json(opts.json, result)
     return 0
 
 
-def _quality_report(args) -> int:
-    from tweetsent.benchmarks.quality_summary import merge_results
-    from tweetsent.errors import ConfigError
-
+def _quality_report(opts: BenchQualityOptions) -> int:
     results = []
-    for path in args.report:
+    for path in opts.report:
         try:
             results.append(json.loads(Path(path).read_text(encoding="utf-8")))
         except FileNotFoundError:
@@ -158,9 +168,9 @@ def _quality_report(args) -> int:
             raise ConfigError(f"{path}: not a bench quality JSON file ({exc})") from None
         if not isinstance(results[-1], dict) or "runs" not in results[-1]:
             raise ConfigError(f"{path}: not a bench quality JSON file (no runs)")
-    merged = merge_results(results, tasks=args.tasks, recipes=args.recipes, seeds=args.seeds)
+    merged = merge_results(results, tasks=opts.tasks, recipes=opts.recipes, seeds=opts.seeds)
     print(quality_table(merged))
-    _write_json(args.json, merged)
+    _write_json(opts.json, merged)
     return 0
 
 
@@ -218,8 +228,6 @@ def quality_table(result: dict) -> str:
 
 def _write_json(path: str | None, result: dict) -> None:
     if path:
-        from tweetsent.cli._util import atomic_write_text
-
         atomic_write_text(path, json.dumps(result, indent=2) + "\n")
 
 

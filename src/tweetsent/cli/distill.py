@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from tweetsent.cli._options import Options
+from tweetsent.distill.core import DistillSettings, distill
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -50,19 +55,32 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=distill_cli)
 
 
-def distill_cli(args) -> int:
-    from tweetsent.distill.core import DistillSettings, distill
+@dataclass(frozen=True)
+class DistillOptions(Options):
+    run_dir: str = ""
+    out: str = ""
+    layers: int | None = None
+    temperature: float | None = None
+    alpha: float | None = None
+    epochs: int | None = None
+    unlabelled: tuple[str, ...] = ()
+    data_unlabelled: bool = False
+    seed: int | None = None
+    overwrite: bool = False
 
+
+def distill_cli(args) -> int:
+    opts = DistillOptions.from_args(args)
     settings = DistillSettings(
-        layers=args.layers,
-        temperature=args.temperature,
-        alpha=args.alpha,
-        epochs=args.epochs,
-        unlabelled=list(args.unlabelled),
-        data_unlabelled=args.data_unlabelled,
-        seed=args.seed,
+        layers=opts.layers,
+        temperature=opts.temperature,
+        alpha=opts.alpha,
+        epochs=opts.epochs,
+        unlabelled=list(opts.unlabelled),
+        data_unlabelled=opts.data_unlabelled,
+        seed=opts.seed,
     )
-    result = distill(args.run_dir, args.out, settings, overwrite=args.overwrite)
+    result = distill(opts.run_dir, opts.out, settings, overwrite=opts.overwrite)
     d = result.metrics["distillation"]
     for name in ("teacher", "student"):
         r = d[name]

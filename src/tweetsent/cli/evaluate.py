@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+from tweetsent.cli._options import Options
 from tweetsent.cli._util import (
     SUPPRESS,
     add_allow_pickle,
     add_backend_args,
     add_data_args,
     atomic_write_text,
-    data_config_from_args,
     metrics_summary,
 )
+from tweetsent.evaluation import evaluate
 
 
 def add_parser(subparsers) -> None:
@@ -32,26 +34,30 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=evaluate_cli)
 
 
+@dataclass(frozen=True)
+class EvaluateOptions(Options):
+    run_dir: str = ""
+    data: str = ""
+    backend: str = "auto"
+    batch_size: int = 64
+    allow_pickle: bool = False
+    json: str | None = None
+
+
 def evaluate_cli(args) -> int:
-    from tweetsent.evaluation import evaluate
-
-    data_config = data_config_from_args(args) if _has_data_flags(args) else None
+    opts = EvaluateOptions.from_args(args)
+    # No data options typed: the run's own (evaluate reads them from the run).
+    data_config = opts.data_config() if opts.data_overrides() else None
     metrics = evaluate(
-        args.run_dir,
-        args.data,
+        opts.run_dir,
+        opts.data,
         data_config,
-        backend=args.backend,
-        batch_size=args.batch_size,
-        allow_pickle=args.allow_pickle,
+        backend=opts.backend,
+        batch_size=opts.batch_size,
+        allow_pickle=opts.allow_pickle,
     )
-    print(f"{args.data}: {metrics['rows']} rows")
+    print(f"{opts.data}: {metrics['rows']} rows")
     print(metrics_summary(metrics))
-    if hasattr(args, "json"):
-        atomic_write_text(args.json, json.dumps(metrics, indent=2) + "\n")
+    if opts.json is not None:
+        atomic_write_text(opts.json, json.dumps(metrics, indent=2) + "\n")
     return 0
-
-
-def _has_data_flags(args) -> bool:
-    from tweetsent.cli._util import data_overrides
-
-    return bool(data_overrides(args))

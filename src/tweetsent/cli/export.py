@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tweetsent.export import FORMATS, QUANTIZE
+from dataclasses import dataclass
+
+from tweetsent.cli._options import Options
+from tweetsent.export import FORMATS, QUANTIZE, export_run
 from tweetsent.rundir import read_model_config
 
 
@@ -40,16 +43,23 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=export_cli)
 
 
+@dataclass(frozen=True)
+class ExportOptions(Options):
+    run_dir: str = ""
+    format: str = "onnx"
+    quantize: str | None = None
+    calibration: str | None = None
+    allow_pickle: bool = False
+
+
 def export_cli(args) -> int:
-
-    from tweetsent.export import export_run
-
+    opts = ExportOptions.from_args(args)
     folder = export_run(
-        args.run_dir,
-        format=args.format,
-        quantize=args.quantize,
-        allow_pickle=args.allow_pickle,
-        calibration=args.calibration,
+        opts.run_dir,
+        format=opts.format,
+        quantize=opts.quantize,
+        allow_pickle=opts.allow_pickle,
+        calibration=opts.calibration,
     )
     files = ", ".join(sorted(p.name for p in folder.iterdir() if p.suffix in (".onnx", ".xml")))
     print(f"exported {files} to {folder}")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-from tweetsent.cli._util import (
-    SUPPRESS,
-    add_data_args,
-    atomic_write_text,
-    data_config_from_args,
-    format_table,
-)
+from tweetsent.cli._options import Options
+from tweetsent.cli._util import SUPPRESS, add_data_args, atomic_write_text, format_table
+from tweetsent.evaluation.inspection import inspect_data, plot_inspection
 
 
 def add_parser(subparsers) -> None:
@@ -41,17 +38,20 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=inspect_cli)
 
 
-def inspect_cli(args) -> int:
-    from tweetsent.evaluation.inspection import inspect_data, plot_inspection
+@dataclass(frozen=True)
+class InspectOptions(Options):
+    data: str = ""
+    model: str | None = None
+    limit: int | None = None
+    plot: str | None = None
+    json: str | None = None
 
-    result = inspect_data(
-        args.data,
-        data_config_from_args(args),
-        model=getattr(args, "model", None),
-        limit=getattr(args, "limit", None),
-    )
+
+def inspect_cli(args) -> int:
+    opts = InspectOptions.from_args(args)
+    result = inspect_data(opts.data, opts.data_config(), model=opts.model, limit=opts.limit)
     dist = result.distribution
-    print(f"{args.data}: {len(result.data)} usable rows, {len(dist)} classes")
+    print(f"{opts.data}: {len(result.data)} usable rows, {len(dist)} classes")
     for reason, n in result.data.dropped.items():
         print(f"  skipped {n} row(s): {reason}")
     print()
@@ -66,9 +66,9 @@ def inspect_cli(args) -> int:
     print(f"suggested --max-length {result.suggested_max_length}")
     for warning in result.warnings:
         print(f"warning: {warning}")
-    if hasattr(args, "plot"):
-        plot_inspection(result, args.plot)
-        print(f"plot written to {args.plot}")
-    if hasattr(args, "json"):
-        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    if opts.plot is not None:
+        plot_inspection(result, opts.plot)
+        print(f"plot written to {opts.plot}")
+    if opts.json is not None:
+        atomic_write_text(opts.json, json.dumps(result.to_dict(), indent=2) + "\n")
     return 0

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 
-from tweetsent.cli._util import SUPPRESS, add_allow_pickle, add_backend_args, add_data_args
+from tweetsent.batch import ray as tray
+from tweetsent.batch.files import (
+    DEFAULT_CHUNK_ROWS,
+    Shard,
+    explain_run_options,
+    merge_shards,
+    model_fingerprint,
+    predict_file,
+    shard_path,
+)
+from tweetsent.cli._options import Options
+from tweetsent.cli._util import (
+    SUPPRESS,
+    add_allow_pickle,
+    add_backend_args,
+    add_data_args,
+)
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.inference import TweetClassifier
+from tweetsent.inference.calibration import check_min_confidence
 from tweetsent.rundir import RunDir
 
 
@@ -111,164 +130,165 @@ def _add_ray_args(p) -> None:
     )
 
 
-def predict_cli(args) -> int:
-    from tweetsent.errors import ConfigError
-    from tweetsent.inference import TweetClassifier
+@dataclass(frozen=True)
+class PredictOptions(Options):
+    run_dir: str = ""
+    texts: tuple[str, ...] = ()
+    input: str | None = None
+    output: str | None = None
+    backend: str = "auto"
+    batch_size: int = 64
+    min_confidence: float | None = None
+    allow_pickle: bool = False
+    chunk_size: int = DEFAULT_CHUNK_ROWS
+    shard: str | None = None
+    merge: bool = False
+    restart: bool = False
+    no_progress: bool = False
+    engine: str = "local"
+    address: str | None = None
+    workers: int | None = None
+    output_format: str = "parquet"
+    merged: str | None = None
 
-    if args.engine == "ray":
-        if args.min_confidence is not None:  # the Ray workers load their own classifier
+
+def predict_cli(args) -> int:
+    opts = PredictOptions.from_args(args)
+    if opts.engine == "ray":
+        if opts.min_confidence is not None:  # the Ray workers load their own classifier
             raise ConfigError("--min-confidence is not supported with --engine ray yet")
-        return _predict_ray(args)
-    ray_only = [flag for flag in ("address", "workers", "merged") if hasattr(args, flag)]
+        return _predict_ray(opts)
+    ray_only = [flag for flag in ("address", "workers", "merged") if opts.gave(flag)]
     if ray_only:
         raise ConfigError(f"--{ray_only[0]} applies to --engine ray only")
-    has_input = hasattr(args, "input")
+    has_input = opts.gave("input")
     file_only = [
         flag
         for flag, given in (
-            ("--chunk-size", hasattr(args, "chunk_size")),
-            ("--shard", hasattr(args, "shard")),
-            ("--restart", args.restart),
+            ("--chunk-size", opts.gave("chunk_size")),
+            ("--shard", opts.gave("shard")),
+            ("--restart", opts.restart),
         )
         if given
     ]
-    if args.merge:
-        return _merge(args, file_only)
-    if has_input == bool(args.texts):
+    if opts.merge:
+        return _merge(opts, file_only)
+    if has_input == bool(opts.texts):
         raise ConfigError("give tweets as arguments, or --input FILE with --output FILE.csv")
-    if has_input and not hasattr(args, "output"):
+    if has_input and not opts.gave("output"):
         raise ConfigError("--input needs --output FILE.csv")
     if file_only and not has_input:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
-    from tweetsent.inference.calibration import check_min_confidence
 
-    check_min_confidence(args.min_confidence)
-    if has_input and args.input != "-":  # before the model loads: a wrong path fails at once
+    check_min_confidence(opts.min_confidence)
+    if has_input and opts.input != "-":  # before the model loads: a wrong path fails at once
         from tweetsent.data.reading import check_file
 
-        check_file(args.input)
+        check_file(opts.input)
     classifier = TweetClassifier.load(
-        args.run_dir,
-        backend=args.backend,
-        batch_size=args.batch_size,
-        allow_pickle=args.allow_pickle,
+        opts.run_dir,
+        backend=opts.backend,
+        batch_size=opts.batch_size,
+        allow_pickle=opts.allow_pickle,
     )
-    if args.min_confidence is not None:
+    if opts.min_confidence is not None:
         if classifier.multi_label:
             raise ConfigError("--min-confidence applies to single-label runs only")
-        classifier.min_confidence = args.min_confidence
+        classifier.min_confidence = opts.min_confidence
     if not has_input:
-        proba = classifier.predict_proba(args.texts)
+        proba = classifier.predict_proba(opts.texts)
         decisions = classifier.decide(proba)
-        for text, row, decision in zip(args.texts, proba, decisions, strict=True):
+        for text, row, decision in zip(opts.texts, proba, decisions, strict=True):
             if classifier.multi_label:
                 print(f"{classifier.label_text(decision)}\t{text}")
             else:
                 print(f"{decision}\t{row.max():.3f}\t{text}")
         return 0
-    return _predict_file(classifier, args)
+    return _predict_file(classifier, opts)
 
 
-def _predict_file(classifier, args: argparse.Namespace) -> int:
-    from tweetsent.batch.files import Shard, explain_run_options, shard_path
-    from tweetsent.cli._util import data_config_from_args
-    from tweetsent.errors import DataError
-
-    shard = Shard.parse(args.shard) if hasattr(args, "shard") else None
-    data_config = data_config_from_args(args, base=classifier.data_config)
+def _predict_file(classifier, opts: PredictOptions) -> int:
+    shard = Shard.parse(opts.shard) if opts.gave("shard") else None
+    data_config = opts.data_config(classifier.data_config)
     inherited = data_config is classifier.data_config and data_config is not None
     try:
-        rows = _label_file(classifier, args, data_config, shard)
+        rows = _label_file(classifier, opts, data_config, shard)
     except DataError as exc:
         if not inherited:
             raise
         how = "--text-col (and --no-header, --format as needed)"
         raise explain_run_options(exc, data_config, how) from None
-    written = shard_path(args.output, shard)
+    written = shard_path(opts.output, shard)
     print(f"{rows} rows labelled, written to {written}")
     if shard is not None and shard.count > 1:
         print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
     return 0
 
 
-def _label_file(classifier, args: argparse.Namespace, data_config, shard) -> int:
-    from tweetsent.batch.files import (
-        DEFAULT_CHUNK_ROWS,
-        model_fingerprint,
-        predict_file,
-    )
-
+def _label_file(classifier, opts: PredictOptions, data_config, shard) -> int:
     return predict_file(
         classifier,
-        args.input,
-        args.output,
+        opts.input,
+        opts.output,
         data_config,
-        chunk_rows=getattr(args, "chunk_size", DEFAULT_CHUNK_ROWS),
+        chunk_rows=opts.chunk_size,
         shard=shard,
-        resume=not args.restart,
-        progress=not args.no_progress and sys.stderr.isatty(),
-        model_id=model_fingerprint(args.run_dir),
+        resume=not opts.restart,
+        progress=not opts.no_progress and sys.stderr.isatty(),
+        model_id=model_fingerprint(opts.run_dir),
     )
 
 
-def _merge(args: argparse.Namespace, file_only: list[str]) -> int:
-    from tweetsent.batch.files import merge_shards
-    from tweetsent.errors import ConfigError
-
-    if not hasattr(args, "output"):
+def _merge(opts: PredictOptions, file_only: list[str]) -> int:
+    if not opts.gave("output"):
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")
-    if args.texts or file_only:
-        raise ConfigError(f"--merge takes no {'tweets' if args.texts else file_only[0]}")
-    parts = merge_shards(args.output)
-    print(f"{parts} parts merged into {args.output}")
+    if opts.texts or file_only:
+        raise ConfigError(f"--merge takes no {'tweets' if opts.texts else file_only[0]}")
+    parts = merge_shards(opts.output)
+    print(f"{parts} parts merged into {opts.output}")
     return 0
 
 
-def _predict_ray(args: argparse.Namespace) -> int:
+def _predict_ray(opts: PredictOptions) -> int:
     import os
 
-    from tweetsent.batch.files import DEFAULT_CHUNK_ROWS
-    from tweetsent.cli._util import data_config_from_args
-    from tweetsent.errors import ConfigError
-
-    if args.texts or not hasattr(args, "input") or not hasattr(args, "output"):
+    if opts.texts or not opts.gave("input") or not opts.gave("output"):
         raise ConfigError("--engine ray labels files: give --input PATH and --output FOLDER")
-    for flag, given in (("--shard", hasattr(args, "shard")), ("--merge", args.merge)):
+    for flag, given in (("--shard", opts.gave("shard")), ("--merge", opts.merge)):
         if given:
             raise ConfigError(f"{flag} is for --engine local; Ray splits and joins the work itself")
-    workers = getattr(args, "workers", None)
+    workers = opts.workers
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be a positive integer, got {workers}")
-    from tweetsent.batch import ray as tray
 
-    run_config = RunDir(args.run_dir).read_config()
+    run_config = RunDir(opts.run_dir).read_config()
     base = run_config.data if run_config else None
-    data_config = data_config_from_args(args, base=base)
-    address = getattr(args, "address", None)
+    data_config = opts.data_config(base)
+    address = opts.address
     if address is None and workers is None:
         workers = os.cpu_count() or 1  # a local instance: one worker per core
     started = tray.connect(address, num_cpus=None if workers is None else workers + 1)
     try:
         record = tray.predict_files(
-            args.run_dir,
-            args.input,
-            args.output,
+            opts.run_dir,
+            opts.input,
+            opts.output,
             data_config,
-            backend=args.backend,
-            batch_size=args.batch_size,
+            backend=opts.backend,
+            batch_size=opts.batch_size,
             workers=workers,
-            chunk_rows=getattr(args, "chunk_size", DEFAULT_CHUNK_ROWS),
-            output_format=args.output_format,
-            restart=args.restart,
-            progress=not args.no_progress and sys.stderr.isatty(),
+            chunk_rows=opts.chunk_size,
+            output_format=opts.output_format,
+            restart=opts.restart,
+            progress=not opts.no_progress and sys.stderr.isatty(),
         )
     finally:
         if started:
             import ray
 
             ray.shutdown()
-    print(f"{record['rows']} rows labelled, in {record['parts']} parts under {args.output}")
-    if hasattr(args, "merged"):
-        rows = tray.merge_output(args.output, args.merged)
-        print(f"{rows} rows merged into {args.merged}")
+    print(f"{record['rows']} rows labelled, in {record['parts']} parts under {opts.output}")
+    if opts.gave("merged"):
+        rows = tray.merge_output(opts.output, opts.merged)
+        print(f"{rows} rows merged into {opts.merged}")
     return 0

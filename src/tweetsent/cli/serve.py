@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
-from tweetsent.cli._options import add_config_args, given_values
+from tweetsent.cli._options import Options, add_config_args, given_values
 from tweetsent.cli._util import BACKEND_HELP, BACKENDS, add_allow_pickle
+from tweetsent.serving import serve
 from tweetsent.serving.settings import ServeConfig
 
 # Listening first, then the model's options, then the batching, limit and connection groups.
@@ -36,9 +38,15 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=serve_cli)
 
 
-def serve_cli(args) -> int:
-    from tweetsent.serving import serve
+@dataclass(frozen=True)
+class ServeOptions(Options):
+    run_dir: str = ""
+    backend: str = "auto"
+    allow_pickle: bool = False  # the service's own settings are ServeConfig's flags
 
-    settings = ServeConfig(**given_values(args, ServeConfig))
-    serve(args.run_dir, settings, backend=args.backend, allow_pickle=args.allow_pickle)
+
+def serve_cli(args) -> int:
+    opts = ServeOptions.from_args(args)
+    settings = ServeConfig(**given_values(opts, ServeConfig))
+    serve(opts.run_dir, settings, backend=opts.backend, allow_pickle=opts.allow_pickle)
     return 0

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tweetsent.cli._util import BACKENDS, add_data_args, format_table
+from dataclasses import dataclass
+
+from tweetsent.cli._options import Options
+from tweetsent.cli._util import (
+    BACKENDS,
+    add_data_args,
+    format_table,
+)
+from tweetsent.fileio import check_output_file
+from tweetsent.suggest.core import suggest, write_suggestions
 
 
 def add_parser(subparsers) -> None:
@@ -35,24 +44,34 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=suggest_cli)
 
 
-def suggest_cli(args) -> int:
-    from tweetsent.cli._util import data_config_from_args, data_overrides
-    from tweetsent.fileio import check_output_file
-    from tweetsent.suggest.core import suggest, write_suggestions
+@dataclass(frozen=True)
+class SuggestOptions(Options):
+    run_dir: str = ""
+    pool: str = ""
+    n: int = 100
+    out: str = ""
+    strategy: str = "margin"
+    factor: int = 10
+    seed: int = 17
+    backend: str = "auto"
+    batch_size: int = 64
 
-    check_output_file(args.out)
+
+def suggest_cli(args) -> int:
+    opts = SuggestOptions.from_args(args)
+    check_output_file(opts.out)
     frame = suggest(
-        args.run_dir,
-        args.pool,
-        args.n,
-        data_config_from_args(args) if data_overrides(args) else None,
-        strategy=args.strategy,
-        factor=args.factor,
-        seed=args.seed,
-        backend=args.backend,
-        batch_size=args.batch_size,
+        opts.run_dir,
+        opts.pool,
+        opts.n,
+        opts.data_config() if opts.data_overrides() else None,
+        strategy=opts.strategy,
+        factor=opts.factor,
+        seed=opts.seed,
+        backend=opts.backend,
+        batch_size=opts.batch_size,
     )
-    write_suggestions(frame, args.out)
+    write_suggestions(frame, opts.out)
     text_col = frame.columns[0]
     print(
         format_table(
@@ -70,7 +89,7 @@ def suggest_cli(args) -> int:
         )
     )
     print(
-        f"{len(frame)} tweets ({args.strategy}) written to {args.out}: fill in its "
+        f"{len(frame)} tweets ({opts.strategy}) written to {opts.out}: fill in its "
         f"'{frame.columns[1]}' column"
     )
     return 0

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from tweetsent.cli._options import add_config_args, config_from_args, given_flags
-from tweetsent.cli._util import SUPPRESS, add_data_args, data_overrides
+from dataclasses import dataclass
+
+from tweetsent.cli._options import Options, add_config_args, config_from, given_flags
+from tweetsent.cli._util import SUPPRESS, add_data_args, metrics_summary
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
+from tweetsent.hardware import device_type
+from tweetsent.training import distributed, resume, train
+from tweetsent.training.tuning import cross_validate, search
 
 
 def add_parser(subparsers) -> None:
@@ -69,30 +74,42 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=train_cli)
 
 
-def train_cli(args) -> int:
-    from tweetsent.hardware import device_type
-    from tweetsent.training import distributed, resume, train
+@dataclass(frozen=True)
+class TrainOptions(Options):
+    """``train``'s own options; the recipe's are TrainConfig's flags (``config_from``)."""
 
+    data: str | None = None
+    out: str | None = None
+    resume: str | None = None
+    overwrite: bool = False
+    config: str | None = None
+    cv: int | None = None
+    search: int | None = None
+    no_progress: bool = False
+
+
+def train_cli(args) -> int:
+    opts = TrainOptions.from_args(args)
     distributed.quiet_other_ranks()
     distributed.init(cpu=device_type() == "cpu")  # no-op outside torchrun
     finished = False
     try:
         # Rank 0 checks the options; under torchrun the other ranks get its result (or stop
         # quietly when it failed), so a bad flag is reported once, not once per process.
-        config = distributed.on_main(lambda: _config_or_none(args))
-        progress = not args.no_progress
+        config = distributed.on_main(lambda: _config_or_none(opts))
+        progress = not opts.no_progress
         if config is None:
-            result = resume(args.resume, progress=progress)
-        elif getattr(args, "cv", None) is not None:
-            code = _cv_cli(config, args)
+            result = resume(opts.resume, progress=progress)
+        elif opts.cv is not None:
+            code = _cv_cli(config, opts)
             finished = True
             return code
-        elif getattr(args, "search", None) is not None:
-            code = _search_cli(config, args)
+        elif opts.search is not None:
+            code = _search_cli(config, opts)
             finished = True
             return code
         else:
-            result = train(config, args.out, overwrite=args.overwrite, progress=progress)
+            result = train(config, opts.out, overwrite=opts.overwrite, progress=progress)
         finished = True
     finally:
         distributed.shutdown(finished=finished)
@@ -103,8 +120,6 @@ def train_cli(args) -> int:
 
 
 def _print_summary(result) -> None:
-    from tweetsent.cli._util import metrics_summary
-
     config = result.config
     m = result.metrics
     if m.get("ensemble"):
@@ -141,46 +156,42 @@ def _print_summary(result) -> None:
     )
 
 
-def _config_or_none(args) -> TrainConfig | None:
+def _config_or_none(opts: TrainOptions) -> TrainConfig | None:
     """The run's config from the options; None for ``--resume`` (which uses the saved one)."""
-    if hasattr(args, "resume"):
-        _check_resume_args(args)
+    if opts.resume is not None:
+        _check_resume_options(opts)
         return None
-    if not hasattr(args, "out"):
+    if opts.out is None:
         raise ConfigError("--out RUN_DIR is required (or --resume RUN_DIR)")
-    return config_from_args(args)
+    return config_from(opts)
 
 
-def _check_resume_args(args) -> None:
+def _check_resume_options(opts: TrainOptions) -> None:
     """A resumed run keeps its saved settings: changing them mid-run would not be that run."""
-    given = given_flags(args, TrainConfig)
-    given += [f"--{k.replace('_', '-')}" for k in data_overrides(args)]
-    given += [name for name in ("data", "config", "out") if hasattr(args, name)]
-    if args.overwrite:
+    given = given_flags(opts, TrainConfig)
+    given += [f"--{k.replace('_', '-')}" for k in opts.data_overrides()]
+    given += [name for name in ("data", "config", "out") if opts.gave(name)]
+    if opts.overwrite:
         given.append("--overwrite")
     if given:
         raise ConfigError(
-            f"--resume continues {args.resume} with its saved settings; drop {', '.join(given)}"
+            f"--resume continues {opts.resume} with its saved settings; drop {', '.join(given)}"
         )
 
 
-def _cv_cli(config: TrainConfig, args) -> int:
-    from tweetsent.training.tuning import cross_validate
-
-    summary = cross_validate(config, args.cv, args.out, overwrite=args.overwrite)
-    print(f"{args.cv}-fold cross-validation (mean ± std):")
+def _cv_cli(config: TrainConfig, opts: TrainOptions) -> int:
+    summary = cross_validate(config, opts.cv, opts.out, overwrite=opts.overwrite)
+    print(f"{opts.cv}-fold cross-validation (mean ± std):")
     for key, s in summary["model"].items():
         b = summary["baseline"].get(key)
         base = f"   baseline {b['mean']:.4f} ± {b['std']:.4f}" if b else ""
         print(f"  {key:12s} {s['mean']:.4f} ± {s['std']:.4f}{base}")
-    print(f"written to {args.out}/cv.md")
+    print(f"written to {opts.out}/cv.md")
     return 0
 
 
-def _search_cli(config: TrainConfig, args) -> int:
-    from tweetsent.training.tuning import search
-
-    result = search(config, args.search, args.out, overwrite=args.overwrite)
+def _search_cli(config: TrainConfig, opts: TrainOptions) -> int:
+    result = search(config, opts.search, opts.out, overwrite=opts.overwrite)
     for row in result["trials"]:
         print(
             f"trial {row['trial']}: lr {row['lr']:.2e}  epochs {row['epochs']}  "
@@ -190,9 +201,9 @@ def _search_cli(config: TrainConfig, args) -> int:
     print(
         f"best: trial {result['best_trial']} {result['metric']} {result['best_value']:.4f} "
         f"{result['best_params']}; repeat with: tweetsent train --config "
-        f"{args.out}/best_config.json --out RUN_DIR"
+        f"{opts.out}/best_config.json --out RUN_DIR"
     )
     return 0
 
 
-__all__ = ["add_parser", "config_from_args", "train_cli"]
+__all__ = ["TrainOptions", "add_parser", "train_cli"]

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from tweetsent.data.normalize import normalize_tweet
+
 # Two tweets whose character n-gram TF-IDF vectors (of duplicate_key) have at least this cosine
 # are near-duplicates: copies that differ by mentions, links or a word or two.
 NEAR_DUPLICATE = 0.9
@@ -17,7 +19,6 @@ NEAR_DUPLICATE = 0.9
 def duplicate_key(text: str) -> str:
     """A tweet reduced to what a copy keeps: normalised (mentions, links, entities, mojibake),
     lower-cased, letters and digits only."""
-    from tweetsent.data.normalize import normalize_tweet
 
     text = normalize_tweet(str(text)).lower()
     text = re.sub(r"\b(rt|via)\b|@user|\bhttp\b", " ", text)

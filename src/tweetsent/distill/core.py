@@ -31,9 +31,11 @@ from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.prepare import prepare_data, run_data_config
 from tweetsent.data.reading import load_texts, load_unlabelled
 from tweetsent.errors import ConfigError, ModelError
+from tweetsent.evaluation.metrics import classification_metrics
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.inference.engines import TorchEngine
 from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.modeling.loading import load_classifier
 from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints
 from tweetsent.training.run import TrainResult
@@ -222,9 +224,6 @@ def _comparison(
     run_dir, teacher_clf, staging, labels, val_data, settings, keep, depth, n_extra, metrics
 ) -> dict:
     """Teacher vs student on the validation split: F1, agreement, tweets/s (fp32, same texts)."""
-
-    from tweetsent.evaluation.metrics import classification_metrics
-    from tweetsent.modeling.loading import load_classifier
 
     student = load_classifier(RunDir(staging).model).eval()
     student_clf = _plain_classifier(student, teacher_clf.tokenizer, labels, teacher_clf.max_length)

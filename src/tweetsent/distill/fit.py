@@ -16,11 +16,14 @@ from typing import NamedTuple
 import numpy as np
 
 from tweetsent.data import labels as ml
+from tweetsent.evaluation.metrics import classification_metrics
 from tweetsent.hardware import resolve_precision
 from tweetsent.training import losses
 from tweetsent.training import trainer as recipe
+from tweetsent.training.baseline import baseline_metrics
 from tweetsent.training.callbacks import EPOCH_METRICS, TqdmProgress, TrainingLog, history
 from tweetsent.training.fit import _save_model, collect_metrics, rescore_best, training_arguments
+from tweetsent.training.schedule import resolve_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +80,6 @@ def fit_student(student, tokenizer, labels, config, settings, data: Rows, stagin
     """Train ``student`` and write its model and config under ``staging``; the run's metrics."""
     from transformers import DataCollatorWithPadding
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    from tweetsent.training.baseline import baseline_metrics
-    from tweetsent.training.schedule import resolve_schedule
 
     train_data, extra, _, val_data = data
     config = resolve_schedule(config, len(train_data))
@@ -157,8 +157,6 @@ def _dataset(tokenizer, texts, labels, max_length: int, teacher_logits=None):
 
 
 def _scores(prediction, labels) -> dict:
-    from tweetsent.evaluation.metrics import classification_metrics
-
     full = classification_metrics(
         prediction.label_ids, prediction.predictions.argmax(axis=-1), labels
     )

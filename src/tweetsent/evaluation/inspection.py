@@ -12,6 +12,7 @@ import pandas as pd
 from tweetsent import fileio
 from tweetsent.config import DataConfig
 from tweetsent.data.reading import LabelledData, load_labelled
+from tweetsent.modeling.loading import load_tokenizer, resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ def suggest_max_length(lengths: np.ndarray) -> int:
 def inspect_data(
     path: str | Path, data_config: DataConfig, *, model: str | None = None, limit: int | None = None
 ) -> Inspection:
-    from tweetsent.modeling.loading import load_tokenizer, resolve_model
 
     data = load_labelled(path, data_config, limit=limit)
     tokenizer = load_tokenizer(resolve_model(model))

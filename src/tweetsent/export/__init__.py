@@ -1,5 +1,6 @@
 """Export: a run's model as ONNX or OpenVINO IR (optionally int8), for tweetsent.inference."""
 
+from tweetsent.errors import ConfigError
 from tweetsent.export.onnx import ONNX_DIR, QUANTIZE, export_onnx
 from tweetsent.export.openvino import export_openvino
 from tweetsent.inference.ov_engine import OPENVINO_DIR
@@ -9,7 +10,6 @@ FORMATS = ("onnx", "openvino")
 
 def export_run(run_dir, *, format: str = "onnx", **options):
     """``export_onnx`` or ``export_openvino`` by ``format``; the folder written."""
-    from tweetsent.errors import ConfigError
 
     if format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")

@@ -21,9 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import DataConfig
+from tweetsent.data.normalize import clean_tweet
+from tweetsent.data.prepare import prepare_data
+from tweetsent.data.reading import load_texts
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.export.onnx import OPSET, QUANTIZE, load_for_export, write_onnx_graph
 from tweetsent.export.staging import staged_folder, write_export_config
+from tweetsent.inference.backends import export_tokenizer
 from tweetsent.inference.ov_engine import OPENVINO_DIR, OpenVinoEngine, import_openvino
 from tweetsent.inference.predictor import TweetClassifier
 from tweetsent.quiet import third_party_quiet, verbose
@@ -89,9 +93,6 @@ class Sample:
 def calibration_sample(run_dir: Path, calibration, size: int) -> Sample:
     """A seeded sample of the run's training tweets (or of ``calibration``'s), cleaned as the
     run cleans them, and the run's validation tweets (else other tweets of the file)."""
-    from tweetsent.data.normalize import clean_tweet
-    from tweetsent.data.prepare import prepare_data
-    from tweetsent.data.reading import load_texts
 
     config = RunDir(run_dir).read_config()
     rng = np.random.default_rng(17)
@@ -157,7 +158,6 @@ def label_agreement(fp32, int8, folder: Path, texts: list[str], max_length: int)
     """Share of ``texts`` (already cleaned) on which the two engines give the same label."""
     if not texts:
         return None
-    from tweetsent.inference.backends import export_tokenizer
 
     tokenizer = export_tokenizer(folder, vocab_size=fp32.vocab_size)
     labels = []
@@ -169,7 +169,6 @@ def label_agreement(fp32, int8, folder: Path, texts: list[str], max_length: int)
 
 def _encoder(engine, folder: Path, max_length: int):
     """text -> the model's input arrays for one tweet (batch of one: NNCF's calibration items)."""
-    from tweetsent.inference.backends import export_tokenizer
 
     tokenizer = export_tokenizer(folder, vocab_size=engine.vocab_size)
     names = set(engine.input_names)

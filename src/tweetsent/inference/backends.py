@@ -17,6 +17,8 @@ from tweetsent.hardware import cpu_flags, device_type
 from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
 from tweetsent.inference.ov_engine import OpenVinoEngine, export_settings, find_openvino_model
 from tweetsent.inference.tokenizer import SavedTokenizer
+from tweetsent.modeling.ensemble import load_run_model
+from tweetsent.modeling.loading import load_tokenizer
 
 BACKENDS = ("auto", "torch", "onnx", "openvino")
 # An int8 model is taken automatically only when its export measured that it keeps at least
@@ -130,9 +132,6 @@ def load_engine(
             engine = OpenVinoEngine(found, precision=_float_precision(precision, variant))
         tokenizer = export_tokenizer(found.parent, vocab_size=engine.vocab_size)
         return engine, tokenizer, engine.labels
-
-    from tweetsent.modeling.ensemble import load_run_model
-    from tweetsent.modeling.loading import load_tokenizer
 
     model = load_run_model(model_dir, allow_pickle=allow_pickle)  # or an ensemble's members
     tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.data.labels import apply_thresholds
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.backends import BACKENDS, auto_backend, load_engine
+from tweetsent.inference.calibration import apply_min_confidence
 from tweetsent.modeling.ensemble import ENSEMBLE_KEY
 from tweetsent.rundir import RunDir, read_model_config
 
@@ -203,11 +205,8 @@ class TweetClassifier:
         classifier's own; ``None``: never uncertain, as evaluation needs).
         """
         if self.multi_label:
-            from tweetsent.data.labels import apply_thresholds
-
             chosen = apply_thresholds(proba, self.thresholds)
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
-        from tweetsent.inference.calibration import apply_min_confidence
 
         floor = self.min_confidence if min_confidence is _OWN else min_confidence
         return apply_min_confidence(self.labels, proba, floor)

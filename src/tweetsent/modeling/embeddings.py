@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tweetsent.errors import ModelError
+from tweetsent.modeling.loading import load_tokenizer, resolve_model
+
 
 def sentence_embeddings(
     texts: Sequence[str], model: str | None = None, *, batch_size: int = 64
@@ -18,9 +21,6 @@ def sentence_embeddings(
     """
     import torch
     from transformers import AutoModel
-
-    from tweetsent.errors import ModelError
-    from tweetsent.modeling.loading import load_tokenizer, resolve_model
 
     name = resolve_model(model)
     tokenizer = load_tokenizer(name)

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from tweetsent.errors import ModelError
+from tweetsent.modeling.loading import load_classifier
 from tweetsent.rundir import read_model_config
 
 ENSEMBLE_DIR = "ensemble"
@@ -103,7 +104,6 @@ def _ensemble_class():
 
 def load_ensemble(members: list[Path], *, allow_pickle: bool = False):
     """An ``Ensemble`` of these member directories (each with its own temperature)."""
-    from tweetsent.modeling.loading import load_classifier
 
     models = [load_classifier(path, allow_pickle=allow_pickle) for path in members]
     labels = [dict(m.config.id2label) for m in models]
@@ -117,7 +117,6 @@ def load_ensemble(members: list[Path], *, allow_pickle: bool = False):
 
 def load_run_model(model_dir: str | Path, *, allow_pickle: bool = False):
     """A run's model: the fine-tuned classifier, or the ``Ensemble`` of an ensemble run."""
-    from tweetsent.modeling.loading import load_classifier
 
     members = member_dirs(model_dir)
     if len(members) == 1:

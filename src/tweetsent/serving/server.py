@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent.errors import ConfigError, TweetsentError
+from tweetsent.inference import TweetClassifier
+from tweetsent.modeling.loading import default_model_path
 from tweetsent.rundir import RunDir
+from tweetsent.serving.protocol import protocol_class
 from tweetsent.serving.settings import ServeConfig
 
 logger = logging.getLogger(__name__)
@@ -22,7 +25,6 @@ VALIDATION_KEYS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "lo
 
 def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
     """What ``GET /model`` tells: labels, backbone, backend and the run's validation scores."""
-    from tweetsent.modeling.loading import default_model_path
 
     run_dir = Path(run_dir)
     run = RunDir.of_model(run_dir)
@@ -76,9 +78,8 @@ def serve(
     """
     import uvicorn
 
-    from tweetsent.inference import TweetClassifier
+    # FastAPI loads only to serve: `tweetsent --help` and the other commands never need it.
     from tweetsent.serving.app import create_app
-    from tweetsent.serving.protocol import protocol_class
 
     classifier = TweetClassifier.load(
         run_dir, backend=backend, batch_size=settings.max_batch_size, allow_pickle=allow_pickle

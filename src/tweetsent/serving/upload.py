@@ -34,8 +34,10 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import ClientDisconnect
 
+from tweetsent.batch.files import explain_run_options, predict_file
 from tweetsent.config import FORMATS, DataConfig
 from tweetsent.errors import ConfigError, DataError, TweetsentError
+from tweetsent.inference.calibration import check_min_confidence
 from tweetsent.serving.batching import Closed, MicroBatcher
 from tweetsent.serving.refusals import ApiError, ErrorResponse
 from tweetsent.serving.settings import ServeConfig
@@ -227,7 +229,6 @@ def read_fields(form: FormData, classifier) -> tuple[UploadFile, DataConfig, boo
             min_confidence = _number("min_confidence", min_confidence)
             if classifier.multi_label:
                 raise ConfigError("min_confidence: applies to single-label models only")
-            from tweetsent.inference.calibration import check_min_confidence
 
             check_min_confidence(min_confidence)
         else:
@@ -273,7 +274,6 @@ def _number(name: str, value: str) -> float:
 
 def _message(exc, data_config, inherited: bool, source: Path, name: str) -> str:
     """The error as the command line words it, naming the upload rather than our copy of it."""
-    from tweetsent.batch.files import explain_run_options
 
     if inherited and isinstance(exc, DataError):
         how = "the text_col field (the page's text column; header, format as needed)"
@@ -295,8 +295,6 @@ class _Labelling:
         self.finished = False
 
     def __call__(self, source: Path, target: Path, data_config: DataConfig) -> int:
-        from tweetsent.batch.files import predict_file
-
         try:
             return predict_file(self.worker, source, target, data_config, resume=False)
         finally:

@@ -23,10 +23,14 @@ import pandas as pd
 
 from tweetsent.config import DataConfig
 from tweetsent.data.duplicates import duplicate_key
+from tweetsent.data.labels import apply_thresholds
+from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import read_table, require_column
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.fileio import atomic_write_bytes, check_output_file
+from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.modeling.embeddings import sentence_embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +121,6 @@ def suggest(
 
     >>> suggest("runs/smile", "unlabelled.csv", 100, DataConfig(text_col="text"))  # doctest: +SKIP
     """
-    from tweetsent.inference.predictor import TweetClassifier
-    from tweetsent.modeling.embeddings import sentence_embeddings
 
     _check_options(strategy, factor, n)
     classifier = (
@@ -228,15 +230,12 @@ def _label_column(run_data: DataConfig | None, pool: DataConfig) -> str:
 
 def _clean(classifier, text: str) -> str:
     """The text as the run's model reads it (normalised, emoji named, if it trained so)."""
-    from tweetsent.data.normalize import clean_tweet
 
     return clean_tweet(text, normalize=classifier.normalize, demojize_emoji=classifier.demojize)
 
 
 def _predicted(classifier, proba: np.ndarray) -> list[str]:
     if classifier.multi_label:
-        from tweetsent.data.labels import apply_thresholds
-
         sep = classifier.config.label_sep if classifier.config else "|"
         chosen = apply_thresholds(proba, classifier.thresholds)
         return [

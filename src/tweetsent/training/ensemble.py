@@ -22,7 +22,11 @@ from tweetsent import fileio, rundir
 from tweetsent.config import TrainConfig
 from tweetsent.data import labels as ml
 from tweetsent.evaluation.metrics import classification_metrics, cross_entropy
-from tweetsent.modeling.ensemble import ENSEMBLE_KEY, member_path
+from tweetsent.inference.calibration import MULTI_LABEL_NOTE, expected_calibration_error, softmax
+from tweetsent.inference.engines import TorchEngine
+from tweetsent.inference.predictor import TweetClassifier
+from tweetsent.modeling.ensemble import ENSEMBLE_KEY, load_run_model, member_path
+from tweetsent.modeling.loading import load_tokenizer
 from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints, distributed
 
@@ -39,7 +43,7 @@ def member_config(config: TrainConfig, index: int) -> TrainConfig:
 
 def fit_ensemble(config: TrainConfig, train_data, val_data, staging: Path, *, progress) -> dict:
     """Train (or finish training) every member, then assemble the run; its metrics."""
-    from tweetsent.training.fit import fit
+    from tweetsent.training.fit import fit  # torch, transformers: seconds; only when used
 
     results = []
     for index in range(config.ensemble):
@@ -102,7 +106,7 @@ def assemble(config: TrainConfig, results: list[dict], val_data, staging: Path) 
     if config.multi_label:
         from types import SimpleNamespace
 
-        from tweetsent.inference.calibration import MULTI_LABEL_NOTE
+        # torch and transformers: seconds, loaded only when used
         from tweetsent.training.fit import _multilabel_validation
 
         y_true = ml.multi_hot(val_data.labels, labels, config.label_sep).astype(np.float32)
@@ -119,10 +123,6 @@ def assemble(config: TrainConfig, results: list[dict], val_data, staging: Path) 
 def _ensemble_logits(model_dir: Path, config: TrainConfig, texts: list[str]) -> np.ndarray:
     """The saved ensemble's outputs on these (already cleaned) texts, as ``predict`` computes
     them: the log of the averaged probabilities."""
-    from tweetsent.inference.engines import TorchEngine
-    from tweetsent.inference.predictor import TweetClassifier
-    from tweetsent.modeling.ensemble import load_run_model
-    from tweetsent.modeling.loading import load_tokenizer
 
     model = load_run_model(model_dir)
     tokenizer = load_tokenizer(str(model_dir), vocab_size=model.config.vocab_size)
@@ -140,8 +140,6 @@ def _ensemble_logits(model_dir: Path, config: TrainConfig, texts: list[str]) -> 
 
 
 def _single_label_scores(logits, y_labels, labels, results) -> tuple[dict, dict]:
-    from tweetsent.inference.calibration import expected_calibration_error, softmax
-
     index = {label: i for i, label in enumerate(labels)}
     y_true = np.asarray([index[label] for label in y_labels], dtype=int)
     proba = softmax(logits)  # the averaged calibrated probabilities (modeling.ensemble)

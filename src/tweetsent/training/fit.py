@@ -15,8 +15,10 @@ from tweetsent.data import labels as ml
 from tweetsent.data.prepare import run_labels
 from tweetsent.data.reading import LabelledData
 from tweetsent.evaluation import metrics as ml_metrics
+from tweetsent.evaluation.calibration import calibrate
 from tweetsent.evaluation.metrics import classification_metrics, cross_entropy, format_per_class
 from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.inference.calibration import MULTI_LABEL_NOTE
 from tweetsent.modeling.loading import build_classifier, load_tokenizer, resolve_model
 from tweetsent.quiet import third_party_quiet
 from tweetsent.rundir import RunDir
@@ -259,9 +261,6 @@ def _final_validation(model, output, labels: list[str], multi_label: bool) -> tu
     the validation logits for a single-label model, stored in the model's config so every
     predictor shows calibrated probabilities (labels and scores are unchanged by it)."""
     import torch
-
-    from tweetsent.evaluation.calibration import calibrate
-    from tweetsent.inference.calibration import MULTI_LABEL_NOTE
 
     logits = output.predictions
     if multi_label:

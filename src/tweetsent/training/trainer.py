@@ -14,6 +14,7 @@ from transformers import Trainer
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.modeling.heads import attach_mlp_head
+from tweetsent.training import distributed
 from tweetsent.training.losses import soft_cross_entropy
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,6 @@ def reporting_callbacks(config: TrainConfig, staging) -> list:
     (``RUN_DIR/tensorboard``, renamed into place with it), not into the checkpoints folder that
     is deleted at the end. MLflow follows its environment (``MLFLOW_TRACKING_URI``, ...).
     """
-    from tweetsent.training import distributed
 
     if config.report_to == "none" or not distributed.is_main():
         return []
