@@ -31,13 +31,12 @@ COVID = SHARED_DATA / "Corona_NLP_test.csv"
 # The longest test modules / classes (about 15-45 s each alone), started first so that the
 # pytest-xdist processes finish together instead of one running a long module at the end.
 LONGEST_FIRST = (
-    "tests/test_readme.py::TestReadmeDeploy",
-    "tests/test_readme.py::TestReadmeFirstSteps",
+    "tests/test_docs_pages.py",
     "tests/training/test_distributed.py",
-    "tests/inference/test_ray.py",
+    "tests/batch/test_ray.py",
     "tests/test_integration.py",
     "tests/training/test_checkpoints.py",
-    "tests/inference/test_predict_file.py",
+    "tests/batch/test_predict_file.py",
 )
 
 

@@ -227,3 +227,37 @@ def test_a_failed_plot_leaves_no_temporary_file(small_csv, tmp_path, run_cli):
     code, _, _ = run_cli("inspect", small_csv, *DATA, "--plot", folder)
     assert code == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+def test_predict_never_replaces_a_file_that_is_not_its_own_output(
+    tiny_run, small_csv, tmp_path, run_cli
+):
+    other = tmp_path / "other.csv"
+    other.write_text("name,notes\nann,keep me\n")
+    argv = ["predict", tiny_run, "--input", small_csv, "--text-col", "text", "--output", other]
+    code, _, err = run_cli(*argv)
+    assert code == 1 and "not a prediction output" in err and "--overwrite" in err
+    assert other.read_text() == "name,notes\nann,keep me\n"
+    code, _, err = run_cli(*argv, "--overwrite")
+    assert code == 0, err
+    assert other.read_text().splitlines()[0].startswith("text,label,predicted_label")
+    code, _, err = run_cli(*argv)  # its own earlier output: replaced as before
+    assert code == 0, err
+
+
+def test_merge_never_replaces_a_file_that_is_not_a_prediction(
+    tiny_run, small_csv, tmp_path, run_cli
+):
+    out = tmp_path / "labelled.csv"
+    base = ["predict", tiny_run, "--input", small_csv, "--text-col", "text", "--output", out]
+    for part in ("0/2", "1/2"):
+        assert run_cli(*base, "--shard", part)[0] == 0
+    out.write_text("my,own\n1,2\n")
+    code, _, err = run_cli("predict", tiny_run, "--output", out, "--merge")
+    assert code == 1 and "not a prediction output" in err
+    assert out.read_text() == "my,own\n1,2\n"
+
+
+def test_output_with_tweets_as_arguments_is_an_error_not_ignored(tiny_run, tmp_path, run_cli):
+    code, out, err = run_cli("predict", tiny_run, "--output", tmp_path / "f.csv", "a tweet")
+    assert code == 1 and "--output applies to --input" in err and out == ""

@@ -18,7 +18,6 @@ from tweetsent.rules import (
     AUTO,
     boolean,
     int_or_auto,
-    integer,
     interval,
     is_int,
     non_negative_int,
@@ -32,6 +31,9 @@ from tweetsent.rules import (
     strings,
     text,
     validate,
+)
+from tweetsent.rules import (
+    seed as seed_rule,
 )
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
@@ -104,8 +106,8 @@ class TrainConfig:
     """Everything a training run depends on; saved as ``config.json`` in the run directory.
 
     Each field's metadata holds its help text and validation rule; ``tweetsent train``'s flags
-    are generated from them (``tweetsent.cli._options``). Why each default is what it is, with
-    the measurements: bench/RESULTS.md, *Quality*.
+    are generated from them (``tweetsent.cli._options``). Why each default is what it is:
+    docs/defaults.md; the measurements: docs/benchmarks.md.
     """
 
     data_path: str | None = option(None, help="training file", rule=optional(text), flag=False)
@@ -173,11 +175,11 @@ class TrainConfig:
     seed: int = option(
         17,
         help="seed of training randomness (head init, shuffling, dropout)",
-        rule=integer,
+        rule=seed_rule,
         group=MODEL,
     )
     split_seed: int = option(
-        17, help="seed of the train/validation split (the tutorials')", rule=integer, group=MODEL
+        17, help="seed of the train/validation split (the tutorials')", rule=seed_rule, group=MODEL
     )
     limit: int | None = option(
         None, help="use only the first N usable rows", rule=optional(positive_int), group=MODEL

@@ -48,6 +48,35 @@ def non_negative_int(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
 
 
+SEED_RANGE = 2**32  # numpy's and scikit-learn's seeds: 0 .. 2**32 - 1
+
+
+def seed(name: str, value: Any) -> None:
+    if not (is_int(value) and 0 <= value < SEED_RANGE):
+        raise ConfigError(f"{name} must be an integer from 0 to {SEED_RANGE - 1}, got {value!r}")
+
+
+def flag_type(kind: type, rule: Callable[[str, Any], None]) -> Callable[[str], Any]:
+    """An argparse ``type`` that parses a flag's text with ``kind`` and checks it with ``rule``:
+    a hand-written numeric flag keeps the same rule as the config field it stands beside, and a
+    bad value is argparse's one-line usage error, never a traceback from deep in a library."""
+    import argparse  # the command line's own module; rules are used without it too
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        try:
+            rule("the value", value)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix("the value ")) from None
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its message
+    return parse
+
+
 def integer(name: str, value: Any) -> None:
     if not is_int(value):
         raise ConfigError(f"{name} must be an integer, got {value!r}")

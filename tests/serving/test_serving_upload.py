@@ -320,11 +320,11 @@ def test_upload_names_are_safe_paths_that_keep_their_suffix(given, safe):
 # --- the README's command ---------------------------------------------------------------------
 
 
-def test_readme_upload_command_works_as_written(tiny_server, tmp_path, cli_labels):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    line = next(line for line in readme.splitlines() if "/predict-file" in line and "curl" in line)
+def test_documented_upload_command_works_as_written(tiny_server, tmp_path, cli_labels):
+    page = (ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
+    line = next(line for line in page.splitlines() if "/predict-file" in line and "curl" in line)
     command = line.replace("localhost:8000", tiny_server.url.removeprefix("http://"))
-    tweets = tmp_path / "tweets.csv"
+    tweets = tmp_path / re.search(r"file=@(\S+)", line).group(1)
     pd.DataFrame({"text": TWEETS}).to_csv(tweets, index=False)
 
     subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=tmp_path, check=True)
@@ -334,6 +334,6 @@ def test_readme_upload_command_works_as_written(tiny_server, tmp_path, cli_label
 
 
 def _flags(line: str) -> str:
-    """The README command's data options, as the command line's flags."""
+    """The documented command's data options, as the command line's flags."""
     fields = dict(re.findall(r"-F (\w+)=([^@\s]+)", line))
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in fields.items())

@@ -42,6 +42,7 @@ from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import LabelledData, load_labelled
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.modeling.embeddings import sentence_embeddings
+from tweetsent.rules import seed as seed_rule
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +65,29 @@ def audit(
     batch_size: int = 64,
     oof: FoldProbabilities | None = None,
 ) -> AuditResult:
-    """Audit the labels of ``data_path``; see the module's docstring.
+    """Audit the labels of ``data_path``: out-of-fold probabilities, then confident learning.
 
-    ``model``: the frozen encoder of ``fast`` mode, or the backbone of ``finetune`` mode (None:
-    the embedded MiniLM). ``train_config``: the recipe of ``finetune`` mode (its data fields
-    are replaced by the folds). ``work_dir``: where ``finetune`` mode keeps its fold runs
-    (default: a temporary folder, removed afterwards). ``oof``: what computes the finetune
-    mode's probabilities (see :func:`tweetsent.audit.folds.audit_finetune`).
+    Args:
+        data_path: the labelled file.
+        data_config: how to read it.
+        cv: the number of folds.
+        mode: ``fast`` (frozen embeddings and a logistic regression) or ``finetune``.
+        model: the encoder (fast) or backbone (finetune); default: the embedded MiniLM.
+        seed: the folds' and training seed.
+        limit: audit only the first ``limit`` usable rows.
+        train_config: the recipe of finetune mode (its data fields are replaced by the folds).
+        work_dir: where finetune mode keeps its fold runs (default: a temporary folder).
+        batch_size: texts per forward pass.
+        oof: what computes finetune mode's probabilities
+            (:func:`tweetsent.audit.folds.audit_finetune` passes it).
 
-    >>> result = audit("smile.csv", DataConfig(preset="smile"))   # doctest: +SKIP
-    >>> result.issues.head()                                     # doctest: +SKIP
+    Returns:
+        The audit: every row ranked (``table``), the flagged ones (``issues``), the estimated
+        noise per class (``noise``) and disagreeing duplicates (``duplicates``).
+
+    Raises:
+        ConfigError: a bad option.
+        DataError: the data cannot be read, or a class is too small for the folds.
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -81,17 +95,12 @@ def audit(
         raise ConfigError("finetune mode: use tweetsent.audit.folds.audit_finetune")
     if not isinstance(cv, int) or cv < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {cv!r}")
+    seed_rule("seed", seed)
     recipe = train_config or TrainConfig()
     data, labels, y = _load(data_path, data_config, recipe, cv, limit)
     cleaned = _clean(data.texts, recipe)
     folds = _folds(y, cv, seed)
-    logger.info(
-        "auditing %d rows, %d classes, %d-fold out-of-fold probabilities (%s mode)",
-        len(data),
-        len(labels),
-        cv,
-        mode,
-    )
+    logger.info("auditing %d rows, %d classes, %d-fold (%s mode)", len(data), len(labels), cv, mode)
     if mode == "fast":
         features = sentence_embeddings(cleaned, model, batch_size=batch_size)
         proba = _logistic_oof(features, y, folds, seed)

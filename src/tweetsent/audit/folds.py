@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,21 @@ from tweetsent.training.run import train
 logger = logging.getLogger(__name__)
 
 
-def audit_finetune(*args, **kwargs) -> AuditResult:
-    """:func:`tweetsent.audit.core.audit` in finetune mode (same arguments)."""
+def audit_finetune(*args: Any, **kwargs: Any) -> AuditResult:
+    """:func:`tweetsent.audit.core.audit` in finetune mode: one ``train`` run per fold.
+
+    Args:
+        *args: as for :func:`tweetsent.audit.core.audit`.
+        **kwargs: as for :func:`tweetsent.audit.core.audit` (``work_dir`` keeps the fold runs:
+            a new or empty folder, or an earlier audit's).
+
+    Returns:
+        The audit.
+
+    Raises:
+        ConfigError: a bad option, or a ``work_dir`` holding other files.
+        DataError: the data cannot be read, or a class is too small for the folds.
+    """
     kwargs["mode"] = "finetune"
     return audit(*args, oof=finetune_oof, **kwargs)
 

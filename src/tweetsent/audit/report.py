@@ -30,8 +30,21 @@ class AuditResult:
 
 
 def write_audit(result: AuditResult, out_csv: str | Path, *, top: int = 20) -> tuple[Path, Path]:
-    """``out_csv`` (every row) and, beside it, the Markdown summary (``.md``); both written
-    under a temporary name and renamed into place."""
+    """Write the audit: ``out_csv`` (every row) and, beside it, the Markdown summary (``.md``).
+
+    Both are written under a temporary name and renamed into place.
+
+    Args:
+        result: the audit.
+        out_csv: the CSV to write.
+        top: suspects shown in the summary.
+
+    Returns:
+        The CSV's and the summary's paths.
+
+    Raises:
+        ConfigError: an output that is not a regular file name, or a file the command read.
+    """
     out_csv = check_output_file(out_csv)
     out_md = check_output_file(out_csv.with_suffix(".md"))
     atomic_write_bytes(out_csv, result.table.to_csv(index=False).encode("utf-8"))

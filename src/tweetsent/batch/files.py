@@ -28,13 +28,14 @@ import pandas as pd
 from tweetsent import fileio, rundir
 from tweetsent.batch.labelling import label_frame
 from tweetsent.batch.pipes import predict_pipe
-from tweetsent.batch.shards import Shard, merge_shards, shard_path
+from tweetsent.batch.shards import Shard, check_replaceable, merge_shards, shard_path
 from tweetsent.config import DataConfig
 from tweetsent.data.checks import is_stream
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import check_file, require_column
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError, disk_full_as_error
+from tweetsent.inference.predictor import TweetClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def model_fingerprint(path: str | Path) -> str:
 
 
 def predict_file(
-    classifier,
+    classifier: TweetClassifier,
     input_path: str | Path,
     output_path: str | Path,
     data_config: DataConfig,
@@ -77,54 +78,87 @@ def predict_file(
     resume: bool = True,
     progress: bool = False,
     model_id: str | None = None,
+    overwrite: bool = False,
 ) -> int:
     """Label every row of ``input_path``; write its columns plus ours to ``output_path`` (CSV).
 
-    Returns the number of rows written. Rows keep their order; empty texts get a prediction too
-    (of the empty string), so the output lines up with the input row for row. With ``shard``,
-    only that part of the rows is labelled, into ``shard_path(output_path, shard)``. With
-    ``resume`` (the default), work committed by an earlier, interrupted call with the same
-    input, model (``model_id``, e.g. ``model_fingerprint(run_dir)``) and options is kept.
+    Rows keep their order; read, labelled and written in chunks, under a hidden name.
 
-    >>> predict_file(clf, "big.csv", "labelled.csv", DataConfig(text_col="text"))  # doctest: +SKIP
-    200000
+    Args:
+        classifier: the predictor.
+        input_path: a CSV, TSV, JSON Lines or Parquet file; ``-`` for standard input.
+        output_path: the CSV to write: a new file, or this function's own earlier output.
+        data_config: how to read the input (its text column).
+        chunk_rows: rows per chunk.
+        shard: label only this part of the rows, into ``shard_path(output_path, shard)``.
+        resume: keep what an interrupted call with the same input, model and options wrote.
+        progress: show a progress bar.
+        model_id: the model's identity for resuming (``model_fingerprint(run_dir)``).
+    overwrite: replace an existing file that is not an earlier prediction output.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        ConfigError: a bad option, or an output that may not be written.
+        DataError: the input cannot be read, or lacks the text column.
     """
     if not isinstance(chunk_rows, int) or chunk_rows <= 0:
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     data_config = resolve_data_config(data_config)
     if str(input_path) == "-" or is_stream(input_path):  # standard input, a FIFO
-        options = {"shard": shard, "resume": resume, "progress": progress, "model_id": model_id}
+        options = dict(shard=shard, resume=resume, progress=progress, model_id=model_id)
+        options["overwrite"] = overwrite
         return predict_pipe(
             classifier, input_path, output_path, data_config, chunk_rows, options, predict_file
         )
     input_path = check_file(input_path)
     shard = shard or Shard()
+    target = _checked_target(input_path, output_path, shard, overwrite)
+    key = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
+    job = (classifier, input_path, data_config, chunk_rows)
+    return _label_resumably(job, target, shard, key, resume=resume, progress=progress)
+
+
+def _label_resumably(job: tuple, target: Path, shard: Shard, key: str, *, resume, progress) -> int:
+    """Label ``job`` (classifier, input, data options, chunk rows) into ``target``, continuing
+    the committed work of an earlier run with the same ``key`` when ``resume``."""
+    classifier, input_path, data_config, chunk_rows = job
+    checkpoint = _Checkpoint(target)
+    then = "free some space and run the same command again: it resumes"
+    full = disk_full_as_error(target.parent, f"while writing {target.name}", then)
+    with checkpoint.locked(), full:
+        state = checkpoint.load(key) if resume else None
+        if state is not None:
+            _say_resuming(input_path, state)
+        else:
+            state = _plan(classifier, input_path, data_config, chunk_rows, shard, key)
+            checkpoint.begin(state)
+        _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
+        checkpoint.finish()
+    return state["rows_done"]
+
+
+def _say_resuming(input_path: Path, state: dict) -> None:
+    logger.info(
+        "%s: resuming after %d of %d rows (%d chunk(s) written)",
+        input_path,
+        state["rows_done"],
+        state["shard_rows"],
+        state["next_chunk"] - state["first_chunk"],
+    )
+
+
+def _checked_target(
+    input_path: Path, output_path: str | Path, shard: Shard, overwrite: bool
+) -> Path:
+    """The file this call writes (a shard's part, or the output), checked before any work."""
     target = shard_path(output_path, shard)
     fileio.check_output_file(target)
     if target.resolve() == input_path.resolve():
         raise ConfigError(f"{target}: the output would overwrite the input")
-    checkpoint = _Checkpoint(target)
-    then = "free some space and run the same command again: it resumes"
-    with (
-        checkpoint.locked(),
-        disk_full_as_error(target.parent, f"while writing {target.name}", then),
-    ):
-        signature = _signature(input_path, data_config, chunk_rows, shard, classifier, model_id)
-        state = checkpoint.load(signature) if resume else None
-        if state is None:
-            state = _plan(classifier, input_path, data_config, chunk_rows, shard, signature)
-            checkpoint.begin(state)
-        else:
-            logger.info(
-                "%s: resuming after %d of %d rows (%d chunk(s) already written)",
-                input_path,
-                state["rows_done"],
-                state["shard_rows"],
-                state["next_chunk"] - state["first_chunk"],
-            )
-        _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
-        checkpoint.finish()
-    return state["rows_done"]
+    check_replaceable(target, overwrite)
+    return target
 
 
 def explain_run_options(exc: DataError, data_config: DataConfig, how: str) -> DataError:

@@ -4,7 +4,7 @@ Ray does the distributed work: read tasks, an actor pool in which each worker lo
 (the same ``TweetClassifier``), scheduling, and the restart of a worker that dies together with
 a retry of its batch (Ray Data's actor pools are created with ``max_restarts=-1`` and
 ``max_task_retries=-1``; since Ray 2.60 passing these through ``map_batches`` is deprecated, so
-we rely on those defaults and test them, see tests/inference/test_ray.py).
+we rely on those defaults and test them, see tests/batch/test_ray.py).
 
 What is ours is only what no library offers, at the product's edge:
 

@@ -49,13 +49,77 @@ def shard_path(output_path: str | Path, shard: Shard | None) -> Path:
     )
 
 
-def merge_shards(output_path: str | Path) -> int:
-    """Concatenate the finished parts ``out.shard-I-of-N.csv`` into ``out.csv``; returns N.
+def merge_shards(output_path: str | Path, *, overwrite: bool = False) -> int:
+    """Concatenate the finished parts ``out.shard-I-of-N.csv`` into ``out.csv``.
 
     Every part must be there (a part exists only once its shard finished). The header is kept
     once; the rest is copied byte for byte, so the result is what one unsharded run writes.
+
+    Args:
+        output_path: the output the parts were made for.
+        overwrite: replace an existing file there that is not a prediction output.
+
+    Returns:
+        The number of parts merged.
+
+    Raises:
+        DataError: no parts, a missing part, or parts of different splits or columns.
     """
     output_path = Path(output_path)
+    found = _finished_parts(output_path)
+    count, parts = next(iter(found.items()))
+    missing = [
+        shard_path(output_path, Shard(i, count)).name for i in range(count) if i not in parts
+    ]
+    if missing:
+        raise DataError(
+            f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
+            "here yet)"
+        )
+    header = None
+    check_replaceable(output_path, overwrite)
+    with fileio.atomic_path(output_path) as tmp, tmp.open("wb") as out:
+        for i in range(count):
+            with parts[i].open("rb") as part:
+                part_header = _read_header(part, parts[i])
+                if header is None:
+                    header = part_header
+                    out.write(header)
+                elif part_header != header:
+                    raise DataError(
+                        f"{parts[i]}: its columns differ from {parts[0].name}'s; were the parts "
+                        "made from the same input and model?"
+                    )
+                shutil.copyfileobj(part, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    return count
+
+
+def check_replaceable(target: Path, overwrite: bool) -> None:
+    """An existing ``target`` is replaced only when it is an earlier prediction output (its
+    header has our columns) or ``overwrite`` says so: anything else is someone's file.
+
+    Raises:
+        ConfigError: ``target`` exists and is not a prediction output.
+    """
+    if overwrite or not target.is_file() or target.stat().st_size == 0:
+        return
+    with open(target, "rb") as handle:
+        header = handle.readline(1 << 16).decode("utf-8", errors="replace")
+    if not {"predicted_label", "confidence"} <= set(next(csv.reader([header]), [])):
+        raise ConfigError(
+            f"{target}: exists and is not a prediction output; choose another --output, or "
+            "pass --overwrite to replace it"
+        )
+
+
+def _finished_parts(output_path: Path) -> dict[int, dict[int, Path]]:
+    """The parts beside ``output_path``, by shard count and index: exactly one split.
+
+    Raises:
+        DataError: no parts, or parts of different shard counts.
+    """
     pattern = re.compile(
         rf"{re.escape(output_path.stem)}\.shard-(\d+)-of-(\d+){re.escape(output_path.suffix)}"
     )
@@ -76,32 +140,7 @@ def merge_shards(output_path: str | Path) -> int:
             f"{output_path}: parts of different shard counts ({', '.join(map(str, sorted(found)))})"
             "; keep the parts of one split only"
         )
-    count, parts = next(iter(found.items()))
-    missing = [
-        shard_path(output_path, Shard(i, count)).name for i in range(count) if i not in parts
-    ]
-    if missing:
-        raise DataError(
-            f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
-            "here yet)"
-        )
-    header = None
-    with fileio.atomic_path(output_path) as tmp, tmp.open("wb") as out:
-        for i in range(count):
-            with parts[i].open("rb") as part:
-                part_header = _read_header(part, parts[i])
-                if header is None:
-                    header = part_header
-                    out.write(header)
-                elif part_header != header:
-                    raise DataError(
-                        f"{parts[i]}: its columns differ from {parts[0].name}'s; were the parts "
-                        "made from the same input and model?"
-                    )
-                shutil.copyfileobj(part, out, 1 << 20)
-        out.flush()
-        os.fsync(out.fileno())
-    return count
+    return found
 
 
 def _read_header(part, path: Path) -> bytes:
@@ -120,4 +159,4 @@ def _read_header(part, path: Path) -> bytes:
     return b"".join(consumed)
 
 
-__all__ = ["Shard", "merge_shards", "shard_path"]
+__all__ = ["Shard", "check_replaceable", "merge_shards", "shard_path"]

@@ -19,6 +19,7 @@ from typing import Any
 
 from tweetsent.cli._util import DATA_KEYS
 from tweetsent.config import DataConfig, TrainConfig
+from tweetsent.rules import flag_type
 
 SUPPRESS = argparse.SUPPRESS
 
@@ -85,7 +86,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
             negatable = meta.get("negatable", False)
             kwargs["action"] = argparse.BooleanOptionalAction if negatable else "store_true"
         else:
-            kwargs["type"] = meta.get("parse") or (kind if kind in (int, float) else str)
+            kwargs["type"] = meta.get("parse") or _flag_type(kind, meta.get("rule"))
             choices = _choices(meta)
             if choices:
                 kwargs["choices"] = choices
@@ -93,6 +94,13 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
                 kwargs["metavar"] = meta["metavar"]
         group.add_argument(flag_name(f), help=help_text.replace("%", "%%"), **kwargs)
     return groups, exclusive
+
+
+def _flag_type(kind, rule):
+    """Numbers parsed and checked by the field's own rule, so a bad value is a usage error."""
+    if kind not in (int, float):
+        return str
+    return flag_type(kind, rule) if rule is not None else kind
 
 
 def _choices(meta) -> tuple[str, ...] | None:

@@ -10,8 +10,12 @@ from tweetsent.config import FORMATS
 from tweetsent.data.presets import PRESETS
 from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
 from tweetsent.quiet import quiet_command_line
+from tweetsent.rules import flag_type, positive_int, seed
 
 SUPPRESS = argparse.SUPPRESS
+# Hand-written numeric flags, checked by the same rules as the config fields beside them.
+SEED = flag_type(int, seed)
+COUNT = flag_type(int, positive_int)
 DATA_KEYS = (
     "preset",
     "text_col",
@@ -37,7 +41,7 @@ BACKEND_HELP = (
 def add_backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     parser.add_argument(
-        "--batch-size", type=int, default=64, help="texts per forward pass (default 64)"
+        "--batch-size", type=COUNT, default=64, help="texts per forward pass (default 64)"
     )
 
 

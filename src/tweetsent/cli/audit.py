@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tweetsent.audit import audit, audit_finetune, write_audit
 from tweetsent.cli._options import Options
-from tweetsent.cli._util import SUPPRESS, add_data_args, format_table
+from tweetsent.cli._util import COUNT, SEED, SUPPRESS, add_data_args, format_table
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.fileio import check_output_file
@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("data", help="labelled file")
     add_data_args(p)
     p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the audit")
-    p.add_argument("--cv", type=int, default=5, metavar="K", help="folds (default: 5)")
+    p.add_argument("--cv", type=COUNT, default=5, metavar="K", help="folds (default: 5)")
     p.add_argument(
         "--mode",
         choices=("fast", "finetune"),
@@ -43,8 +43,8 @@ def add_parser(subparsers) -> None:
         help="encoder (fast) or backbone (finetune); default: the embedded MiniLM",
     )
     _add_finetune_options(p)
-    p.add_argument("--seed", type=int, default=17, help="folds and training seed (default: 17)")
-    p.add_argument("--limit", type=int, default=SUPPRESS, help="audit only the first N rows")
+    p.add_argument("--seed", type=SEED, default=17, help="folds and training seed (default: 17)")
+    p.add_argument("--limit", type=COUNT, default=SUPPRESS, help="audit only the first N rows")
     p.add_argument(
         "--multi-label",
         action="store_true",
@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
         metavar="SEP",
         help="with --multi-label: what separates the labels of a set (default: |)",
     )
-    p.add_argument("--top", type=int, default=20, help="suspects shown and in the .md (20)")
+    p.add_argument("--top", type=COUNT, default=20, help="suspects shown and in the .md (20)")
     p.set_defaults(func=audit_cli)
 
 
@@ -70,7 +70,7 @@ def _add_finetune_options(p) -> None:
     )
     p.add_argument(
         "--epochs",
-        type=int,
+        type=COUNT,
         default=SUPPRESS,
         help="finetune: epochs per fold (default: auto, as tweetsent train)",
     )

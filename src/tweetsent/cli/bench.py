@@ -16,6 +16,7 @@ from tweetsent.benchmarks import (
 )
 from tweetsent.cli._options import Options
 from tweetsent.cli._util import (
+    COUNT,
     SUPPRESS,
     add_data_args,
     atomic_write_text,
@@ -47,11 +48,11 @@ def add_parser(subparsers) -> None:
     pt.add_argument("data", help="labelled training file")
     add_data_args(pt)
     pt.add_argument("--model", default=None, help="backbone (default: the embedded MiniLM-L6)")
-    pt.add_argument("--epochs", type=int, default=2, help="epochs for plain loop and ours (2)")
-    pt.add_argument("--batch-size", type=int, default=SUPPRESS, help="default: tweetsent's own")
-    pt.add_argument("--limit", type=int, default=None, help="use only the first N usable rows")
+    pt.add_argument("--epochs", type=COUNT, default=2, help="epochs for plain loop and ours (2)")
+    pt.add_argument("--batch-size", type=COUNT, default=SUPPRESS, help="default: tweetsent's own")
+    pt.add_argument("--limit", type=COUNT, default=None, help="use only the first N usable rows")
     pt.add_argument(
-        "--tutorial-steps", type=int, default=20, help="steps of the tutorial recipe to time (20)"
+        "--tutorial-steps", type=COUNT, default=20, help="steps of the tutorial recipe to time (20)"
     )
     pt.add_argument(
         "--only",
@@ -85,11 +86,11 @@ def _add_predict_parser(which) -> None:
         "Corona_NLP_test.csv:covid; without PRESET, read as the run read its data); default: "
         "the run's training file",
     )
-    pp.add_argument("-n", "--tweets", type=int, default=2000, help="number of tweets (2000)")
-    pp.add_argument("--batch-size", type=int, default=64)
+    pp.add_argument("-n", "--tweets", type=COUNT, default=2000, help="number of tweets (2000)")
+    pp.add_argument("--batch-size", type=COUNT, default=64)
     pp.add_argument(
         "--rounds",
-        type=int,
+        type=COUNT,
         default=3,
         help="timed passes per contestant, taking turns; each row keeps its best (3)",
     )

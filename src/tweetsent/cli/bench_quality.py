@@ -10,7 +10,7 @@ from tweetsent.benchmarks import machine_info
 from tweetsent.benchmarks.quality import DEFAULT_TASKS, RECIPES, run_suite, suite_tasks
 from tweetsent.benchmarks.quality_summary import merge_results, parse_overrides
 from tweetsent.cli._options import Options
-from tweetsent.cli._util import atomic_write_text, format_table
+from tweetsent.cli._util import COUNT, SEED, atomic_write_text, format_table
 from tweetsent.errors import ConfigError
 
 
@@ -34,10 +34,10 @@ def add_quality_parser(which) -> None:
         help="irony hate offensive stance-climate sentiment smile covid "
         "(default: all but sentiment)",
     )
-    pq.add_argument("--seeds", nargs="+", type=int, default=None, help="training seeds (17)")
+    pq.add_argument("--seeds", nargs="+", type=SEED, default=None, help="training seeds (17)")
     pq.add_argument(
         "--max-train",
-        type=int,
+        type=COUNT,
         default=None,
         metavar="N",
         help="train on a stratified subsample of N rows where a task has more (same rows for "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tweetsent.cli._options import Options
+from tweetsent.cli._util import COUNT, SEED
 from tweetsent.distill.core import DistillSettings, distill
 
 
@@ -21,7 +22,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("run_dir", help="the teacher: a run directory written by 'tweetsent train'")
     p.add_argument("--out", required=True, metavar="STUDENT_DIR", help="the student's run dir")
     p.add_argument(
-        "--layers", type=int, default=None, help="encoder layers to keep (default: half)"
+        "--layers", type=COUNT, default=None, help="encoder layers to keep (default: half)"
     )
     p.add_argument(
         "--unlabelled",
@@ -43,10 +44,10 @@ def add_parser(subparsers) -> None:
         default=0.5,
         help="weight of the teacher's term (0.5); the rest: hard labels",
     )
-    p.add_argument("--epochs", type=int, default=None, help="default: the teacher's")
+    p.add_argument("--epochs", type=COUNT, default=None, help="default: the teacher's")
     p.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         default=None,
         help="the student's seed (default: the teacher's); the validation split stays the "
         "teacher's",

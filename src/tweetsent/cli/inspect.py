@@ -6,7 +6,13 @@ import json
 from dataclasses import dataclass
 
 from tweetsent.cli._options import Options
-from tweetsent.cli._util import SUPPRESS, add_data_args, atomic_write_text, format_table
+from tweetsent.cli._util import (
+    COUNT,
+    SUPPRESS,
+    add_data_args,
+    atomic_write_text,
+    format_table,
+)
 from tweetsent.evaluation.inspection import inspect_data, plot_inspection
 
 
@@ -25,7 +31,7 @@ def add_parser(subparsers) -> None:
         help="tokenizer to count tokens with "
         "(Hugging Face id or directory; default: the embedded MiniLM)",
     )
-    p.add_argument("--limit", type=int, default=SUPPRESS, help="only the first N usable rows")
+    p.add_argument("--limit", type=COUNT, default=SUPPRESS, help="only the first N usable rows")
     p.add_argument(
         "--plot",
         default=SUPPRESS,

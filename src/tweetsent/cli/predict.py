@@ -17,6 +17,7 @@ from tweetsent.batch.files import (
 )
 from tweetsent.cli._options import Options
 from tweetsent.cli._util import (
+    COUNT,
     SUPPRESS,
     add_allow_pickle,
     add_backend_args,
@@ -57,10 +58,16 @@ def add_parser(subparsers) -> None:
         "to route doubtful tweets to a person (single-label runs)",
     )
     add_allow_pickle(p)
+    _add_file_args(p)
+    _add_ray_args(p)
+    p.set_defaults(func=predict_cli)
+
+
+def _add_file_args(p) -> None:
     files = p.add_argument_group("file options")
     files.add_argument(
         "--chunk-size",
-        type=int,
+        type=COUNT,
         default=SUPPRESS,
         metavar="ROWS",
         help="rows read, labelled and committed at a time (default: 2048)",
@@ -78,6 +85,11 @@ def add_parser(subparsers) -> None:
         help="join the finished parts of --shard I/N runs into --output (no labelling)",
     )
     files.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output file that is not an earlier prediction output",
+    )
+    files.add_argument(
         "--restart",
         action="store_true",
         help="discard the progress of an interrupted run instead of resuming it",
@@ -85,8 +97,6 @@ def add_parser(subparsers) -> None:
     files.add_argument(
         "--no-progress", action="store_true", help="no progress bar (none when not a terminal)"
     )
-    _add_ray_args(p)
-    p.set_defaults(func=predict_cli)
 
 
 def _add_ray_args(p) -> None:
@@ -111,7 +121,7 @@ def _add_ray_args(p) -> None:
     )
     ray.add_argument(
         "--workers",
-        type=int,
+        type=COUNT,
         default=SUPPRESS,
         metavar="N",
         help="workers (actors), each loading the run once (default: the cluster's CPUs less one)",
@@ -144,6 +154,7 @@ class PredictOptions(Options):
     shard: str | None = None
     merge: bool = False
     restart: bool = False
+    overwrite: bool = False
     no_progress: bool = False
     engine: str = "local"
     address: str | None = None
@@ -175,6 +186,8 @@ def predict_cli(args) -> int:
         return _merge(opts, file_only)
     if has_input == bool(opts.texts):
         raise ConfigError("give tweets as arguments, or --input FILE with --output FILE.csv")
+    if opts.gave("output") and not has_input:
+        raise ConfigError("--output applies to --input FILE; tweets given as arguments are printed")
     if has_input and not opts.gave("output"):
         raise ConfigError("--input needs --output FILE.csv")
     if file_only and not has_input:
@@ -236,6 +249,7 @@ def _label_file(classifier, opts: PredictOptions, data_config, shard) -> int:
         resume=not opts.restart,
         progress=not opts.no_progress and sys.stderr.isatty(),
         model_id=model_fingerprint(opts.run_dir),
+        overwrite=opts.overwrite,
     )
 
 
@@ -244,7 +258,7 @@ def _merge(opts: PredictOptions, file_only: list[str]) -> int:
         raise ConfigError("--merge needs --output FILE.csv (the name the parts were made for)")
     if opts.texts or file_only:
         raise ConfigError(f"--merge takes no {'tweets' if opts.texts else file_only[0]}")
-    parts = merge_shards(opts.output)
+    parts = merge_shards(opts.output, overwrite=opts.overwrite)
     print(f"{parts} parts merged into {opts.output}")
     return 0
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from tweetsent.cli._options import Options
 from tweetsent.cli._util import (
     BACKENDS,
+    COUNT,
+    SEED,
     add_data_args,
     format_table,
 )
@@ -27,20 +29,20 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     p.add_argument("--pool", required=True, metavar="FILE", help="unlabelled tweets")
-    p.add_argument("--n", type=int, required=True, help="how many tweets to suggest")
+    p.add_argument("--n", type=COUNT, required=True, help="how many tweets to suggest")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="where to write them")
     p.add_argument("--strategy", choices=("margin", "entropy", "random"), default="margin")
     p.add_argument(
         "--factor",
-        type=int,
+        type=COUNT,
         default=5,
         help="diversity: cluster the FACTOR x N most uncertain tweets into N groups and take "
         "the most uncertain of each (1: no diversity step; default: 5)",
     )
-    p.add_argument("--seed", type=int, default=17, help="k-means and random seed (default: 17)")
+    p.add_argument("--seed", type=SEED, default=17, help="k-means and random seed (default: 17)")
     add_data_args(p, labels=False)
     p.add_argument("--backend", choices=BACKENDS, default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=COUNT, default=64)
     p.set_defaults(func=suggest_cli)
 
 

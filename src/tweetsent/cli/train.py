@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tweetsent.cli._options import Options, add_config_args, config_from, given_flags
-from tweetsent.cli._util import SUPPRESS, add_data_args, metrics_summary
+from tweetsent.cli._util import COUNT, SUPPRESS, add_data_args, metrics_summary
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.hardware import device_type
@@ -59,13 +59,13 @@ def add_parser(subparsers) -> None:
     t = p.add_argument_group("cross-validation and search").add_mutually_exclusive_group()
     t.add_argument(
         "--cv",
-        type=int,
+        type=COUNT,
         metavar="K",
         help="stratified K-fold cross-validation: one run per fold, mean ± std of every metric",
     )
     t.add_argument(
         "--search",
-        type=int,
+        type=COUNT,
         metavar="N",
         help="N-trial Optuna search over lr, epochs, batch size and warm-up; writes "
         "OUT/best_config.json",

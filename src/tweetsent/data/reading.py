@@ -21,6 +21,7 @@ from tweetsent.data.lookalike import check_lookalike_labels, is_blank
 from tweetsent.data.presets import resolve_data_config, suggest
 from tweetsent.data.saved_dataset import is_saved_dataset, read_saved_dataset
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.rules import positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +266,22 @@ def _show_columns(columns, most: int = 12, width: int = 40) -> str:
 
 
 def load_labelled(path: str | Path, cfg: DataConfig, *, limit: int | None = None) -> LabelledData:
-    """Load texts and labels, dropping unusable rows and counting each reason."""
+    """Load texts and labels, dropping unusable rows and counting each reason.
+
+    Args:
+        path: a CSV, TSV, JSON Lines or Parquet file, or a ``datasets`` folder.
+        cfg: how to read it (preset, columns, format, encoding, label cleaning).
+        limit: keep only the first ``limit`` usable rows.
+
+    Returns:
+        The texts, labels and the count of dropped rows by reason.
+
+    Raises:
+        ConfigError: ``limit`` is not a positive integer.
+        DataError: the file cannot be read, a column is missing, or no rows are left.
+    """
+    if limit is not None:
+        positive_int("limit", limit)
     cfg = resolve_data_config(cfg)
     texts, labels, keep, _, dropped = _sorted_rows(read_table(path, cfg), cfg, path)
     check_lookalike_labels(labels[keep], path, cfg.drop_multilabel)

@@ -16,9 +16,11 @@ the training recipe's loss (class weights, soft multi-label rows) has no place f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +91,23 @@ def distill(
 ) -> TrainResult:
     """Distil the run at ``run_dir`` into a smaller student run at ``out_dir``.
 
-    >>> distill("runs/smile", "runs/smile-3l", DistillSettings(layers=3))  # doctest: +SKIP
+    Args:
+        run_dir: the teacher's run directory (single-label).
+        out_dir: the student's run directory; not the teacher's, nor inside it.
+        settings: layers, temperature, alpha, epochs, unlabelled tweets, seed.
+        overwrite: replace an earlier student tweetsent wrote there.
+        progress: show progress bars.
+
+    Returns:
+        The student run; its metrics hold ``distillation`` (teacher and student side by side).
+
+    Raises:
+        ConfigError: a bad option, a multi-label teacher, or an ``out_dir`` that may not be
+            written.
+        ModelError: ``run_dir`` is not a run.
+
+    Examples:
+        >>> distill("runs/smile", "runs/smile-3l", DistillSettings(layers=3))  # doctest: +SKIP
     """
     settings = settings or DistillSettings()
     teacher = RunDir.open(run_dir)
@@ -101,14 +119,12 @@ def distill(
         raise ConfigError(f"{run_dir}: a multi-label run; distill handles single-label runs")
     out = checkpoints.run_dir_path(out_dir)
     RunDir(out).check_apart_from(teacher)
-    lock = checkpoints.RunLock(out)
-    lock.acquire()
-    try:
+    with checkpoints.RunLock(out).held():
         checkpoints.check_out_dir(out, overwrite)
         train_data, val_data = prepare_data(config)  # the teacher's own split
         extra = _unlabelled_texts(settings.unlabelled, config, settings.data_unlabelled)
         staging = checkpoints.start_staging(out, config, overwrite=overwrite)
-        try:
+        with _removed_on_failure(staging):
             # The split above used the teacher's seed; the student trains with its own.
             student_config = (
                 config if settings.seed is None else dataclasses.replace(config, seed=settings.seed)
@@ -120,14 +136,16 @@ def distill(
             write_report(metrics, config, staging)
             _append_comparison(RunDir(staging).report, metrics["distillation"])
             checkpoints.finish(staging, out, overwrite=overwrite)
-        except BaseException:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    finally:
-        lock.release()
     return TrainResult(out, metrics, config)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(staging: Path):
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _unlabelled_texts(files: list[str], config: TrainConfig, from_data: bool) -> list[str]:

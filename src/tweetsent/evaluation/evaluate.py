@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from tweetsent.config import DataConfig
 from tweetsent.data import labels as ml
@@ -23,17 +24,33 @@ logger = logging.getLogger(__name__)
 
 
 def evaluate(
-    run_dir,
-    data_path,
-    data_config=None,
+    run_dir: str | Path,
+    data_path: str | Path,
+    data_config: DataConfig | None = None,
     *,
     backend: str = "auto",
     batch_size: int = 64,
     allow_pickle: bool = False,
 ) -> dict:
-    """Score a trained run on a labelled file: loss plus every metric of :mod:`.metrics`.
+    """Score a trained run on a labelled file: loss, accuracy, F1 (weighted, macro, micro), MCC,
+    per-class scores and calibration error.
 
-    Raises ``DataError`` if the file holds labels the model was not trained on.
+    Warns when ``data_path`` is the file the run was trained on (its scores are then optimistic).
+
+    Args:
+        run_dir: a run directory (or a saved model directory).
+        data_path: the labelled file.
+        data_config: how to read it; default: as the run read its training data.
+        backend: the inference engine (``auto``, ``torch``, ``onnx``, ``openvino``).
+        batch_size: texts per forward pass.
+        allow_pickle: allow pickle (``.bin``) weights.
+
+    Returns:
+        The metrics, plus ``rows`` and ``dropped`` (rows skipped, by reason).
+
+    Raises:
+        DataError: the file cannot be read, or holds labels the model was not trained on.
+        ModelError: the run cannot be loaded.
     """
     warn_if_trained_on(run_dir, data_path)
     saved = _saved_config(run_dir)
@@ -48,13 +65,7 @@ def evaluate(
     if classifier.multi_label:
         return _evaluate_multilabel(classifier, data_path, data_config)
     data = data if data is not None else load_labelled(data_path, data_config)
-    known = set(classifier.labels)
-    unknown = sorted(set(data.labels) - known)
-    if unknown:
-        raise DataError(
-            f"{data_path}: label(s) the model was not trained on: {', '.join(unknown)} "
-            f"(model labels: {', '.join(classifier.labels)})"
-        )
+    _check_known_labels(data, classifier.labels, data_path)
     index = {label: i for i, label in enumerate(classifier.labels)}
     y_true = [index[label] for label in data.labels]
     logits = classifier.predict_logits(data.texts)
@@ -71,6 +82,15 @@ def evaluate(
     metrics["rows"] = len(data)
     metrics["dropped"] = data.dropped
     return metrics
+
+
+def _check_known_labels(data, labels: list[str], data_path) -> None:
+    unknown = sorted(set(data.labels) - set(labels))
+    if unknown:
+        raise DataError(
+            f"{data_path}: label(s) the model was not trained on: {', '.join(unknown)} "
+            f"(model labels: {', '.join(labels)})"
+        )
 
 
 def _saved_config(run_dir):

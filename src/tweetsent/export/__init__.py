@@ -1,5 +1,8 @@
 """Export: a run's model as ONNX or OpenVINO IR (optionally int8), for tweetsent.inference."""
 
+from pathlib import Path
+from typing import Any
+
 from tweetsent.errors import ConfigError
 from tweetsent.export.onnx import ONNX_DIR, QUANTIZE, export_onnx
 from tweetsent.export.openvino import export_openvino
@@ -8,8 +11,22 @@ from tweetsent.inference.ov_engine import OPENVINO_DIR
 FORMATS = ("onnx", "openvino")
 
 
-def export_run(run_dir, *, format: str = "onnx", **options):
-    """``export_onnx`` or ``export_openvino`` by ``format``; the folder written."""
+def export_run(run_dir: str | Path, *, format: str = "onnx", **options: Any) -> Path:
+    """Export a run's model as ONNX or OpenVINO IR (``RUN_DIR/onnx``, ``RUN_DIR/openvino``).
+
+    Args:
+        run_dir: the run directory.
+        format: ``onnx`` or ``openvino``.
+        **options: ``quantize="int8"`` (also an int8 model), ``allow_pickle``, and for OpenVINO
+            int8 ``calibration`` (a file of tweets to calibrate on).
+
+    Returns:
+        The folder written.
+
+    Raises:
+        ConfigError: a bad option, or another process exporting or training the run.
+        ModelError: the run cannot be loaded.
+    """
 
     if format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")

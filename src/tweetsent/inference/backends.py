@@ -25,13 +25,13 @@ BACKENDS = ("auto", "torch", "onnx", "openvino")
 # this share of the fp32 model's labels (on the run's validation tweets).
 MIN_INT8_AGREEMENT = 0.99
 
-# Measured (bench/RESULTS.md): where bf16 is native (Sapphire Rapids AMX, Zen 4 AVX512-BF16),
-# torch with bf16 weights was the fastest same-labels backend (5.2x / 3.4x the pipeline);
-# OpenVINO bf16 follows it, unmeasured on those CPUs so far. On AVX2 only (Zen 3) the three fp32
-# engines were within run-to-run drift of each other (onnxruntime first in two runs of three);
-# OpenVINO's NNCF int8 was no faster than its fp32 there (no VNNI).
-# With VNNI and no bf16 (Cascade Lake, Ice Lake, Alder Lake) int8 dot products run at four
-# times the fp32 rate, so a checked NNCF int8 model comes first (not measured here).
+# Why this order (docs/benchmarks.md has the tables): where bf16 is native, torch with bf16
+# weights was 5.2x the pipeline on Sapphire Rapids (bench/history/RESULTS-2026-11.md) and 2.99x
+# on Zen 4 (bench/measurements/zen4-bench-predict.json, where OpenVINO bf16 ran 3.18x in the
+# same run, timed one after the other). With AVX2 only (Zen 2, Zen 3) the three fp32 engines
+# were within run-to-run drift of each other, and NNCF int8 was no faster than fp32 (no VNNI).
+# With VNNI and no bf16, int8 dot products run at four times the fp32 rate, so a checked NNCF
+# int8 model comes first: unmeasured.
 _BF16 = (("torch", "bf16"), ("openvino", "bf16"), ("onnx", "fp32"), ("torch", "fp32"))
 _AVX2 = (("onnx", "fp32"), ("openvino", "fp32"), ("torch", "fp32"))
 AUTO_ORDER = {

@@ -76,8 +76,9 @@ class TorchEngine:
     """Runs a ``transformers`` sequence classifier; in bf16 where the hardware computes it natively.
 
     bf16 means the weights themselves are cast to bf16, not autocast: autocast re-casts every
-    weight on every call, and on this 2-core CPU the cast model ran about 1.5-2x faster than
-    autocast with the same labels (>99 % agreement with fp32; see bench/RESULTS.md).
+    weight on every call. The cast model keeps the fp32 labels (99.8 % agreement on Sapphire
+    Rapids, bench/history/RESULTS-2026-11.md; 99.75 % on Zen 4,
+    bench/measurements/zen4-bench-predict.json).
     """
 
     name = "torch"

@@ -105,13 +105,27 @@ class TweetClassifier:
         openvino_dir: str | Path | None = None,
         variant: str | None = None,
     ) -> TweetClassifier:
-        """Load from a run directory (``RUN_DIR`` or ``RUN_DIR/model``) or any saved model dir.
+        """Load from a run directory (``RUN_DIR`` or ``RUN_DIR/model``) or a saved model folder.
 
-        ``backend``: ``torch``; ``onnx`` or ``openvino`` (need ``tweetsent export``); ``auto``
-        picks the fastest available on this CPU that keeps the fp32 labels (see
-        :func:`tweetsent.inference.backends.auto_order`). ``onnx_dir`` / ``openvino_dir``: an
-        export elsewhere than ``RUN_DIR/onnx`` / ``RUN_DIR/openvino``; ``variant`` (or its older
-        name ``onnx_variant``): ``int8`` or ``fp32`` (OpenVINO also ``bf16``) when it holds both.
+        Args:
+            path: the run or model directory.
+            backend: ``torch``; ``onnx`` or ``openvino`` (need ``tweetsent export``); ``auto`` picks
+                the fastest this CPU and run have that keeps the fp32 labels
+                (:func:`tweetsent.inference.backends.auto_order`).
+            batch_size: texts per forward pass.
+            precision: ``auto``, ``fp32`` or ``bf16`` (torch).
+            allow_pickle: allow pickle (``.bin``) weights.
+            onnx_dir: an ONNX export elsewhere than ``RUN_DIR/onnx``.
+            onnx_variant: the older name of ``variant``.
+            openvino_dir: an OpenVINO export elsewhere than ``RUN_DIR/openvino``.
+            variant: ``int8`` or ``fp32`` (OpenVINO also ``bf16``) when an export holds several.
+
+        Returns:
+            The predictor.
+
+        Raises:
+            ConfigError: an unknown backend, or an export the backend needs is missing.
+            ModelError: ``path`` is not a usable run or model directory.
         """
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -122,18 +136,7 @@ class TweetClassifier:
         run = RunDir.of_model(path)
         run_dir = run.path if run else None
         model_dir = run.model if run else path
-        config = run.read_config() if run else None
-        thresholds, normalize, demojize = _model_settings(model_dir, config)
-        settings = dict(
-            max_length=config.max_length if config else 128,
-            batch_size=batch_size,
-            config=config,
-            thresholds=thresholds,
-            normalize=normalize,
-            demojize=demojize,
-            temperature=_model_temperature(model_dir),
-        )
-
+        settings = _predictor_settings(model_dir, run.read_config() if run else None, batch_size)
         variant = variant or onnx_variant
         if backend == "auto":
             backend, variant = auto_backend(
@@ -237,6 +240,20 @@ def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
         "attention_mask": attention,
         "token_type_ids": np.zeros_like(input_ids),
     }
+
+
+def _predictor_settings(model_dir: Path, config: TrainConfig | None, batch_size: int) -> dict:
+    """What a run (or a bare model directory) tells the predictor besides its weights."""
+    thresholds, normalize, demojize = _model_settings(model_dir, config)
+    return dict(
+        max_length=config.max_length if config else 128,
+        batch_size=batch_size,
+        config=config,
+        thresholds=thresholds,
+        normalize=normalize,
+        demojize=demojize,
+        temperature=_model_temperature(model_dir),
+    )
 
 
 def _model_settings(

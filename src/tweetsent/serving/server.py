@@ -72,9 +72,21 @@ def serve(
     backend: str = "auto",
     allow_pickle: bool = False,
 ) -> None:
-    """Serve ``run_dir`` until interrupted (Ctrl+C or SIGTERM), letting requests in flight finish.
+    """Serve ``run_dir`` over HTTP until interrupted (Ctrl+C or SIGTERM), letting requests in
+    flight finish.
 
-    >>> serve("runs/smile", ServeConfig(port=8000))  # doctest: +SKIP
+    Args:
+        run_dir: the run directory.
+        settings: host, port, batching, limits and timeouts.
+        backend: the inference engine.
+        allow_pickle: allow pickle (``.bin``) weights.
+
+    Raises:
+        ConfigError: a bad setting, or the port is taken.
+        ModelError: the run cannot be loaded.
+
+    Examples:
+        >>> serve("runs/smile", ServeConfig(port=8000))  # doctest: +SKIP
     """
     import uvicorn
 

@@ -31,6 +31,7 @@ from tweetsent.errors import ConfigError, DataError
 from tweetsent.fileio import atomic_write_bytes, check_output_file
 from tweetsent.inference.predictor import TweetClassifier
 from tweetsent.modeling.embeddings import sentence_embeddings
+from tweetsent.rules import seed as seed_rule
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def select(
     rows = len(proba)
     if not isinstance(n, int) or n <= 0:
         raise ConfigError(f"n must be a positive number of tweets, got {n!r}")
+    seed_rule("seed", seed)
     n = min(n, rows)
     if strategy == "random":
         chosen = np.random.default_rng(seed).choice(rows, n, replace=False)
@@ -99,7 +101,7 @@ def select(
 
 
 def suggest(
-    run_dir,
+    run_dir: str | Path | TweetClassifier,
     pool_path: str | Path,
     n: int,
     data_config: DataConfig | None = None,
@@ -112,30 +114,34 @@ def suggest(
 ) -> pd.DataFrame:
     """The ``n`` tweets of ``pool_path`` to label next, as a frame ready to write.
 
-    ``run_dir``: a run directory, or a loaded
-    :class:`~tweetsent.inference.predictor.TweetClassifier`.
+    Args:
+        run_dir: a run directory, or a loaded ``TweetClassifier``.
+        pool_path: the unlabelled tweets.
+        n: how many to pick.
+        data_config: how to read the pool; default: the run's text column.
+        strategy: ``margin``, ``entropy`` or ``random`` (the check).
+        factor: ``factor`` × ``n`` most uncertain are clustered for diversity (1: none).
+        seed: the clustering's and ``random``'s seed.
+        backend: the inference engine.
+        batch_size: texts per forward pass.
 
-    Columns: the run's text and label column names (the label empty), ``rank``, ``pool_row``
-    (1 = the first data row of the pool), ``predicted_label``, ``confidence``, ``uncertainty``,
-    then the pool's other columns (a label column already in the pool is not copied).
+    Returns:
+        The run's text and (empty) label columns, ``rank``, ``pool_row``, ``predicted_label``,
+        ``confidence``, ``uncertainty``, then the pool's other columns.
 
-    >>> suggest("runs/smile", "unlabelled.csv", 100, DataConfig(text_col="text"))  # doctest: +SKIP
+    Raises:
+        ConfigError: a bad option.
+        DataError: the pool cannot be read or has no usable tweets.
     """
 
-    _check_options(strategy, factor, n)
-    classifier = (
-        run_dir
-        if isinstance(run_dir, TweetClassifier)
-        else TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
-    )
+    _check_options(strategy, factor, n, seed)
+    classifier = _classifier(run_dir, backend, batch_size)
     cfg = resolve_data_config(data_config or _pool_config(classifier.data_config))
     frame, text_col, usable = _read_pool(pool_path, cfg, n)
     pool_texts = frame[text_col].iloc[usable].fillna("").astype(str).tolist()
-    proba = (
-        classifier.predict_proba(pool_texts)
-        if strategy != "random"
-        else np.zeros((len(usable), len(classifier.labels)))
-    )
+    random = strategy == "random"
+    proba = np.zeros((len(usable), len(classifier.labels))) if random else None
+    proba = classifier.predict_proba(pool_texts) if proba is None else proba
 
     def embed(indices: np.ndarray) -> np.ndarray:
         return sentence_embeddings([_clean(classifier, pool_texts[i]) for i in indices])
@@ -149,21 +155,26 @@ def suggest(
         thresholds=classifier.thresholds if classifier.multi_label else None,
         seed=seed,
     )
-    if strategy == "random":  # predictions for the record, for the chosen rows only
-        proba = classifier.predict_proba([pool_texts[i] for i in chosen])
-    else:
-        proba = proba[chosen]
+    # random: predictions for the record, for the chosen rows only
+    proba = classifier.predict_proba([pool_texts[i] for i in chosen]) if random else proba[chosen]
     label_col = _label_column(classifier.data_config, cfg)
     return _to_label(frame, text_col, label_col, usable[chosen], scores, classifier, proba)
 
 
-def _check_options(strategy: str, factor: int, n: int) -> None:
+def _classifier(run_dir, backend: str, batch_size: int) -> TweetClassifier:
+    if isinstance(run_dir, TweetClassifier):
+        return run_dir
+    return TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
+
+
+def _check_options(strategy: str, factor: int, n: int, seed: int) -> None:
     if strategy not in STRATEGIES:
         raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if not isinstance(factor, int) or factor < 1:
         raise ConfigError(f"the candidate factor must be a positive integer, got {factor!r}")
     if not isinstance(n, int) or n <= 0:
         raise ConfigError(f"n must be a positive number of tweets, got {n!r}")
+    seed_rule("seed", seed)
 
 
 def _read_pool(pool_path, cfg: DataConfig, n: int) -> tuple[pd.DataFrame, str, np.ndarray]:
@@ -246,7 +257,18 @@ def _predicted(classifier, proba: np.ndarray) -> list[str]:
 
 
 def write_suggestions(frame: pd.DataFrame, out: str | Path) -> Path:
-    """Write under a temporary name, then rename into place."""
+    """Write the suggestions as CSV, under a temporary name renamed into place.
+
+    Args:
+        frame: what :func:`suggest` returned.
+        out: the CSV to write.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: an output that is not a regular file name, or a file the command read.
+    """
     out = check_output_file(out)
     atomic_write_bytes(out, frame.to_csv(index=False).encode("utf-8"))
     return out

@@ -43,10 +43,26 @@ def train(
 ) -> TrainResult:
     """Fine-tune ``config.model`` on ``config.data_path`` and write a run directory.
 
-    Under ``torchrun`` every process calls this; only rank 0 writes files.
+    Under ``torchrun`` every process calls this; only rank 0 writes files. The run is built in
+    ``OUT.partial`` and renamed into place when complete.
 
-    >>> cfg = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))  # doctest: +SKIP
-    >>> train(cfg, "runs/smile").metrics["validation"]["f1_weighted"]              # doctest: +SKIP
+    Args:
+        config: the data and the recipe (``TrainConfig``; its defaults are the recipe).
+        out_dir: the run directory to write.
+        overwrite: replace an existing run tweetsent wrote there (never anything else).
+        progress: show progress bars.
+
+    Returns:
+        The run's directory, metrics (as in its ``metrics.json``) and resolved config.
+
+    Raises:
+        ConfigError: a bad option, or ``out_dir`` exists and may not be replaced.
+        DataError: the data cannot be read or has too little to train on.
+        ModelError: the backbone cannot be loaded.
+
+    Examples:
+        >>> config = TrainConfig(data_path="smile.csv", data=DataConfig(preset="smile"))
+        >>> train(config, "runs/smile").metrics["validation"]["f1_macro"]  # doctest: +SKIP
     """
     return _run(
         lambda: config, checkpoints.run_dir_path(out_dir), overwrite=overwrite, progress=progress
@@ -56,8 +72,15 @@ def train(
 def resume(out_dir: str | Path, *, progress: bool = True) -> TrainResult:
     """Continue the interrupted run at ``out_dir`` from its last checkpoint, with its settings.
 
-    >>> resume("runs/smile").run_dir                                              # doctest: +SKIP
-    PosixPath('runs/smile')
+    Args:
+        out_dir: the run directory an interrupted ``train`` was writing.
+        progress: show progress bars.
+
+    Returns:
+        The finished run, as :func:`train` returns it.
+
+    Raises:
+        ConfigError: nothing to resume there, or its data files changed since it started.
     """
     out = checkpoints.run_dir_path(out_dir)
     return _run(lambda: checkpoints.interrupted_config(out), out, progress=progress, resuming=True)

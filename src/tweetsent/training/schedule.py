@@ -1,6 +1,7 @@
 """Size-aware defaults: the batch size and epoch count chosen from the number of training rows.
 
-A fixed recipe does not hold across data sizes (issue 19): batch 8 for 6 epochs was right for
+A fixed recipe does not hold across data sizes (bench/history/RESULTS-2026-11.md, quality
+suite): batch 8 for 6 epochs was right for
 SMILE's 1,258 tweets, took 1.8x the plain recipe's time for no gain on 3,000 and over-fitted
 (validation loss 0.73 -> 1.77); batch 32 for 5 epochs gives a 500-tweet stance set only 80
 optimizer steps and lost 12-24 points there. So with ``epochs`` / ``batch_size`` left at

@@ -62,11 +62,21 @@ SEARCH_MARKERS = ("search.json",)  # and a finished --search output
 def cross_validate(
     config: TrainConfig, k: int, out_dir: str | Path, *, overwrite: bool = False
 ) -> dict:
-    """Stratified ``k``-fold CV: one run per fold under ``OUT/fold-N``, mean ± std in
-    ``OUT/cv.json`` and ``OUT/cv.md`` (the model and the TF-IDF baseline, every metric).
+    """Stratified ``k``-fold cross-validation: one run per fold under ``OUT/fold-N``, mean ± std of
+    every metric (the model's and the TF-IDF baseline's) in ``OUT/cv.json`` and ``OUT/cv.md``.
 
-    >>> cross_validate(cfg, 5, "runs/smile-cv")["f1_weighted"]  # doctest: +SKIP
-    {'mean': 0.87, 'std': 0.01, 'folds': [...]}
+    Args:
+        config: the data and the recipe.
+        k: the number of folds (at least 2).
+        out_dir: the output folder.
+        overwrite: replace an earlier cross-validation output there.
+
+    Returns:
+        The summary written to ``cv.json``.
+
+    Raises:
+        ConfigError: a bad option or output folder.
+        DataError: a class has fewer rows than ``k``.
     """
     _no_ensemble(config, "--cv")
     out = checkpoints.run_dir_path(out_dir)
@@ -194,12 +204,24 @@ def search(
     overwrite: bool = False,
     keep_models: bool = False,
 ) -> dict:
-    """A bounded Optuna (TPE) search over lr, epochs, batch size and warm-up.
+    """A bounded Optuna (TPE) search over learning rate, epochs, batch size and warm-up.
 
-    Each trial is a full run scored by ``config.metric_for_best`` on the validation split.
-    Writes ``OUT/trials.csv``, ``OUT/search.json`` and ``OUT/best_config.json``, which
-    ``tweetsent train --config OUT/best_config.json`` repeats. The best score was chosen on
-    the validation set, so it is optimistic: confirm it with ``--cv`` or fresh data.
+    Each trial is a full run scored by ``config.metric_for_best`` on the validation split; the
+    winner was chosen on that split, so confirm it with :func:`cross_validate` or fresh data.
+
+    Args:
+        config: the data and the recipe the trials start from.
+        n_trials: the number of trials.
+        out_dir: where ``trials.csv``, ``search.json`` and ``best_config.json`` go
+            (``tweetsent train --config OUT/best_config.json`` repeats the winner).
+        overwrite: replace an earlier search output there.
+        keep_models: keep each trial's model.
+
+    Returns:
+        The summary written to ``search.json``.
+
+    Raises:
+        ConfigError: a bad option or output folder.
     """
     _no_ensemble(config, "--search")
     out = checkpoints.run_dir_path(out_dir)
