@@ -332,7 +332,10 @@ def run_cli(capsys):
     from tweetsent.cli import main
 
     def run(*argv):
-        code = main([str(a) for a in argv])
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse's usage errors (exit 2), as a shell would see them
+            code = exc.code
         out, err = capsys.readouterr()
         return code, out, err
 

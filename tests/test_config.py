@@ -62,7 +62,7 @@ def test_data_config_rejects_unknown_format():
     [
         ({"warmup_ratio": "0.1"}, "warmup_ratio must be in [0, 1), got '0.1'"),
         ({"weight_decay": None}, "weight_decay must be a non-negative number, got None"),
-        ({"seed": "abc"}, "seed must be an integer, got 'abc'"),
+        ({"seed": "abc"}, "seed must be an integer from 0 to 4294967295, got 'abc'"),
         ({"data": "smile"}, "data must be an object of data options, got 'smile'"),
         ({"model": 123}, "model must be a non-empty string, got 123"),
         ({"data": {"header": "false"}}, "header must be true or false, got 'false'"),

@@ -349,6 +349,16 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def with_absolute_paths(self) -> TrainConfig:
+        """The same config with its data files as absolute paths: a run's ``config.json`` then
+        names the files it trained on from wherever it is repeated or resumed."""
+        absolute = {
+            name: str(Path(value).absolute())
+            for name in ("data_path", "val_file")
+            if (value := getattr(self, name))
+        }
+        return dataclasses.replace(self, **absolute)
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         return cls(**_known(cls, values, "configuration"))

@@ -56,7 +56,9 @@ def seed(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be an integer from 0 to {SEED_RANGE - 1}, got {value!r}")
 
 
-def flag_type(kind: type, rule: Callable[[str, Any], None]) -> Callable[[str], Any]:
+def flag_type(
+    kind: type, rule: Callable[[str, Any], None], name: str = "the value"
+) -> Callable[[str], Any]:
     """An argparse ``type`` that parses a flag's text with ``kind`` and checks it with ``rule``:
     a hand-written numeric flag keeps the same rule as the config field it stands beside, and a
     bad value is argparse's one-line usage error, never a traceback from deep in a library."""
@@ -68,7 +70,7 @@ def flag_type(kind: type, rule: Callable[[str, Any], None]) -> Callable[[str], A
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
         try:
-            rule("the value", value)
+            rule(name, value)
         except ConfigError as exc:
             raise argparse.ArgumentTypeError(str(exc).removeprefix("the value ")) from None
         return value

@@ -308,6 +308,23 @@ class RunDir:
                 "writing it would replace; choose another --out"
             )
 
+    def check_inputs_unchanged(self, config: TrainConfig) -> None:
+        """Refuse repeating this run (``--config RUN/config.json``) on data files whose bytes
+        differ from what it trained on: the same name would silently mean other data.
+
+        Raises:
+            ConfigError: a data file the config names changed since the run.
+        """
+        digests = self.read_inputs()
+        for path in (config.data_path, config.val_file):
+            if not path or str(path) not in digests or not Path(path).exists():
+                continue
+            if fileio.content_digest(path) != digests[str(path)]:
+                raise ConfigError(
+                    f"{path}: differs from the file {self.path} was trained on (its SHA-256 in "
+                    f"{INPUTS}); name the data file to train on it as it is now"
+                )
+
     def lock(self, busy: str | None = None) -> fileio.Lock:
         """The run's lock (``.RUN_DIR.lock``), held by one process that writes the run.
 

@@ -263,11 +263,19 @@ def test_twenty_thousand_tweets_on_two_workers(cluster, _tiny_run, tmp_path):
 
 
 def test_more_workers_than_the_cluster_can_start_is_one_error(
-    cluster, _tiny_run, smile_path, tmp_path, monkeypatch
+    cluster, _tiny_run, smile_path, tmp_path
 ):
     small = tmp_path / "small.csv"
     small.write_bytes(b"".join(smile_path.read_bytes().splitlines(keepends=True)[:50]))
-    monkeypatch.setattr(tray, "WAIT_FOR_WORKERS_S", 5)  # the cluster has 3 CPUs: 5 never start
-    with pytest.raises(ConfigError, match="could not start 5 Ray worker.*--workers"):
+    # The cluster has 3 CPUs: 5 workers (or 3, with the reader) never start. Said at once, from
+    # the command's function and from the Python API's, instead of waiting with no word.
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="5 Ray worker.*need 6 CPUs.*has 3.*at most 2"):
         tray.predict_files(_tiny_run, small, tmp_path / "out", SMILE, workers=5, chunk_rows=25)
+    import ray
+
+    dataset = ray.data.from_items([{"text": "a tweet"}])
+    with pytest.raises(ConfigError, match="3 Ray worker.*need 4 CPUs"):
+        tray.predict_dataset(_tiny_run, dataset, text_col="text", workers=3)
+    assert time.monotonic() - started < 30
     assert not (tmp_path / "out" / "_SUCCESS").exists()

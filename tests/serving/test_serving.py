@@ -143,6 +143,14 @@ def bad_requests(limits: dict) -> list[tuple[str, dict, int, str]]:
         ("texts not a list", {"json": {"texts": "hello"}}, 422, "texts: must be a list"),
         ("a number among texts", {"json": {"texts": ["a", 3]}}, 422, "texts[1]: must be a string"),
         ("null text", {"json": {"texts": [None]}}, 422, "texts[0]: must be a string"),
+        # Blank after removing invisible characters is blank (hostile run, D5).
+        (
+            "zero-width text",
+            {"json": {"texts": ["ok", "\u200b\u200b"]}},
+            422,
+            "texts[1]: the text is blank",
+        ),
+        ("soft hyphens", {"json": {"texts": ["\u00ad\u00ad"]}}, 422, "texts[0]: the text is blank"),
         ("body not an object", {"json": ["hello"]}, 422, "must be a JSON object"),
         ("field missing", {"json": {}}, 422, "texts: field required"),
         ("unknown field", {"json": {"text": ["hi"]}}, 422, "text: unknown field"),

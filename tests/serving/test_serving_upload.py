@@ -337,3 +337,65 @@ def _flags(line: str) -> str:
     """The documented command's data options, as the command line's flags."""
     fields = dict(re.findall(r"-F (\w+)=([^@\s]+)", line))
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in fields.items())
+
+
+def test_a_form_from_another_origin_is_refused(tiny_server, small_csv):
+    """A page of another site can post a form here without a preflight; a browser always names
+    the page's origin, so such an upload is refused (hostile run, D2). Same origin and clients
+    that are not browsers (no Origin) are served."""
+    content = small_csv.read_bytes()
+    host = tiny_server.url.removeprefix("http://")
+    for origin, status in (("http://evil.example", 403), (f"http://{host}", 200), (None, 200)):
+        headers = {"Origin": origin} if origin else {}
+        response = httpx.post(
+            f"{tiny_server.url}/predict-file",
+            files={"file": ("small.csv", content)},
+            headers=headers,
+            timeout=60,
+        )
+        assert response.status_code == status, (origin, response.text)
+    assert (
+        "another origin"
+        in httpx.post(
+            f"{tiny_server.url}/predict-file",
+            files={"file": ("small.csv", content)},
+            headers={"Origin": "http://evil.example"},
+        ).json()["detail"]
+    )
+
+
+def test_a_parquet_decompression_bomb_is_refused_before_it_is_read(tiny_server, tmp_path):
+    """A few KB of zstd-compressed Parquet that decodes to megabytes of text (hostile run, D1:
+    20 x 50 MB took a server to 7 GB): its own metadata gives it away, 413 at once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(pa.table({"text": ["a" * 2_000_000] * 3}), path, compression="zstd")
+    assert path.stat().st_size < 20_000
+    started = time.monotonic()
+    response = upload(tiny_server.url, path.name, path.read_bytes(), text_col="text")
+    assert response.status_code == 413 and "decodes to" in response.json()["detail"]
+    assert time.monotonic() - started < 10
+    assert httpx.get(f"{tiny_server.url}/health").json()["status"] == "ok"
+
+
+def test_labelling_stops_for_a_client_that_went_away():
+    """The watcher beside an upload's labelling: once the connection reports the client gone,
+    the labelling is told to stop at its next batch (hostile run, D3)."""
+    import asyncio
+
+    from tweetsent.serving.upload import _watch_client
+
+    class Connection:  # what the watcher asks of Starlette's Request: is the client still there
+        def __init__(self):
+            self.asked = 0
+
+        async def is_disconnected(self) -> bool:
+            self.asked += 1
+            return self.asked >= 3
+
+    cancelled = threading.Event()
+    connection = Connection()
+    asyncio.run(asyncio.wait_for(_watch_client(connection, cancelled), timeout=10))
+    assert cancelled.is_set() and connection.asked == 3

@@ -144,7 +144,7 @@ def test_random_strategy_cli_and_bad_input(tmp_path, run_cli, tiny_run):
     assert code == 0, err
     assert len(pd.read_csv(out)) == 5
     code, _, err = run_cli("suggest", tiny_run, "--pool", pool, "--n", 0, "--out", out)
-    assert code == 1 and "positive" in err
+    assert code == 2 and "argument --n: must be a positive integer" in err
     code, _, err = run_cli(
         "suggest", tiny_run, "--pool", tmp_path / "nope.csv", "--n", 3, "--out", out
     )

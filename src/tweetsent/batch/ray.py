@@ -119,8 +119,7 @@ def predict_dataset(
     if not text_col:
         raise ConfigError("text_col: name the column holding the tweets")
     workers = default_workers() if workers is None else workers
-    if not (isinstance(workers, int) and workers >= 1):
-        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    check_workers_fit(workers)
     if chunk_rows is not None and not (isinstance(chunk_rows, int) and chunk_rows >= 1):
         raise ConfigError(f"chunk size must be a positive number of rows, got {chunk_rows!r}")
     _configure_data_context()
@@ -275,6 +274,7 @@ def _label_missing_rows(out, files, data_config, worker_options, workers, progre
         logger.info("%s: %d row(s) already labelled in earlier parts; skipping them", out, already)
     ray = import_ray()
     workers = default_workers() if workers is None else workers
+    check_workers_fit(workers)
     ds = read_input(files, data_config, chunk_rows=worker_options["chunk_rows"], skip=done)
     _configure_data_context(progress)
     labelled = ds.map_batches(
@@ -298,6 +298,27 @@ def _label_missing_rows(out, files, data_config, worker_options, workers, progre
             "fewer with --workers"
         ) from None
     logger.info("%d row(s) labelled in this run", written)
+
+
+def check_workers_fit(workers: int) -> None:
+    """Fail at once when the cluster, as it is, cannot place ``workers`` workers and a reader:
+    Ray Data would otherwise wait (10 minutes) with no word for CPUs that never come.
+
+    Raises:
+        ConfigError: ``workers`` is not a positive integer, or more than the cluster's CPUs
+            less one.
+    """
+    import ray
+
+    if not (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1):
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if workers + 1 > cpus:
+        raise ConfigError(
+            f"{workers} Ray worker(s) need {workers + 1} CPUs (one each, and one to read the "
+            f"input); the cluster has {cpus}: ask for at most {max(cpus - 1, 1)} with --workers "
+            "(workers=), or add nodes first"
+        )
 
 
 def default_workers() -> int:

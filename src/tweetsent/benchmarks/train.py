@@ -298,7 +298,7 @@ def _reference_trainer(
     batches padded per batch) except the lr, batch size, epochs, warm-up and weight decay that
     the other contestants share; no evaluation or saving while it trains."""
     import datasets
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
 
     set_seed(config.seed)
     tokenizer = load_tokenizer(model_name)
@@ -316,6 +316,7 @@ def _reference_trainer(
         train_dataset=encode(train_data),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)  # it prints Trainer's raw log dicts to stdout
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started

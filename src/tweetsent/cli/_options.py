@@ -14,12 +14,14 @@ import argparse
 import dataclasses
 import typing
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from tweetsent.cli._util import DATA_KEYS
 from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.rules import flag_type
+from tweetsent.rundir import RunDir
 
 SUPPRESS = argparse.SUPPRESS
 
@@ -86,7 +88,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
             negatable = meta.get("negatable", False)
             kwargs["action"] = argparse.BooleanOptionalAction if negatable else "store_true"
         else:
-            kwargs["type"] = meta.get("parse") or _flag_type(kind, meta.get("rule"))
+            kwargs["type"] = meta.get("parse") or _flag_type(kind, meta.get("rule"), f.name)
             choices = _choices(meta)
             if choices:
                 kwargs["choices"] = choices
@@ -96,11 +98,11 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
     return groups, exclusive
 
 
-def _flag_type(kind, rule):
+def _flag_type(kind, rule, name: str):
     """Numbers parsed and checked by the field's own rule, so a bad value is a usage error."""
     if kind not in (int, float):
         return str
-    return flag_type(kind, rule) if rule is not None else kind
+    return flag_type(kind, rule, name) if rule is not None else kind
 
 
 def _choices(meta) -> tuple[str, ...] | None:
@@ -167,4 +169,7 @@ def config_from(options: Options) -> TrainConfig:
         data = {}  # a new preset replaces the settings the old one had filled in
     data.update(overrides)
     values["data"] = data
-    return TrainConfig.from_dict(values)
+    config = TrainConfig.from_dict(values)
+    if "config" in flags:  # repeating a run: on the data it trained on, or say so
+        RunDir(Path(flags["config"]).parent).check_inputs_unchanged(config)
+    return config

@@ -66,9 +66,11 @@ def export_cli(args) -> int:
     settings = read_model_config(folder).get("tweetsent")
     agreement = (settings or {}).get("int8_label_agreement")
     if agreement is not None:
+        lower = settings.get("int8_agreement_lower_bound")
+        bound = f"; at least {100 * lower:.2f} % with 95 % confidence" if lower is not None else ""
         print(
             f"int8 keeps {100 * agreement:.2f} % of the fp32 labels on "
-            f"{settings['agreement_tweets']} held-out tweets"
+            f"{settings['agreement_tweets']} tweets it was not calibrated on{bound}"
         )
     return 0
 

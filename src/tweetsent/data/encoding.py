@@ -1,13 +1,14 @@
 """The one rule for a text table's encoding, shared by the whole-file and the streaming readers.
 
-Without ``--encoding``: a byte-order mark says UTF-8 or UTF-16; else UTF-8; else cp1252 with a
-warning; else a one-line error. cp1252 is the documented fallback because scraped files from
-Windows tools are mostly cp1252, and it reads genuine latin-1 text identically (they differ
-only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252 leaves undefined (0x81,
-0x8D, 0x8F, 0x90, 0x9D) mean some other encoding: decoding as latin-1 anyway would train on
-silently garbled text, so we stop and ask for ``--encoding``. Binary files are refused from
-their first bytes. Training / evaluation (whole file) and ``predict --input`` (streamed) differ
-only in how they find the first byte an encoding rejects (``first_bad``).
+A byte-order mark says UTF-8 or UTF-16, whatever the options say; else ``--encoding``; else
+UTF-8; else cp1252 with a warning; else a one-line error. cp1252 is the documented fallback
+because scraped files from Windows tools are mostly cp1252, and it reads genuine latin-1 text
+identically (they differ only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252
+leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean some other encoding: decoding as latin-1
+anyway would train on silently garbled text, so we stop and ask for ``--encoding``. Binary
+files are refused from their first bytes. Training / evaluation (whole file) and ``predict
+--input`` (streamed) differ only in how they find the first byte an encoding rejects
+(``first_bad``).
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ def choose_encoding(
 ) -> tuple[str, int]:
     """``(encoding, offset)``: decode the file from byte ``offset`` (past a UTF-8 BOM)."""
     offset = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
-    if not offset and head.startswith(UTF16_BOMS) and not encoding:
-        encoding = "utf-16"  # Excel's "Unicode text" export
+    # A byte-order mark says what the file is, whatever a preset assumes (COVID's ISO-8859-1
+    # would turn a UTF-8 file's "can’t" into "canâ€™t" in the model's input and the output).
+    bom = "utf-8" if offset else "utf-16" if head.startswith(UTF16_BOMS) else None
+    if bom and not (encoding or "").lower().replace("_", "-").startswith(bom):
+        if encoding:
+            logger.info("%s: starts with a %s byte-order mark, so read as %s", path, bom, bom)
+        encoding = bom
     if encoding:
         try:
             codecs.lookup(encoding)
@@ -130,8 +136,8 @@ def _first_undecodable(path: Path, offset: int, encoding: str) -> int | None:
             pending = len(decoder.getstate()[0])  # bytes of a character cut by the block end
             try:
                 decoder.decode(block, final=not block)
-            except UnicodeDecodeError as exc:
-                return done - pending + exc.start
+            except UnicodeError as exc:  # also UTF-16's "stream does not start with BOM"
+                return done - pending + getattr(exc, "start", 0)
             if not block:
                 return None
             done += len(block)

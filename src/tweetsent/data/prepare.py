@@ -4,7 +4,9 @@ cross-validation and the benchmarks) see it."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+from tweetsent import fileio
 from tweetsent.config import TrainConfig
 from tweetsent.data import labels as ml
 from tweetsent.data.checks import is_stream
@@ -27,6 +29,7 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
                 f"{path}: a pipe, not a file; training reads its data more than once (to split, "
                 "to fingerprint it for --resume), so save it to a file first"
             )
+    _check_held_out(config)
     data_config = run_data_config(config)
     soft = ml.soft_separator(config)
     data = cleaned(load_labelled(config.data_path, data_config, limit=config.limit), config)
@@ -59,6 +62,19 @@ def prepare_data(config: TrainConfig) -> tuple[LabelledData, LabelledData]:
             train_data.dropped,
         )
     return train_data, val
+
+
+def _check_held_out(config: TrainConfig) -> None:
+    """A ``val_file`` with the training file's bytes (the same file, a link or a copy) would
+    choose the best epoch and fit the temperature on training rows: refused, not trained."""
+    paths = (config.val_file, config.data_path)
+    if not all(path and Path(path).is_file() for path in paths):
+        return  # the reader names a missing file; a datasets folder is never a val_file
+    if fileio.content_digest(config.val_file) == fileio.content_digest(config.data_path):
+        raise ConfigError(
+            f"{config.val_file}: holds the same data as the training file {config.data_path}; "
+            "validation rows must be held out (drop --val-file to split them off)"
+        )
 
 
 def run_data_config(config: TrainConfig):

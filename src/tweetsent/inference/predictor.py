@@ -8,6 +8,7 @@ token arrays to logits; tokenising, batching and labels live here once.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tweetsent.errors import ConfigError, ModelError
 from tweetsent.inference.backends import BACKENDS, auto_backend, load_engine
 from tweetsent.inference.calibration import apply_min_confidence
 from tweetsent.modeling.ensemble import ENSEMBLE_KEY
-from tweetsent.rundir import RunDir, read_model_config
+from tweetsent.rundir import RunDir, model_config_file, read_model_config
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +284,16 @@ def _model_temperature(model_dir: Path) -> float | None:
     if saved.get(ENSEMBLE_KEY):  # each member applies its own; the average is final
         return None
     value = saved.get("tweetsent_temperature")
-    return float(value) if value else None
+    if value is None:
+        return None
+    # Hand-edited or damaged: a temperature that is not a positive number would divide the
+    # logits into nonsense (or by zero), so it is refused, naming the file.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ModelError(
+            f"{model_config_file(model_dir)}: tweetsent_temperature must be a positive number, "
+            f"got {value!r}"
+        )
+    return float(value)
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

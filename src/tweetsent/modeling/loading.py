@@ -137,7 +137,11 @@ def labels_from_config(config: dict, path: Path) -> list[str]:
             f"{path}/config.json: id2label has no label for id {gap} "
             f"(ids {', '.join(map(str, ids[:10]))}{', ...' if len(ids) > 10 else ''})"
         )
-    return [str(id2label[str(i)] if str(i) in id2label else id2label[i]) for i in expected]
+    labels = [str(id2label[str(i)] if str(i) in id2label else id2label[i]) for i in expected]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:  # two outputs with one name: a prediction could not say which it meant
+        raise ModelError(f"{path}/config.json: id2label names {twice[0]!r} more than once")
+    return labels
 
 
 def load_tokenizer(name: str, *, vocab_size: int | None = None):

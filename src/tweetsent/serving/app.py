@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from tweetsent import __version__
+from tweetsent.data.lookalike import is_blank
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
 from tweetsent.serving.refusals import ApiError, ErrorResponse
 from tweetsent.serving.settings import ServeConfig
@@ -329,7 +330,8 @@ def parse_request(body: bytes, model: type[BaseModel]):
         request = model.model_validate_json(text)
     except ValidationError as exc:
         raise describe(exc) from None
-    blank = [i for i, t in enumerate(request.texts) if not t.strip()]
+    # Blank after removing invisible characters (zero-width spaces, soft hyphens) is blank.
+    blank = [i for i, t in enumerate(request.texts) if is_blank(t)]
     if blank:
         raise ApiError(422, f"texts[{blank[0]}]: the text is blank")
     return request

@@ -56,6 +56,7 @@ CURL = "with curl: -F file=@tweets.csv"
 REFUSALS = {
     408: "the upload did not arrive within the server's time limit",
     413: "the file is larger than the server's limit",
+    403: "a form posted by a page of another origin (another site may not use this service)",
     415: "the body is not a multipart form (an HTML form's file upload)",
     422: "a form field is missing or wrong, or the file cannot be read or labelled: the "
     "message names the row, column or option",
@@ -112,6 +113,7 @@ def add_upload_route(app: FastAPI, classifier, batcher: MicroBatcher, settings: 
     async def predict_file_route(request: Request) -> FileResponse:
         """The uploaded table with `predicted_label`, `confidence` and one `p_<label>` column per
         label added: what `tweetsent predict RUN --input FILE --output OUT.csv` writes."""
+        check_same_origin(request)
         check_multipart(request.headers.get("content-type"))
         if app.state.uploads >= settings.max_uploads:
             raise ApiError(
@@ -136,11 +138,13 @@ async def _answer(request: Request, classifier, batcher, settings: ServeConfig) 
         source = folder / "in" / name
         source.parent.mkdir()
         await asyncio.to_thread(_save, upload, source, settings.max_upload_bytes)
+        check_decoded_size(source, data_config, settings.max_upload_bytes * DECODED_FACTOR)
         target = folder / "out" / "labelled.csv"
         target.parent.mkdir()
         cancelled = threading.Event()
         job = _Labelling(classifier, batcher, cancelled, min_confidence, folder)
         handed_over = True
+        watcher = asyncio.ensure_future(_watch_client(request, cancelled))
         try:
             rows = await asyncio.to_thread(job, source, target, data_config)
         except asyncio.CancelledError:  # shutdown: stop at the next batch, tidy up there
@@ -150,6 +154,8 @@ async def _answer(request: Request, classifier, batcher, settings: ServeConfig) 
             raise ApiError(503, str(exc)) from None
         except TweetsentError as exc:
             raise ApiError(422, _message(exc, data_config, inherited, source, name)) from None
+        finally:
+            watcher.cancel()
     except BaseException:
         if not handed_over or job.finished:
             shutil.rmtree(folder, ignore_errors=True)
@@ -163,6 +169,52 @@ async def _answer(request: Request, classifier, batcher, settings: ServeConfig) 
         headers={"X-Rows": str(rows)},
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+# A Parquet file is compressed: a few KB can decode to gigabytes of text (a decompression
+# bomb). Its own metadata says how large it decodes, so it is refused before it is read.
+DECODED_FACTOR = 8
+
+
+def check_decoded_size(source: Path, data_config: DataConfig, limit: int) -> None:
+    """Refuse a Parquet upload whose columns decode to more than ``limit`` bytes (413)."""
+    parquet = source.suffix.lower() in (".parquet", ".pq") or data_config.format == "parquet"
+    if not parquet:
+        return  # text formats decode to about their own size, already bounded
+    import pyarrow.parquet as pq  # pandas' engine, loaded by the reader anyway
+
+    try:
+        metadata = pq.ParquetFile(source).metadata
+    except Exception:  # not Parquet after all: the reader says so, in its own words
+        return
+    decoded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if decoded > limit:
+        raise ApiError(
+            413,
+            f"the file decodes to {decoded} bytes, more than the server takes ({limit}: "
+            f"{DECODED_FACTOR} x the upload limit)",
+        )
+
+
+def check_same_origin(request: Request) -> None:
+    """A browser sends ``Origin`` with every POST of a page; another site's page posting a form
+    here (no preflight for a form) is refused. Clients that are not browsers send none."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null" and request.headers.get("sec-fetch-site") is None:
+        return
+    host = request.headers.get("host", "")
+    if origin.split("://", 1)[-1].rstrip("/") != host:
+        raise ApiError(403, f"a form from another origin ({origin}) may not upload here")
+
+
+async def _watch_client(request: Request, cancelled: threading.Event) -> None:
+    """Stop labelling for a client that went away (its answer has nobody to read it)."""
+    while not cancelled.is_set():
+        if await request.is_disconnected():
+            logger.info("upload abandoned by its client; labelling stops at the next batch")
+            cancelled.set()
+            return
+        await asyncio.sleep(0.5)
 
 
 def check_multipart(value: str | None) -> None:

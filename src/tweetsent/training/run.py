@@ -97,7 +97,7 @@ def _run(
 
     def plan() -> tuple[dict, str | None]:
         """Rank 0: check everything, then create or inspect RUN_DIR.partial."""
-        config = get_config()
+        config = get_config() if resuming else get_config().with_absolute_paths()
         resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
         check_report_to(config.report_to)
         # The lock first, then the checks: another process cannot slip in between them.
