@@ -147,9 +147,13 @@ def test_bad_data_leaves_no_partial_directory(tmp_path, tiny_config):
 
 
 def test_val_file_replaces_the_split(tmp_path, tiny_config, small_csv):
-    tiny_config.val_file = str(small_csv)
+    import pandas as pd
+
+    val_file = tmp_path / "val.csv"
+    pd.read_csv(small_csv).iloc[::3].to_csv(val_file, index=False)  # 30 rows, every class
+    tiny_config.val_file = str(val_file)
     train_data, val = prepare_data(tiny_config)
-    assert len(train_data) == len(val) == 90
+    assert len(train_data) == 90 and len(val) == 30
 
 
 def test_config_json_repeats_the_run(_tiny_run):

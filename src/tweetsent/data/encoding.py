@@ -59,9 +59,15 @@ def choose_encoding(
     # would turn a UTF-8 file's "can’t" into "canâ€™t" in the model's input and the output).
     bom = "utf-8" if offset else "utf-16" if head.startswith(UTF16_BOMS) else None
     if bom and not (encoding or "").lower().replace("_", "-").startswith(bom):
-        if encoding:
-            logger.info("%s: starts with a %s byte-order mark, so read as %s", path, bom, bom)
-        encoding = bom
+        if encoding is None:
+            # UTF-16 must be named; a UTF-8 mark is tried first anyway (then cp1252, warned)
+            encoding = "utf-16" if bom == "utf-16" else None
+        elif first_bad(bom, offset) is None:
+            encoding = bom
+        else:  # a mark the bytes contradict (a latin-1 file saved behind a UTF-8 BOM)
+            logger.warning(
+                "%s: a %s byte-order mark on bytes that are not; read as %s", path, bom, encoding
+            )
     if encoding:
         try:
             codecs.lookup(encoding)
