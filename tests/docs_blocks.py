@@ -106,14 +106,23 @@ def project(tmp_path: Path, shared: Path, backbone: Path) -> tuple[Path, dict]:
     return work, env
 
 
+CONTRIBUTOR = re.compile(r"\s*(pip install|python -m pytest|ruff|lint-imports|mkdocs)\b")
+
+
 def at_root(code: str) -> str:
-    """A contributor's lines run where they are meant to be typed: the repository's root."""
+    """A contributor's lines run where they are meant to be typed: the repository's root, in
+    a developer's environment (the suite they start chooses its own backbones)."""
     lines = []
     for line in code.splitlines():
-        if re.match(r"\s*(pip install|python -m pytest|ruff|lint-imports|mkdocs)\b", line):
-            line = f"(cd {shlex.quote(str(ROOT))} && {line.strip()})"
+        if CONTRIBUTOR.match(line):
+            command = re.sub(r"\s+#.*$", "", line.strip())  # a comment would eat the ")"
+            line = f"(cd {shlex.quote(str(ROOT))} && unset TWEETSENT_MODEL && {command})"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def for_contributors(block: Block) -> bool:
+    return any(CONTRIBUTOR.match(line) for line in block.code.splitlines())
 
 
 class Runner:
@@ -128,6 +137,8 @@ class Runner:
         if block.background:
             self._start_server(block)
             return "", ""
+        if for_contributors(block):
+            self.stop()  # the reader is done with the service (its tests start their own)
         if block.lang == "bash":
             argv = ["bash", "-euo", "pipefail", "-c", at_root(block.code)]
         else:
