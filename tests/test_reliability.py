@@ -460,14 +460,20 @@ def test_corrupt_checkpoint_on_resume_is_skipped(tmp_path, train_argv, run_cli):
     out = tmp_path / "run"
     staging = tmp_path / "run.partial"
 
+    returned = threading.Event()
+
     def ctrl_c_after_first_checkpoint():
         deadline = time.monotonic() + 120
         while latest_checkpoint(staging) is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        os.kill(os.getpid(), signal.SIGINT)
+        if not returned.is_set():  # never Ctrl+C the test runner itself
+            os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=ctrl_c_after_first_checkpoint, daemon=True).start()
-    code, _, err = run_cli(*train_argv(epochs=3, out=out))
+    # Many epochs after the first checkpoint: a loaded machine that is slow to run the thread
+    # above still interrupts the run (with 3 tiny epochs it once finished first: exit 0).
+    code, _, err = run_cli(*train_argv(epochs=12, out=out))
+    returned.set()
     assert code == 130, err
     checkpoint = latest_checkpoint(staging)
     assert checkpoint is not None
