@@ -181,8 +181,9 @@ def test_the_auto_row_agrees_with_the_row_of_the_engine_it_ran(tiny_run):
     engine = rows[f"{auto['backend']} {auto['precision']}"]  # e.g. "onnx fp32"
     assert auto["agreement"] == 1.0 and engine["agreement"] == 1.0
     slower, faster = sorted([auto["seconds"], engine["seconds"]], reverse=True)
-    # Generous: the bug this guards against was a 4.5x contradiction; a tiny model runs in ms.
-    allowed = 0.5 + max(auto["spread"], engine["spread"])
+    # Loose on purpose: the bug this guards against was a 4.5x contradiction, and a tiny model
+    # runs in milliseconds beside other test processes; the rows must not be far apart.
+    allowed = 2.0 + max(auto["spread"], engine["spread"])
     assert slower / faster - 1 <= allowed, (auto, engine)
     assert result["rounds"] == 5 and all(r["spread"] >= 0 for r in rows.values())
 
