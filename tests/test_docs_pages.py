@@ -80,10 +80,7 @@ def test_readme_quickstart_on_a_tiny_model(
             if block.background:
                 runner.run(block)
             elif block.lang == "python":
-                code = block.code.replace(
-                    'DataConfig(preset="smile")\n)',
-                    'DataConfig(preset="smile"), epochs=1, limit=600, max_length=32\n)',
-                )
+                code = block.code.replace("epochs=2,", "epochs=1, limit=600, max_length=32,")
                 outputs[block.code] = _exec_python(code, capsys)
             else:
                 outputs[block.code] = _run_shell(block.code, run_cli, work, env)
