@@ -41,7 +41,6 @@ def _kind(mode: int) -> str:
 def content_digest(path: str | Path) -> str:
     """SHA-256 of a file's bytes; of a folder (a ``datasets`` save), of its files' names and
     bytes in sorted order, so that a changed or added file changes it."""
-
     path = Path(path)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()

@@ -37,9 +37,6 @@ ONNX = "onnx"
 OPENVINO = "openvino"
 CHECKPOINTS = "checkpoints"
 MEMBERS = "members"
-SUMMARY = "summary.json"  # --cv and --search: the folds' or trials' summary
-FOLDS = "folds"
-TRIALS = "trials"
 PLOTS = (
     "train_loss.png",
     "validation.png",
@@ -49,7 +46,7 @@ PLOTS = (
 )
 MARKER = ".tweetsent-run"
 STAGING_SUFFIX = ".partial"
-STAGING_MARKER = ".tweetsent-staging"  # in RUN_DIR.partial: tweetsent created this folder
+STAGING_MARKER = fileio.STAGED_MARKER  # in RUN_DIR.partial: tweetsent created this folder
 REPLACES = ".replaces-run"  # in RUN_DIR.partial: the run was started with --overwrite
 
 # Everything a finished run may hold at its top level; --overwrite refuses a run holding more,
@@ -63,9 +60,6 @@ _LAYOUT = {
     REPORT,
     ONNX,
     OPENVINO,
-    SUMMARY,
-    FOLDS,
-    TRIALS,
     "tensorboard",
     "mlruns",
     *PLOTS,
@@ -122,24 +116,12 @@ class RunDir:
         return self.model / MODEL_CARD
 
     @property
-    def onnx(self) -> Path:
-        return self.path / ONNX
-
-    @property
-    def openvino(self) -> Path:
-        return self.path / OPENVINO
-
-    @property
     def checkpoints(self) -> Path:
         return self.path / CHECKPOINTS
 
     @property
     def members(self) -> Path:
         return self.path / MEMBERS
-
-    @property
-    def summary_file(self) -> Path:
-        return self.path / SUMMARY
 
     def plot(self, name: str) -> Path:
         if name not in PLOTS:
@@ -149,8 +131,7 @@ class RunDir:
     @property
     def staging(self) -> RunDir:
         """Where this run is built (``RUN_DIR.partial``); every rank derives the same path."""
-        staged = RunDir(self.path.with_name(self.path.name + STAGING_SUFFIX))
-        return staged
+        return RunDir(self.path.with_name(self.path.name + STAGING_SUFFIX))
 
     @property
     def lock_file(self) -> Path:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from tweetsent import rundir
 from tweetsent.errors import ModelError
 from tweetsent.hardware import device_type, resolve_precision
 from tweetsent.modeling.loading import check_model_dir, labels_from_config
 
-ONNX_DIR = "onnx"
+ONNX_DIR = rundir.ONNX
 
 
 def find_onnx_model(

@@ -17,7 +17,7 @@ from tweetsent.errors import ConfigError, ModelError
 from tweetsent.hardware import cpu_has_bf16
 from tweetsent.modeling.loading import check_model_dir, labels_from_config
 
-OPENVINO_DIR = "openvino"
+OPENVINO_DIR = rundir.OPENVINO
 OV_VARIANTS = ("fp32", "bf16", "int8")
 INSTALL_HINT = "the openvino backend needs the openvino package: pip install openvino"
 

@@ -245,7 +245,8 @@ def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
 
 def _predictor_settings(model_dir: Path, config: TrainConfig | None, batch_size: int) -> dict:
     """What a run (or a bare model directory) tells the predictor besides its weights."""
-    thresholds, normalize, demojize = _model_settings(model_dir, config)
+    saved = read_model_config(model_dir)  # read once: both below come from it
+    thresholds, normalize, demojize = _model_settings(saved, config)
     return dict(
         max_length=config.max_length if config else 128,
         batch_size=batch_size,
@@ -253,18 +254,17 @@ def _predictor_settings(model_dir: Path, config: TrainConfig | None, batch_size:
         thresholds=thresholds,
         normalize=normalize,
         demojize=demojize,
-        temperature=_model_temperature(model_dir),
+        temperature=_model_temperature(saved, model_dir),
     )
 
 
 def _model_settings(
-    model_dir: Path, config: TrainConfig | None
+    saved: dict, config: TrainConfig | None
 ) -> tuple[list[float] | None, bool, bool]:
     """What a run stored in its model's config.json: per-label thresholds of a multi-label
     model (else None), and whether its texts were normalised and demojized (so a bare model
     dir knows too; the run's own config, when there is one, decides).
     """
-    saved = read_model_config(model_dir)
     normalize = bool(saved.get("tweetsent_normalize", False))
     demojize = bool(saved.get("tweetsent_demojize", False))
     if config is not None:
@@ -277,10 +277,9 @@ def _model_settings(
     return thresholds, normalize, demojize
 
 
-def _model_temperature(model_dir: Path) -> float | None:
+def _model_temperature(saved: dict, model_dir: Path) -> float | None:
     """The temperature a single-label run fitted on its validation split (None: none fitted,
     or an ensemble, whose members are scaled inside it)."""
-    saved = read_model_config(model_dir)
     if saved.get(ENSEMBLE_KEY):  # each member applies its own; the average is final
         return None
     value = saved.get("tweetsent_temperature")
