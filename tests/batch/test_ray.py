@@ -74,7 +74,8 @@ def check_rows_once(out: Path, expected: dict[str, int]) -> None:
 
 def test_folder_of_tweets_matches_single_process(cluster, onnx_run, smile_path, tmp_path):
     """Two files in a folder, two workers on two nodes: the same file as predict --input."""
-    assert TweetClassifier.load(onnx_run).backend == "onnx"  # what "auto" picks, here and there
+    # The workers and the driver both load with "auto": whichever engine this CPU class picks
+    # (onnx on AVX2, torch bf16 where bf16 is native), it is the same on both sides.
     raw = smile_path.read_bytes().splitlines(keepends=True)
     folder = tmp_path / "in"
     folder.mkdir()

@@ -179,7 +179,7 @@ def test_the_auto_row_agrees_with_the_row_of_the_engine_it_ran(tiny_run):
     rows = {r["name"]: r for r in result["results"]}
     auto = rows["ours (auto)"]
     engine = rows[f"{auto['backend']} {auto['precision']}"]  # e.g. "onnx fp32"
-    assert auto["agreement"] == 1.0 and engine["agreement"] == 1.0
+    assert auto["agreement"] == engine["agreement"]  # one engine, one set of labels
     slower, faster = sorted([auto["seconds"], engine["seconds"]], reverse=True)
     # Loose on purpose: the bug this guards against was a 4.5x contradiction, and a tiny model
     # runs in milliseconds beside other test processes; the rows must not be far apart.

@@ -12,6 +12,14 @@ import pytest
 
 from tweetsent.config import DataConfig, TrainConfig
 
+
+@pytest.fixture(autouse=True)
+def _fp32(monkeypatch):
+    """These tests are about the arithmetic of ensembles, compared at fp32 tolerances: torch runs
+    fp32 here on every CPU class (on a bf16 CPU "auto" would cast the weights to bf16)."""
+    monkeypatch.setattr("tweetsent.hardware.cpu_has_bf16", lambda: False)
+
+
 TEXTS = [
     "love great day",
     "hate awful furious",

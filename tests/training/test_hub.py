@@ -9,6 +9,14 @@ from tweetsent.config import TrainConfig
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.training.hub import EMBEDDED_BASE, base_model
 
+
+@pytest.fixture(autouse=True)
+def _fp32(monkeypatch):
+    """These tests compare the hub model's probabilities at fp32 tolerances: torch runs fp32
+    here on every CPU class (on a bf16 CPU "auto" would cast the weights to bf16)."""
+    monkeypatch.setattr("tweetsent.hardware.cpu_has_bf16", lambda: False)
+
+
 TWEETS = [
     "@Bob_1 loved it https://t.co/xYz",
     "@MÜLLER great day at www.example.com/museum!",
