@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.2.0"
 
+from tweetsent.adapt import AdaptConfig, AdaptResult, adapt
 from tweetsent.audit import AuditResult, audit, audit_finetune, write_audit
 from tweetsent.batch import merge_shards, predict_file
 from tweetsent.config import DataConfig, TrainConfig
@@ -25,6 +26,8 @@ from tweetsent.training import TrainResult, resume, train
 from tweetsent.training.tuning import cross_validate, search
 
 __all__ = [
+    "AdaptConfig",
+    "AdaptResult",
     "AuditResult",
     "DataConfig",
     "DistillSettings",
@@ -35,6 +38,7 @@ __all__ = [
     "TweetClassifier",
     "TweetsentError",
     "__version__",
+    "adapt",
     "audit",
     "audit_finetune",
     "cross_validate",

@@ -44,6 +44,12 @@ PLOTS = (
     "confusion_matrix.png",
     "reliability.png",
 )
+# tweetsent adapt: an adapted backbone is a model folder (save_pretrained) holding these too;
+# inside a run being trained with --adapt it is RUN_DIR.partial/adapted until fine-tuning ends.
+ADAPTED = "adapted"
+ADAPT_REPORT = "adapt.json"
+ADAPT_CONFIG = "adapt_config.json"
+ADAPT_PLOT = "adapt_loss.png"
 MARKER = ".tweetsent-run"
 STAGING_SUFFIX = ".partial"
 STAGING_MARKER = fileio.STAGED_MARKER  # in RUN_DIR.partial: tweetsent created this folder
@@ -122,6 +128,24 @@ class RunDir:
     @property
     def members(self) -> Path:
         return self.path / MEMBERS
+
+    @property
+    def adapted(self) -> Path:
+        """The backbone a ``--adapt`` run adapted, while the run is staged."""
+        return self.path / ADAPTED
+
+    @property
+    def adapt_report(self) -> Path:
+        """An adapted backbone's report (this folder being one: ``tweetsent adapt --out``)."""
+        return self.path / ADAPT_REPORT
+
+    @property
+    def adapt_config_file(self) -> Path:
+        return self.path / ADAPT_CONFIG
+
+    @property
+    def adapt_plot(self) -> Path:
+        return self.path / ADAPT_PLOT
 
     def plot(self, name: str) -> Path:
         if name not in PLOTS:

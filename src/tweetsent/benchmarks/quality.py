@@ -324,6 +324,8 @@ def _run_one(task, split, name, overrides, seed, train, evaluate, run_dir: Path)
         "best_epoch": metrics["best_epoch"],
         "epochs_run": metrics["epochs_run"],
         "train_seconds": metrics["train_seconds"],
+        # --adapt: the adaptation's own time, before the fine-tuning's train_seconds.
+        "adapt_seconds": (metrics.get("adapt") or {}).get("seconds"),
         "wall_seconds": wall,
         "train_rows": metrics["data"]["train_rows"],
         "config": {k: getattr(trained.config, k) for k in RECORDED if hasattr(trained.config, k)},
@@ -355,6 +357,9 @@ RECORDED = (
     "normalize",
     "demojize",
     "early_stopping_patience",
+    "adapt",
+    "adapt_objective",
+    "adapt_epochs",
 )
 
 

@@ -18,6 +18,7 @@ from tweetsent.errors import TweetsentError
 COMMANDS = (
     "inspect",
     "train",
+    "adapt",
     "evaluate",
     "predict",
     "baseline",

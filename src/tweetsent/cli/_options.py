@@ -87,6 +87,8 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
         if kind is bool:
             negatable = meta.get("negatable", False)
             kwargs["action"] = argparse.BooleanOptionalAction if negatable else "store_true"
+        elif typing.get_origin(kind) is list:  # --unlabelled A B (repeatable)
+            kwargs.update(nargs="+", action="extend", metavar=meta.get("metavar"))
         else:
             kwargs["type"] = meta.get("parse") or _flag_type(kind, meta.get("rule"), f.name)
             choices = _choices(meta)

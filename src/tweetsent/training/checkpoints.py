@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from tweetsent import fileio, rundir
+from tweetsent.adapt import has_progress as adaptation_progress
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.rundir import RunDir
@@ -87,6 +88,7 @@ def is_finished(staging: Path) -> bool:
         and run.is_run()
         and not (staging / CHECKPOINTS).exists()
         and not (staging / MEMBERS).exists()
+        and not run.adapted.exists()
     )
 
 
@@ -208,10 +210,15 @@ def member_dirs(staging: Path) -> list[Path]:
 
 
 def _has_progress(staging: Path) -> bool:
-    """A checkpoint, or an ensemble member with a checkpoint or finished: work to keep."""
-    return latest_checkpoint(staging) is not None or any(
-        RunDir(m).metrics_file.is_file() or latest_checkpoint(m) is not None
-        for m in member_dirs(staging)
+    """A checkpoint, an ensemble member with a checkpoint or finished, or an adaptation
+    (``--adapt``) finished or with a checkpoint: work to keep."""
+    return (
+        latest_checkpoint(staging) is not None
+        or adaptation_progress(RunDir(staging).adapted)
+        or any(
+            RunDir(m).metrics_file.is_file() or latest_checkpoint(m) is not None
+            for m in member_dirs(staging)
+        )
     )
 
 
@@ -231,6 +238,8 @@ def finish(staging: Path, out: Path, *, overwrite: bool = False) -> None:
     check_out_dir(out, overwrite or replaces.exists())
     shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
     shutil.rmtree(staging / MEMBERS, ignore_errors=True)
+    shutil.rmtree(RunDir(staging).adapted, ignore_errors=True)  # the report is in metrics.json
+    shutil.rmtree(RunDir(RunDir(staging).adapted).staging.path, ignore_errors=True)
     replaces.unlink(missing_ok=True)
     (staging / rundir.STAGING_MARKER).unlink(missing_ok=True)
     RunDir(staging).mark()

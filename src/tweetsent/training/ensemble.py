@@ -41,8 +41,11 @@ def member_config(config: TrainConfig, index: int) -> TrainConfig:
     return dataclasses.replace(config, seed=config.seed + index, ensemble=1)
 
 
-def fit_ensemble(config: TrainConfig, train_data, val_data, staging: Path, *, progress) -> dict:
-    """Train (or finish training) every member, then assemble the run; its metrics."""
+def fit_ensemble(
+    config: TrainConfig, train_data, val_data, staging: Path, *, progress, backbone=None
+) -> dict:
+    """Train (or finish training) every member, then assemble the run; its metrics.
+    ``backbone``: as in :func:`~tweetsent.training.fit.fit` (one adaptation for all members)."""
     from tweetsent.training.fit import fit  # torch, transformers: seconds; only when used
 
     results = []
@@ -54,7 +57,15 @@ def fit_ensemble(config: TrainConfig, train_data, val_data, staging: Path, *, pr
             continue
         member = member_config(config, index)
         logger.info("ensemble member %d of %d (seed %d)", index + 1, config.ensemble, member.seed)
-        metrics = fit(member, train_data, val_data, folder, progress=progress, resume_from=found)
+        metrics = fit(
+            member,
+            train_data,
+            val_data,
+            folder,
+            progress=progress,
+            resume_from=found,
+            backbone=backbone,
+        )
         results.append(metrics)
         distributed.on_main(lambda folder=folder, metrics=metrics: _member_done(folder, metrics))
     return distributed.on_main(lambda: assemble(config, results, val_data, staging))

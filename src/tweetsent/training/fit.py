@@ -32,12 +32,24 @@ SCALAR_METRICS = EPOCH_METRICS  # scored at every epoch; the best epoch gets the
 
 
 def fit(
-    config: TrainConfig, train_data, val_data, staging: Path, *, progress: bool, resume_from=None
+    config: TrainConfig,
+    train_data,
+    val_data,
+    staging: Path,
+    *,
+    progress: bool,
+    resume_from=None,
+    backbone: Path | None = None,
 ) -> dict:
     """Train, load the best epoch back, score it in full, save it (rank 0) and return the run's
-    metrics; the caller adds the baseline and writes them, once, to metrics.json."""
+    metrics; the caller adds the baseline and writes them, once, to metrics.json.
+
+    ``backbone``: the folder to start from instead of ``config.model`` (``--adapt``'s adapted
+    copy of it); the run still names ``config.model`` as its model.
+    """
     labels = run_labels(train_data, config)
     model_name = resolve_model(config.model)
+    start_from = str(backbone) if backbone else model_name
     precision = resolve_precision(config.precision)
     logger.info(
         "training %s on %d tweets, validating on %d; %d classes; %s on %s",
@@ -54,7 +66,7 @@ def fit(
         labels,
         (train_data, val_data),
         staging,
-        model_name=model_name,
+        model_name=start_from,
         precision=precision,
         callbacks=[log, TqdmProgress(enabled=progress)],
     )

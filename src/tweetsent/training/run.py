@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from tweetsent.adapt import adapt_for_run, check_unlabelled
 from tweetsent.config import TrainConfig
 from tweetsent.data.prepare import prepare_data
 from tweetsent.data.presets import resolve_data_config
@@ -100,6 +101,7 @@ def _run(
         config = get_config() if resuming else get_config().with_absolute_paths()
         resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
         check_report_to(config.report_to)
+        check_adaptation(config)
         # The lock first, then the checks: another process cannot slip in between them.
         lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
@@ -141,12 +143,25 @@ def _train_and_write(plan, loaded: list, out: Path, staging: Path, progress: boo
     train_data, val_data = loaded or prepare_data(config)
     progress = progress and distributed.is_main()
     with _cleaned_up_on_failure(staging, out, main=distributed.is_main()):
+        backbone, adaptation = None, None
+        if config.adapt:
+            backbone, adaptation = adapt_for_run(config, val_data.texts, staging, progress=progress)
         if config.ensemble > 1:
-            metrics = fit_ensemble(config, train_data, val_data, staging, progress=progress)
+            metrics = fit_ensemble(
+                config, train_data, val_data, staging, progress=progress, backbone=backbone
+            )
         else:
             metrics = fit(
-                config, train_data, val_data, staging, progress=progress, resume_from=resume_from
+                config,
+                train_data,
+                val_data,
+                staging,
+                progress=progress,
+                resume_from=resume_from,
+                backbone=backbone,
             )
+        if adaptation:
+            metrics["adapt"] = adaptation
 
     def write() -> None:
         metrics["baseline"] = baseline_metrics(train_data, val_data, config)
@@ -187,6 +202,20 @@ def _cleaned_up_on_failure(staging: Path, out: Path, *, main: bool = True):
         ) from exc
 
 
+def check_adaptation(config: TrainConfig) -> None:
+    """``--adapt`` options that cannot work, refused before any file is written."""
+    if not config.adapt:
+        if config.unlabelled:
+            raise ConfigError("--unlabelled FILE is adaptation data: add --adapt")
+        return
+    if distributed.is_distributed():
+        raise ConfigError(
+            "--adapt under torchrun: adapt first (tweetsent adapt DATA --out DIR), then "
+            "train with --model DIR"
+        )
+    check_unlabelled(config)
+
+
 # --report-to: what Trainer's integration imports, and the extra that installs it
 INTEGRATIONS = {
     "tensorboard": (("tensorboard", "tensorboardX"), "tensorboard"),
@@ -209,4 +238,4 @@ def check_report_to(report_to: str) -> None:
         )
 
 
-__all__ = ["TrainResult", "check_report_to", "resume", "train"]
+__all__ = ["TrainResult", "check_adaptation", "check_report_to", "resume", "train"]
