@@ -1,4 +1,5 @@
-"""Typed, validated configuration for data loading and training.
+"""Typed, validated configuration for training (``TrainConfig``; the data options are
+``DataConfig``, in ``tweetsent.data_config``, re-exported here).
 
 Both dataclasses validate themselves on construction and round-trip through JSON, so a run
 directory's ``config.json`` repeats the run: ``tweetsent train --config RUN_DIR/config.json``.
@@ -13,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent import fileio
+from tweetsent.data_config import FORMATS, DataConfig
 from tweetsent.errors import ConfigError
 from tweetsent.rules import (
     AUTO,
     boolean,
     int_or_auto,
     interval,
-    is_int,
     non_negative_int,
     non_negative_number,
     one_of,
@@ -36,7 +37,6 @@ from tweetsent.rules import (
     seed as seed_rule,
 )
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
 METRICS = ("f1_weighted", "f1_macro", "f1_micro", "accuracy", "mcc", "loss")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("linear", "onecycle")
@@ -48,56 +48,11 @@ CLASS_WEIGHTS = ("none", "balanced", "sqrt")  # or the path of a JSON file {labe
 # tweetsent adapt: masked-language modelling (a fresh MLM head where the backbone has none), or
 # SimCSE's unsupervised contrastive objective (each tweet's two dropout views are a pair).
 ADAPT_OBJECTIVES = ("mlm", "simcse")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 MODEL = "model and training"
 RECIPE = "recipe options"
 ADAPTATION = "adaptation (continued pretraining on unlabelled tweets)"
-
-
-@dataclass
-class DataConfig:
-    """How to read a labelled table and clean its labels."""
-
-    preset: str | None = option(None, help="a known data set", rule=optional(text))
-    text_col: str | int | None = option(None, help="name of the text column")
-    label_col: str | int | None = option(None, help="name of the label column")
-    format: str | None = option(
-        None,
-        help="csv | tsv | jsonl | parquet; None: from the file suffix",
-        rule=optional(one_of(FORMATS)),
-    )
-    header: bool | None = option(
-        None, help="None: the preset's choice, else True", rule=optional(boolean)
-    )
-    columns: list[str] | None = option(
-        None, help="names for a header-less file", rule=optional(strings)
-    )
-    encoding: str | None = option(
-        None, help="None: UTF-8, with a cp1252 fallback and a warning", rule=optional(text)
-    )
-    drop_labels: list[str] = option([], help="drop rows with these labels", rule=strings)
-    drop_multilabel: str | None = option(
-        None, help="drop rows whose label contains this separator", rule=optional(text)
-    )
-    label_names: dict[str, str] = option({}, help="raw label -> readable name")
-
-    def __post_init__(self) -> None:
-        if self.drop_multilabel == "":
-            raise ConfigError("drop_multilabel must be a non-empty separator such as '|'")
-        for name in ("text_col", "label_col"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, str) or is_int(value)):
-                raise ConfigError(f"{name} must be a column name or position, got {value!r}")
-        if self.drop_labels is None or isinstance(self.drop_labels, tuple):
-            self.drop_labels = list(self.drop_labels or [])
-        if not isinstance(self.label_names, dict):
-            raise ConfigError(
-                f"label_names must be an object {{label: name}}, got {self.label_names!r}"
-            )
-        validate(self)
-        self.label_names = {str(k): str(v) for k, v in self.label_names.items()}
 
 
 # Settings that runs saved before them did not have, with the behaviour those runs had: a saved
@@ -368,7 +323,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
-            self.data = DataConfig(**_known(DataConfig, self.data, "data"))
+            self.data = DataConfig(**known_keys(DataConfig, self.data, "data"))
         if not isinstance(self.data, DataConfig):
             raise ConfigError(f"data must be an object of data options, got {self.data!r}")
         # With a validation file the share is unused: it is not checked then.
@@ -397,7 +352,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        return cls(**_known(cls, values, "configuration"))
+        return cls(**known_keys(cls, values, "configuration"))
 
     def save(self, path: str | Path) -> None:
         fileio.write_json(path, self.to_dict())
@@ -419,115 +374,12 @@ class TrainConfig:
             raise ConfigError(f"{path}: {exc}") from None
 
 
-@dataclass
-class AdaptConfig:
-    """Continued pretraining of a backbone on unlabelled tweets (``tweetsent adapt``); saved
-    beside the adapted backbone as ``adapt_config.json``.
-
-    The defaults, and why: docs/adapt.md; the measurements: docs/benchmarks.md.
-    """
-
-    data_paths: list[str] = option([], help="files of tweets", rule=strings, flag=False)
-    data: DataConfig = field(default_factory=DataConfig)
-    model: str | None = option(
-        None,
-        help="Hugging Face id or local directory (default: the embedded MiniLM-L6)",
-        rule=optional(text),
-        metavar="NAME_OR_DIR",
-    )
-    objective: str = option(
-        "mlm",
-        help="mlm (masked-language modelling; a fresh MLM head where the backbone has none) or "
-        "simcse (contrastive: a tweet's two dropout views are a pair)",
-        rule=one_of(ADAPT_OBJECTIVES),
-    )
-    epochs: int | str = option(
-        AUTO,
-        help="passes over the tweets; auto: about 10,000 tweets seen, 1 to 10 passes",
-        rule=positive_int_or_auto,
-        parse=int_or_auto,
-    )
-    max_steps: int | None = option(
-        None,
-        help="stop after N optimizer steps (instead of --epochs)",
-        rule=optional(positive_int),
-        flag="--steps",
-        metavar="N",
-    )
-    batch_size: int = option(32, help="tweets per optimizer step", rule=positive_int)
-    lr: float = option(
-        5e-5, help="peak learning rate (linear warm-up, then decay)", rule=positive_number
-    )
-    warmup_ratio: float = option(
-        0.06, help="share of steps for linear warm-up", rule=interval(0, 1, high_open=True)
-    )
-    weight_decay: float = option(0.01, help="AdamW weight decay", rule=non_negative_number)
-    max_length: int = option(
-        128, help="truncate texts to N tokens (at most 512)", rule=positive_int
-    )
-    mask_prob: float = option(
-        0.15,
-        help="mlm: share of tokens masked",
-        rule=interval(0, 1, low_open=True, high_open=True),
-    )
-    temperature: float = option(
-        0.05, help="simcse: softmax temperature of the cosine similarities", rule=positive_number
-    )
-    normalize: bool = option(
-        True,
-        help="the classifier's tweet normalisation (mentions, links, entities, mojibake)",
-        rule=boolean,
-        negatable=True,
-    )
-    demojize: bool = option(
-        True,
-        help="emoji written out as their names, as the classifier sees them",
-        rule=boolean,
-        negatable=True,
-    )
-    seed: int = option(17, help="seed of masking, shuffling and dropout", rule=seed_rule)
-    precision: str = option(
-        "auto",
-        help="auto: bf16 autocast where the hardware has it natively, else fp32",
-        rule=one_of(PRECISIONS),
-    )
-    device: str = option(
-        "auto", help="auto: a CUDA GPU where there is one, else the CPU", rule=one_of(DEVICES)
-    )
-    save_steps: int = option(
-        200,
-        help="checkpoint every N optimizer steps, so a killed adaptation resumes",
-        rule=positive_int,
-        metavar="N",
-    )
-    allow_pickle: bool = option(
-        False,
-        help="allow loading pickle (.bin) weights; only for models you trust",
-        rule=boolean,
-    )
-
-    def __post_init__(self) -> None:
-        if isinstance(self.data, dict):
-            self.data = DataConfig(**_known(DataConfig, self.data, "data"))
-        if not isinstance(self.data, DataConfig):
-            raise ConfigError(f"data must be an object of data options, got {self.data!r}")
-        if isinstance(self.data_paths, tuple):
-            self.data_paths = list(self.data_paths)
-        validate(self)
-        if self.max_length > 512:
-            raise ConfigError(f"max_length must be at most 512, got {self.max_length}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> AdaptConfig:
-        return cls(**_known(cls, values, "adaptation configuration"))
-
-
-def _known(cls, values: dict[str, Any], what: str) -> dict[str, Any]:
+def known_keys(cls, values: dict[str, Any], what: str) -> dict[str, Any]:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown {what} key(s): {', '.join(unknown)}")
     return values
+
+
+__all__ = ["FORMATS", "DataConfig", "TrainConfig", "known_keys"]

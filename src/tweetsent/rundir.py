@@ -140,6 +140,11 @@ class RunDir:
         return self.path / ADAPT_REPORT
 
     @property
+    def adapt_card(self) -> Path:
+        """An adapted backbone's model card (the folder is the model)."""
+        return self.path / MODEL_CARD
+
+    @property
     def adapt_config_file(self) -> Path:
         return self.path / ADAPT_CONFIG
 

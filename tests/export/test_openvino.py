@@ -185,3 +185,61 @@ def test_cli_errors_are_one_line(tiny_run, capsys):
         main(["export", str(tiny_run), "--format", "tflite"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_int8_accuracy_control_keeps_the_labels_it_was_steered_on(tiny_run, tmp_path):
+    import pandas as pd
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from tweetsent.export.openvino import CALIBRATION_TWEETS, calibration_sample
+
+    # A fragile model: two classes' weights differ by 1e-5 (the third never wins), so fp32
+    # decides on differences int8's rounding changes (it then keeps few labels).
+    weights_file = tiny_run / "model" / "model.safetensors"
+    weights = load_file(weights_file)
+    head = weights["classifier.weight"]
+    torch.manual_seed(0)
+    head[1:] = head[0] + 1e-5 * torch.randn_like(head[1:])
+    weights["classifier.bias"].copy_(torch.tensor([0.0, 0.0, -1.0]))
+    save_file(weights, weights_file, metadata={"format": "pt"})
+    # Many varied tweets, so that some lie near a decision boundary.
+    rng = np.random.default_rng(0)
+    words = [
+        "love",
+        "hate",
+        "museum",
+        "day",
+        "great",
+        "awful",
+        "opens",
+        "ticket",
+        "furious",
+        "lovely",
+        "the",
+        "a",
+        "of",
+    ]
+    texts = [" ".join(rng.choice(words, size=rng.integers(2, 12))) for _ in range(900)]
+    tweets = tmp_path / "tweets.csv"
+    pd.DataFrame({"text": texts, "label": "x"}).to_csv(tweets, index=False)
+    folder = export_openvino(tiny_run, quantize="int8", max_drop=0.0, calibration=tweets)
+    settings = json.loads((folder / "config.json").read_text())["tweetsent"]
+    control = settings["int8_accuracy_control"]
+    assert control["agreement_before"] < 1.0 and control["applied"]
+    steer = calibration_sample(tiny_run, tweets, CALIBRATION_TWEETS).measure[0::2]
+    assert control["steering_tweets"] == len(steer) > 0
+    # Restoring layers to fp32 brought most labels back, on tweets it was not steered on.
+    assert settings["agreement_tweets"] == len(steer)
+    assert settings["int8_label_agreement"] >= control["agreement_before"] + 0.5
+    # Still short of 99 %: auto keeps the fp32 model.
+    auto = TweetClassifier.load(tiny_run, backend="openvino")
+    assert auto.engine.precision == "int8"  # asked for openvino: the int8 file is used
+    assert TweetClassifier.load(tiny_run, backend="auto").engine.precision != "int8"
+
+
+def test_int8_max_drop_is_checked(tiny_run, run_cli):
+    code, _, err = run_cli("export", tiny_run, "--format", "openvino", "--int8-max-drop", "2")
+    assert code == 2 and "int8" in err
+    with pytest.raises(ConfigError, match="max_drop"):
+        export_openvino(tiny_run, quantize="int8", max_drop=-0.1)

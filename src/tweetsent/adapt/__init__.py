@@ -5,9 +5,9 @@ modelling or SimCSE) before it is fine-tuned. torch and transformers load only w
 adaptation runs.
 """
 
+from tweetsent.adapt.config import AdaptConfig
 from tweetsent.adapt.core import AdaptResult, adapt, auto_epochs, has_progress, read_texts
 from tweetsent.adapt.in_run import adapt_for_run, adaptation_config, check_unlabelled
-from tweetsent.config import AdaptConfig
 
 __all__ = [
     "AdaptConfig",

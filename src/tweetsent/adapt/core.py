@@ -17,18 +17,19 @@ import json
 import logging
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tweetsent import fileio
-from tweetsent.config import AdaptConfig
+from tweetsent.adapt.config import AdaptConfig
+from tweetsent.adapt.report import build_report, write_backbone
+from tweetsent.data.duplicates import duplicate_key
 from tweetsent.data.lookalike import is_blank
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import load_texts
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.hardware import device_type, resolve_precision
-from tweetsent.modeling.loading import default_model_path, resolve_model
+from tweetsent.modeling.loading import resolve_model
 from tweetsent.rundir import CONFIG, RunDir
 
 logger = logging.getLogger(__name__)
@@ -133,19 +134,21 @@ def read_texts(
         counts = {"empty": 0, "duplicate": 0, "held_out": 0}
         for raw in rows:
             text = clean_tweet(raw, normalize=config.normalize, demojize_emoji=config.demojize)
+            # Copies differ by case, mentions and links: the uncased model sees one tweet.
+            key = duplicate_key(text) or text
             reason = (
                 "empty"
                 if is_blank(text)
                 else "held_out"
                 if text in held_out
                 else "duplicate"
-                if text in seen
+                if key in seen
                 else None
             )
             if reason:
                 counts[reason] += 1
                 continue
-            seen.add(text)
+            seen.add(key)
             texts.append(text)
             kept += 1
         sources.append(
@@ -209,9 +212,9 @@ def adapt_texts(
             resume_from=resume_from,
             progress=progress,
         )
-        report = _report(config, name, texts, sources, figures)
-        _write_backbone(model, tokenizer, staging, config, report)
-        shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+        report = build_report(config, name, texts, sources, figures)
+        write_backbone(model, tokenizer, staging, config, report)
+        shutil.rmtree(RunDir(staging).checkpoints, ignore_errors=True)
         (staging / fileio.STAGED_MARKER).unlink()
         fileio.swap_dir(staging, out)
     except BaseException:
@@ -249,7 +252,7 @@ def _start_or_resume(staged: RunDir, plan: dict, *, overwrite: bool) -> Path | N
 
 def _latest_checkpoint(staging: Path) -> Path | None:
     """The newest checkpoint Trainer finished writing (``trainer_state.json`` comes last)."""
-    folder = staging / "checkpoints"
+    folder = RunDir(staging).checkpoints
     if not folder.is_dir():
         return None
     done = [
@@ -277,109 +280,6 @@ def has_progress(out: Path) -> bool:
         RunDir(out).adapt_report.is_file()
         or _latest_checkpoint(RunDir(out).staging.path) is not None
     )
-
-
-def _report(
-    config: AdaptConfig, name: str, texts: list[str], sources: list[dict], figures: dict
-) -> dict:
-    seen = figures["steps"] * config.batch_size
-    return {
-        "objective": config.objective,
-        "model": name,
-        "tweets": len(texts),
-        "tweets_seen": seen,
-        "sources": sources,
-        **figures,
-        "tweets_per_second": round(seen / figures["seconds"], 2) if figures["seconds"] else None,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "tweetsent": _version(),
-    }
-
-
-def _write_backbone(model, tokenizer, staging: Path, config: AdaptConfig, report: dict) -> None:
-    from tweetsent.quiet import third_party_quiet
-
-    folder = RunDir(staging)
-    with third_party_quiet():  # transformers' "Writing model shards" bar
-        model.save_pretrained(str(staging))
-        tokenizer.save_pretrained(str(staging))
-    # The classifier reads these when fine-tuning, so it normalises as the adaptation did.
-    fileio.write_json(folder.adapt_config_file, config.to_dict())
-    fileio.write_json(folder.adapt_report, report)
-    _plot_loss(report, folder.adapt_plot)
-    fileio.atomic_write_text(staging / "README.md", model_card(report))
-
-
-def _plot_loss(report: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    curve = report["loss_curve"]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    if curve:
-        ax.plot([s for s, _ in curve], [loss for _, loss in curve])
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel(f"{report['objective']} loss")
-    ax.set_title(f"adaptation on {report['tweets']:,} tweets")
-    fig.tight_layout()
-    with fileio.atomic_path(path) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
-
-
-def model_card(report: dict) -> str:
-    """The adapted backbone's README.md: what it was adapted from, on what, and how far."""
-    base = report["model"]
-    hub_id = "sentence-transformers/all-MiniLM-L6-v2" if base == default_model_path() else None
-    if hub_id is None and not Path(base).exists():
-        hub_id = base
-    files = "\n".join(
-        f"- `{Path(s['path']).name}` (SHA-256 `{s['sha256'][:12]}`): {s['tweets']:,} tweets of "
-        f"{s['rows']:,} rows"
-        for s in report["sources"]
-    )
-    front = [
-        "---",
-        *([f"base_model: {hub_id}"] if hub_id else []),
-        "library_name: transformers",
-        "tags:",
-        "- tweets",
-        "- tweetsent",
-        "- domain-adaptation",
-        "---",
-        "",
-    ]
-    body = [
-        "# Adapted backbone",
-        "",
-        f"`{base}` after continued pretraining with `tweetsent adapt` ({report['objective']}) "
-        f"on {report['tweets']:,} distinct tweets, {report['steps']:,} optimizer steps "
-        f"({report['tweets_seen']:,} tweets seen), {report['seconds']:.0f} s on "
-        f"{report['device']} ({report['precision']}), {report['date']}, tweetsent "
-        f"{report['tweetsent']}.",
-        "",
-        "Tweets from:",
-        "",
-        files,
-        "",
-        f"Loss on {report['probe_tweets']} of them (fixed masks and dropout): "
-        f"{report['probe_loss_before']:.3f} before, {report['probe_loss_after']:.3f} after.",
-        "",
-        "It has no classification head: fine-tune it with "
-        "`tweetsent train DATA --model THIS_FOLDER --out RUN_DIR`.",
-    ]
-    return "\n".join(front + body) + "\n"
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tweetsent")
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "unknown"
 
 
 def _digest(path) -> str | None:

@@ -15,8 +15,9 @@ import logging
 from pathlib import Path
 
 from tweetsent import fileio
+from tweetsent.adapt.config import AdaptConfig
 from tweetsent.adapt.core import adapt_texts, read_texts
-from tweetsent.config import AdaptConfig, TrainConfig
+from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
 from tweetsent.hardware import resolve_precision
 from tweetsent.rundir import RunDir

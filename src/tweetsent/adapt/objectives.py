@@ -28,17 +28,19 @@ from transformers import (
     Trainer,
     TrainerCallback,
     TrainingArguments,
+    set_seed,
 )
 from transformers.trainer_callback import PrinterCallback
 
-from tweetsent.config import AdaptConfig
+from tweetsent.adapt.config import AdaptConfig
 from tweetsent.errors import ModelError
+from tweetsent.modeling.loading import load_tokenizer
 from tweetsent.quiet import third_party_quiet
+from tweetsent.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
 PROBE_SIZE = 256  # tweets whose loss is measured before and after, with fixed masks / dropout
-CHECKPOINTS = "checkpoints"
 
 
 def load_backbone(name: str, config: AdaptConfig):
@@ -195,10 +197,6 @@ def fit_backbone(
         The adapted model, its tokenizer, and the figures of the report (steps, loss curve,
         probe loss before and after, seconds).
     """
-    from transformers import set_seed
-
-    from tweetsent.modeling.loading import load_tokenizer
-
     set_seed(config.seed)
     model = load_backbone(name, config)
     tokenizer = load_tokenizer(name, vocab_size=model.config.vocab_size)
@@ -206,35 +204,7 @@ def fit_backbone(
     before = probe_loss(model, probe, config)
     log = _LossLog()
     cpu = config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
-    args = TrainingArguments(
-        output_dir=str(staging / CHECKPOINTS),
-        num_train_epochs=epochs,
-        max_steps=config.max_steps or -1,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.lr,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
-        weight_decay=config.weight_decay,
-        max_grad_norm=1.0,
-        lr_scheduler_type="linear",
-        optim="adamw_torch_fused",
-        logging_strategy="steps",
-        logging_steps=10,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=1,
-        bf16=precision == "bf16",
-        fp16=precision == "fp16",
-        use_cpu=cpu,
-        seed=config.seed,
-        data_seed=config.seed,
-        # Similar lengths in a batch: short tweets are not padded to the longest of the set.
-        train_sampling_strategy="group_by_length",
-        length_column_name="length",
-        remove_unused_columns=False,
-        report_to=[],
-        disable_tqdm=True,  # our own bar (_Progress) when progress is on
-        dataloader_num_workers=0,
-    )
+    args = _arguments(config, staging, epochs=epochs, precision=precision, cpu=cpu)
     data = tokenized(tokenizer, texts, config.max_length)
     trainer = AdaptTrainer(
         model=model,
@@ -265,6 +235,38 @@ def fit_backbone(
         "device": "cpu" if cpu else "cuda",
     }
     return trainer.model, tokenizer, figures
+
+
+def _arguments(config: AdaptConfig, staging: Path, *, epochs: int, precision: str, cpu: bool):
+    return TrainingArguments(
+        output_dir=str(RunDir(staging).checkpoints),
+        num_train_epochs=epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.lr,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
+        weight_decay=config.weight_decay,
+        max_grad_norm=1.0,
+        lr_scheduler_type="linear",
+        optim="adamw_torch_fused",
+        logging_strategy="steps",
+        logging_steps=10,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=1,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=cpu,
+        seed=config.seed,
+        data_seed=config.seed,
+        # Similar lengths in a batch: short tweets are not padded to the longest of the set.
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        remove_unused_columns=False,
+        report_to=[],
+        disable_tqdm=True,  # our own bar (_Progress) when progress is on
+        dataloader_num_workers=0,
+    )
 
 
 def _without_length(collate):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,6 +45,8 @@ def flag_name(f: dataclasses.Field) -> str:
 
 def _base_type(cls, f: dataclasses.Field):
     hint = typing.get_type_hints(cls)[f.name]
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return hint  # list[str] stays a list
     members = [a for a in typing.get_args(hint) if a is not type(None)]
     return members[0] if members else hint
 
@@ -82,7 +85,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, only: Iterable[str] | 
         help_text = meta["help"]
         if "{default}" in help_text:
             help_text = help_text.replace("{default}", _shown(default))
-        elif default is not None:
+        elif default not in (None, []):
             help_text = f"{help_text}; default {_shown(default)}"
         if kind is bool:
             negatable = meta.get("negatable", False)

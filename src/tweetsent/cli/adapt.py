@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tweetsent.adapt import adapt
+from tweetsent.adapt.config import AdaptConfig
 from tweetsent.cli._options import Options, add_config_args, given_values
 from tweetsent.cli._util import add_data_args
-from tweetsent.config import AdaptConfig
 
 
 def add_parser(subparsers) -> None:

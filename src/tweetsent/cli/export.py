@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tweetsent.cli._options import Options
 from tweetsent.export import FORMATS, QUANTIZE, export_run
+from tweetsent.rules import flag_type, interval
 from tweetsent.rundir import read_model_config
 
 
@@ -38,6 +39,14 @@ def add_parser(subparsers) -> None:
         "a sample of the run's own training tweets)",
     )
     p.add_argument(
+        "--int8-max-drop",
+        type=flag_type(float, interval(0, 1, high_open=True), "int8_max_drop"),
+        default=None,
+        metavar="SHARE",
+        help="openvino int8: the share of fp32 labels int8 may change (0.01); beyond it NNCF's "
+        "accuracy control keeps the costliest layers in fp32",
+    )
+    p.add_argument(
         "--allow-pickle", action="store_true", help="allow pickle (.bin) weights you trust"
     )
     p.set_defaults(func=export_cli)
@@ -49,6 +58,7 @@ class ExportOptions(Options):
     format: str = "onnx"
     quantize: str | None = None
     calibration: str | None = None
+    int8_max_drop: float | None = None
     allow_pickle: bool = False
 
 
@@ -60,6 +70,7 @@ def export_cli(args) -> int:
         quantize=opts.quantize,
         allow_pickle=opts.allow_pickle,
         calibration=opts.calibration,
+        **({"max_drop": opts.int8_max_drop} if opts.int8_max_drop is not None else {}),
     )
     files = ", ".join(sorted(p.name for p in folder.iterdir() if p.suffix in (".onnx", ".xml")))
     print(f"exported {files} to {folder}")
@@ -72,6 +83,13 @@ def export_cli(args) -> int:
             f"int8 keeps {100 * agreement:.2f} % of the fp32 labels on "
             f"{settings['agreement_tweets']} tweets it was not calibrated on{bound}"
         )
+        control = settings.get("int8_accuracy_control") or {}
+        if control.get("applied"):
+            print(
+                f"(NNCF accuracy control kept the costliest layers in fp32: before it, int8 "
+                f"kept {100 * control['agreement_before']:.2f} % on {control['steering_tweets']} "
+                "other tweets)"
+            )
     return 0
 
 
