@@ -457,6 +457,34 @@ def test_shards_concatenate_to_the_single_run(clf, tweets_csv, tmp_path, count):
     assert joined == single.read_bytes()
 
 
+@pytest.mark.parametrize("rows, count", [(300, 3), (301, 3), (7, 3), (2, 5)])
+def test_shards_split_rows_evenly_whatever_the_chunk_size(clf, tmp_path, rows, count, log):
+    source = write_csv(make_tweets(rows), tmp_path / "in.csv")
+    single = tmp_path / "single.csv"
+    predict_file(clf, source, single, TEXT)  # one chunk of 2048 holds every row
+    out = tmp_path / "out.csv"
+    done = [predict_file(clf, source, out, TEXT, shard=Shard(i, count)) for i in range(count)]
+    assert sum(done) == rows and max(done) - min(done) <= 1
+    assert f"shard 0/{count}: rows 1-{done[0]} of {rows} ({done[0]} rows)" in log.text or (
+        done[0] == 0 and f"shard 0/{count}: no rows" in log.text
+    )
+    assert merge_shards(out) == count
+    assert out.read_bytes() == single.read_bytes()
+
+
+def test_merge_refuses_parts_of_different_inputs(clf, tmp_path):
+    a = write_csv(make_tweets(40), tmp_path / "a.csv")
+    b = write_csv(make_tweets(40)[::-1], tmp_path / "b.csv")
+    out = tmp_path / "out.csv"
+    predict_file(clf, a, out, TEXT, shard=Shard(0, 2))
+    predict_file(clf, b, out, TEXT, shard=Shard(1, 2))
+    with pytest.raises(DataError, match="made from another input"):
+        merge_shards(out)
+    assert not out.exists()
+    predict_file(clf, a, out, TEXT, shard=Shard(1, 2))
+    assert merge_shards(out) == 2
+
+
 def test_merge_refuses_missing_or_mixed_parts(clf, tweets_csv, tmp_path):
     out = tmp_path / "out.csv"
     with pytest.raises(DataError, match="no shard parts to merge"):

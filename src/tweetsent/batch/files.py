@@ -28,7 +28,13 @@ import pandas as pd
 from tweetsent import fileio, rundir
 from tweetsent.batch.labelling import label_frame
 from tweetsent.batch.pipes import predict_pipe
-from tweetsent.batch.shards import Shard, check_replaceable, merge_shards, shard_path
+from tweetsent.batch.shards import (
+    Shard,
+    check_replaceable,
+    merge_shards,
+    shard_path,
+    write_part_record,
+)
 from tweetsent.config import DataConfig
 from tweetsent.data.checks import is_stream
 from tweetsent.data.presets import resolve_data_config
@@ -40,7 +46,8 @@ from tweetsent.inference.predictor import TweetClassifier
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 2048
-STATE_VERSION = 2  # 2: predicted labels escaped against spreadsheet formulas
+# 2: predicted labels escaped against spreadsheet formulas; 3: shards split rows, not chunks
+STATE_VERSION = 3
 # Rows per chunk, at least, for the counting pass: parsing only, so tiny chunks would be slow.
 _COUNT_CHUNK_ROWS = 1024
 _END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identity
@@ -136,6 +143,10 @@ def _label_resumably(job: tuple, target: Path, shard: Shard, key: str, *, resume
             checkpoint.begin(state)
         _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, progress)
         checkpoint.finish()
+        if shard.count > 1:  # what --merge checks: the input and the rows of each part
+            rows = range(state["first_row"], state["end_row"])
+            digest = fileio.content_digest(input_path)
+            write_part_record(target, input_digest=digest, rows=rows, total=state["rows_total"])
     return state["rows_done"]
 
 
@@ -185,9 +196,11 @@ def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> 
         raise DataError(f"{input_path}: no data rows (only a header)")
     text_col = _text_column(columns, data_config, input_path)
     n_chunks = -(-rows // chunk_rows)
-    chunks = shard.chunks(n_chunks)
-    first_row = chunks.start * chunk_rows
-    end_row = min(chunks.stop * chunk_rows, rows)
+    mine = shard.rows(rows)
+    # The chunks holding our rows; a chunk cut by a shard's edge is labelled whole and only our
+    # rows are written, so every row is labelled in the same batch as in an unsharded run.
+    first_chunk = mine.start // chunk_rows
+    end_chunk = -(-mine.stop // chunk_rows) if mine else first_chunk
     ours = output_columns(classifier.labels)
     clash = [c for c in ours if c in columns]
     if clash:
@@ -196,16 +209,9 @@ def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> 
             "prediction; rename or drop that column first (is this an earlier output?)"
         )
     header = [*columns, *ours]
-    logger.info(
-        "%s: %d rows in %d chunk(s) of %d%s",
-        input_path,
-        rows,
-        n_chunks,
-        chunk_rows,
-        f"; shard {shard.index}/{shard.count} takes rows {first_row}..{end_row - 1}"
-        if shard.count > 1
-        else "",
-    )
+    logger.info("%s: %d rows in %d chunk(s) of %d", input_path, rows, n_chunks, chunk_rows)
+    if shard.count > 1:
+        logger.info("%s", describe_part(shard, mine, rows))
     return {
         "version": STATE_VERSION,
         "signature": signature,
@@ -213,10 +219,12 @@ def _plan(classifier, input_path, data_config, chunk_rows, shard, signature) -> 
         "rows_total": rows,
         "text_col": text_col,
         "columns": header,
-        "first_chunk": chunks.start,
-        "end_chunk": chunks.stop,
-        "shard_rows": max(end_row - first_row, 0),
-        "next_chunk": chunks.start,
+        "first_chunk": first_chunk,
+        "end_chunk": end_chunk,
+        "first_row": mine.start,
+        "end_row": mine.stop,
+        "shard_rows": len(mine),
+        "next_chunk": first_chunk,
         "rows_done": 0,
         "bytes": 0,
     }
@@ -243,15 +251,21 @@ def _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, pro
                     continue  # already in the partial output: only parsed, not predicted
                 if k >= state["end_chunk"]:
                     break
-                data = _label(classifier, chunk, state["text_col"], state["columns"], input_path)
+                ours = slice(
+                    max(state["first_row"] - k * chunk_rows, 0),
+                    max(state["end_row"] - k * chunk_rows, 0),
+                )
+                cols = state["columns"]
+                data = _label(classifier, chunk, state["text_col"], cols, input_path, ours)
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
                 state["next_chunk"] = k + 1
-                state["rows_done"] += len(chunk)
+                done = len(range(len(chunk))[ours])
+                state["rows_done"] += done
                 state["bytes"] += len(data)
                 checkpoint.commit(state)
-                bar.update(len(chunk))
+                bar.update(done)
     if state["rows_done"] != state["shard_rows"]:
         raise DataError(
             f"{input_path}: read {state['rows_done']} of the {state['shard_rows']} rows counted; "
@@ -259,11 +273,26 @@ def _run(classifier, input_path, data_config, chunk_rows, checkpoint, state, pro
         )
 
 
-def _label(classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], path) -> bytes:
+def _label(
+    classifier, chunk: pd.DataFrame, text_col: str, columns: list[str], path, ours: slice
+) -> bytes:
+    """The CSV records of the chunk's rows ``ours``. The whole chunk is labelled even when a
+    shard's edge cuts it, so each row is in the batch it has in an unsharded run (and gets the
+    same digits); pandas writes each value on its own, so a slice's records are those rows'."""
     if text_col not in chunk.columns:
         raise DataError(f"{path}: column {text_col!r} missing from row {chunk.index[0] + 1} on")
-    labelled = label_frame(classifier, chunk, text_col)
-    return labelled[columns].to_csv(index=False, header=False).encode("utf-8")
+    labelled = label_frame(classifier, chunk, text_col)[columns].iloc[ours]
+    return labelled.to_csv(index=False, header=False).encode("utf-8")
+
+
+def describe_part(shard: Shard, rows: range, total: int) -> str:
+    """One line on what a shard labels: ``shard 1/3: rows 101-200 of 300 (100 rows)``."""
+    if not rows:
+        return f"shard {shard.index}/{shard.count}: no rows (the file has {total})"
+    return (
+        f"shard {shard.index}/{shard.count}: rows {rows.start + 1}-{rows.stop} of {total} "
+        f"({len(rows)} rows)"
+    )
 
 
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:

@@ -1,9 +1,13 @@
-"""Shards of a batch prediction: part I of N is a contiguous run of the file's chunks, so the
-finished parts concatenate, in order, to the single run's output byte for byte."""
+"""Shards of a batch prediction: part I of N holds rows ``I*R//N .. (I+1)*R//N - 1`` of the
+file's R rows (even to one row, whatever the chunk size), so the finished parts concatenate, in
+order, to the single run's output byte for byte. Beside each finished part a small record names
+the input it was made from (its SHA-256) and its rows, so ``--merge`` never joins parts of
+different files."""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -35,8 +39,9 @@ class Shard:
             raise ConfigError(f"--shard must look like I/N (e.g. 0/4), got {spec!r}")
         return cls(int(match[1]), int(match[2]))
 
-    def chunks(self, n_chunks: int) -> range:
-        return range(self.index * n_chunks // self.count, (self.index + 1) * n_chunks // self.count)
+    def rows(self, total: int) -> range:
+        """This part's rows of a file of ``total`` rows: counts differ by one at most."""
+        return range(self.index * total // self.count, (self.index + 1) * total // self.count)
 
 
 def shard_path(output_path: str | Path, shard: Shard | None) -> Path:
@@ -76,6 +81,7 @@ def merge_shards(output_path: str | Path, *, overwrite: bool = False) -> int:
             f"{output_path}: missing part(s) {', '.join(missing)} (not finished, or not copied "
             "here yet)"
         )
+    _check_same_input(output_path, [parts[i] for i in range(count)])
     header = None
     check_replaceable(output_path, overwrite)
     with fileio.atomic_path(output_path) as tmp, tmp.open("wb") as out:
@@ -94,6 +100,47 @@ def merge_shards(output_path: str | Path, *, overwrite: bool = False) -> int:
         out.flush()
         os.fsync(out.fileno())
     return count
+
+
+def part_record(part: Path) -> Path:
+    """The record beside a finished part: ``.out.shard-0-of-2.csv.json``."""
+    return part.with_name(f".{part.name}.json")
+
+
+def write_part_record(part: Path, *, input_digest: str, rows: range, total: int) -> None:
+    fileio.write_json(
+        part_record(part),
+        {"input_sha256": input_digest, "rows": [rows.start, rows.stop], "rows_total": total},
+    )
+
+
+def _check_same_input(output_path: Path, parts: list[Path]) -> None:
+    """Every part was made from the same input (by its SHA-256), and together they hold each of
+    its rows once.
+
+    Raises:
+        DataError: a part without its record, or parts of different inputs or row ranges.
+    """
+    records = []
+    for part in parts:
+        try:
+            records.append(json.loads(part_record(part).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            raise DataError(
+                f"{part}: no record of the input it was made from ({part_record(part).name}); "
+                "label that part again with --shard"
+            ) from None
+    first = records[0]
+    for part, record in zip(parts[1:], records[1:], strict=True):
+        if record.get("input_sha256") != first.get("input_sha256"):
+            raise DataError(
+                f"{part}: made from another input than {parts[0].name} (its SHA-256 differs); "
+                "label every part from the same file"
+            )
+    ranges = [r.get("rows") for r in records]
+    stops = [0] + [r[1] for r in ranges[:-1]]
+    if [r[0] for r in ranges] != stops or ranges[-1][1] != first.get("rows_total"):
+        raise DataError(f"{output_path}: the parts' rows do not follow each other; relabel them")
 
 
 def check_replaceable(target: Path, overwrite: bool) -> None:
@@ -159,4 +206,11 @@ def _read_header(part, path: Path) -> bytes:
     return b"".join(consumed)
 
 
-__all__ = ["Shard", "check_replaceable", "merge_shards", "shard_path"]
+__all__ = [
+    "Shard",
+    "check_replaceable",
+    "merge_shards",
+    "part_record",
+    "shard_path",
+    "write_part_record",
+]

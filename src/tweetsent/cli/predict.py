@@ -232,9 +232,14 @@ def _predict_file(classifier, opts: PredictOptions) -> int:
         how = "--text-col (and --no-header, --format as needed)"
         raise explain_run_options(exc, data_config, how) from None
     written = shard_path(opts.output, shard)
-    print(f"{rows} rows labelled, written to {written}")
     if shard is not None and shard.count > 1:
-        print(f"when all {shard.count} parts are done: the same command with --merge, no --shard")
+        print(
+            f"shard {shard.index}/{shard.count}: {rows} rows labelled, written to {written}; "
+            f"once all {shard.count} parts are done, run the same command with --merge instead "
+            "of --shard"
+        )
+    else:
+        print(f"{rows} rows labelled, written to {written}")
     return 0
 
 
