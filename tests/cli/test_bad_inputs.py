@@ -593,7 +593,23 @@ def test_latin1_file_still_reads_with_a_warning(tmp_path, caplog):
     path = _write(tmp_path / "l1.csv", (GOOD + "caf\u00e9 cr\u00e8me,happy\n").encode("latin-1"))
     data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
     assert "caf\u00e9 cr\u00e8me" in data.texts
-    assert "not valid UTF-8 (line 26, byte 0xe9), read as cp1252" in caplog.text
+    assert "not valid UTF-8 (from line 26, byte 0xe9 on)" in caplog.text
+    assert "read as cp1252" in caplog.text
+
+
+def test_one_cp1252_byte_in_a_utf8_file_spoils_nothing_else(tmp_path):
+    """The stray byte is cp1252; every UTF-8 character around it is read as UTF-8, by the
+    trainer and by predict, whose output copies the input's text exactly."""
+    from tweetsent.config import DataConfig
+    from tweetsent.data import load_labelled
+    from tweetsent.data.streaming import read_table_chunks
+
+    raw = (GOOD + "caf\u00e9 \u2615,happy\n").encode() + b"na\xefve,angry\n"
+    path = _write(tmp_path / "mixed.csv", raw)
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert data.texts[-2:] == ["caf\u00e9 \u2615", "na\u00efve"]
+    streamed = [t for c in read_table_chunks(path, DataConfig(text_col="text"), 7) for t in c.text]
+    assert streamed[-2:] == ["caf\u00e9 \u2615", "na\u00efve"]
 
 
 def test_utf16_with_bom_reads(tmp_path):

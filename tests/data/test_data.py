@@ -96,6 +96,19 @@ def test_cola_preset_reads_tsv_without_header(tmp_path):
     assert data.texts[0] == 'Our friends won\'t buy this "analysis".'
 
 
+def test_a_tsv_with_standard_quoting_is_parsed_whole_and_streamed(tmp_path):
+    from tweetsent.data.streaming import read_table_chunks
+
+    texts = ['say "hi"', "two\nlines", "a\ttab", "plain"]
+    frame = pd.DataFrame({"text": texts, "label": ["a", "b", "a", "b"]})
+    path = tmp_path / "quoted.tsv"
+    frame.to_csv(path, sep="\t", index=False)  # quotes the quote, the newline and the tab
+    data = load_labelled(path, DataConfig(text_col="text", label_col="label"))
+    assert data.texts == texts and data.labels == ["a", "b", "a", "b"] and not data.dropped
+    chunks = list(read_table_chunks(path, DataConfig(text_col="text"), 2))
+    assert [t for c in chunks for t in c["text"]] == texts
+
+
 @pytest.mark.parametrize("fmt", ["tsv", "jsonl", "parquet"])
 def test_other_formats_by_suffix(tmp_path, fmt):
     frame = pd.DataFrame({"tweet": ["good", "bad", "meh"], "y": [1, 0, 1]})

@@ -77,7 +77,8 @@ def add_data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> No
     group.add_argument(
         "--encoding",
         default=SUPPRESS,
-        help="text encoding (default: UTF-8, falling back to cp1252 with a warning)",
+        help="text encoding (default: UTF-8; bytes that are not UTF-8 read as cp1252, with a "
+        "warning)",
     )
     if labels:
         group.add_argument(

@@ -1,7 +1,9 @@
 """The one rule for a text table's encoding, shared by the whole-file and the streaming readers.
 
 A byte-order mark says UTF-8 or UTF-16, whatever the options say; else ``--encoding``; else
-UTF-8; else cp1252 with a warning; else a one-line error. cp1252 is the documented fallback
+UTF-8; else UTF-8 with the bytes that are not UTF-8 read as cp1252, with a warning (one stray
+cp1252 byte must not turn every other character of a UTF-8 file into mojibake, and a file that
+is all cp1252 reads the same either way); else a one-line error. cp1252 is the documented fallback
 because scraped files from Windows tools are mostly cp1252, and it reads genuine latin-1 text
 identically (they differ only in 0x80-0x9F, which latin-1 text does not use). Bytes cp1252
 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean some other encoding: decoding as latin-1
@@ -25,6 +27,42 @@ logger = logging.getLogger(__name__)
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 HEAD_BYTES = 1 << 16  # what the binary checks look at
+
+# The fallback codec: UTF-8 where the bytes are UTF-8, cp1252 for the bytes that are not.
+FALLBACK = "utf8_cp1252"
+
+
+def _cp1252_for_bad_bytes(exc: UnicodeError):
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    try:
+        return exc.object[exc.start : exc.end].decode("cp1252"), exc.end
+    except UnicodeDecodeError:  # a byte cp1252 leaves undefined: neither encoding
+        raise exc from None
+
+
+class _FallbackDecoder(codecs.getincrementaldecoder("utf-8")):
+    def __init__(self, errors: str = "strict") -> None:
+        super().__init__("tweetsent-cp1252")
+
+
+def _find_fallback(name: str):
+    if name != FALLBACK:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=FALLBACK,
+        encode=utf8.encode,
+        decode=lambda data, errors="strict": codecs.utf_8_decode(data, "tweetsent-cp1252", True),
+        incrementaldecoder=_FallbackDecoder,
+        incrementalencoder=utf8.incrementalencoder,
+        streamreader=utf8.streamreader,
+        streamwriter=utf8.streamwriter,
+    )
+
+
+codecs.register_error("tweetsent-cp1252", _cp1252_for_bad_bytes)
+codecs.register(_find_fallback)
 
 # first_bad(encoding, offset): where the data from ``offset`` on stops decoding, or None.
 FirstBad = Callable[[str, int], str | None]
@@ -84,14 +122,19 @@ def choose_encoding(
     bad = first_bad("utf-8", offset)
     if bad is None:
         return "utf-8", offset
-    bad_cp1252 = first_bad("cp1252", offset)
+    bad_cp1252 = first_bad(FALLBACK, offset)
     if bad_cp1252 is not None:
         raise DataError(
             f"{path}: neither UTF-8 ({bad}) nor cp1252 ({bad_cp1252}); pass --encoding, "
             "e.g. --encoding latin-1"
         )
-    logger.warning("%s: not valid UTF-8 (%s), read as cp1252; pass --encoding to choose", path, bad)
-    return "cp1252", offset
+    logger.warning(
+        "%s: not valid UTF-8 (from %s on): the bytes that are not UTF-8 read as cp1252; pass "
+        "--encoding to choose",
+        path,
+        bad,
+    )
+    return FALLBACK, offset
 
 
 def decode_bytes(raw: bytes, path: Path, encoding: str | None) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -158,23 +159,42 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
     return frame.astype(object)
 
 
-def csv_options(fmt: str, header: bool) -> dict:
-    """``pd.read_csv`` options of every CSV / TSV read, whole or streamed in chunks."""
+def csv_options(fmt: str, header: bool, sample: str = "") -> dict:
+    """``pd.read_csv`` options of every CSV / TSV read, whole or streamed in chunks; ``sample``:
+    the text (or its start), from which a TSV's quoting is told."""
     return {
         "sep": "\t" if fmt == "tsv" else ",",
         "header": 0 if header else None,
         "dtype": str,
         "keep_default_na": False,
         "na_values": [""],
-        # CoLA-style TSVs hold bare quote characters inside sentences.
-        "quoting": csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
+        "quoting": tsv_quoting(sample) if fmt == "tsv" else csv.QUOTE_MINIMAL,
         "on_bad_lines": "error",
     }
 
 
+_QUOTED_START = re.compile(r'(?:^|\t)"', re.M)
+
+
+def tsv_quoting(sample: str) -> int:
+    """How a TSV quotes. CoLA-style files hold bare quote characters inside sentences (no
+    quoting: a quote is a character); pandas' ``to_csv(sep="\t")`` quotes a field that holds a
+    tab, a newline or a quote, and doubles its quotes. Quoted when some field starts with a
+    quote and reading the sample with quoting gives every record the first one's field count."""
+    if not _QUOTED_START.search(sample):
+        return csv.QUOTE_NONE
+    complete = sample if sample.endswith("\n") else sample[: sample.rfind("\n") + 1]
+    try:
+        records = list(csv.reader(io.StringIO(complete, newline=""), delimiter="\t", strict=True))
+    except csv.Error:
+        return csv.QUOTE_NONE
+    widths = {len(r) for r in records if r}
+    return csv.QUOTE_MINIMAL if len(widths) == 1 else csv.QUOTE_NONE
+
+
 def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(io.StringIO(text), **csv_options(fmt, header))
+        frame = pd.read_csv(io.StringIO(text), **csv_options(fmt, header, text))
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: no rows or columns") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:

@@ -60,7 +60,9 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
             if fmt == "jsonl":
                 reader = pd.read_json(text, lines=True, dtype=False, chunksize=size)
             else:
-                reader = pd.read_csv(text, **csv_options(fmt, header), chunksize=size)
+                sample = _start_of(path, offset, encoding)
+                options = csv_options(fmt, header, sample)
+                reader = pd.read_csv(text, **options, chunksize=size)
             columns = None
             for frame in reader:
                 if fmt == "jsonl":
@@ -79,6 +81,16 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
                     problem = jsonl_problem(lines, exc)
                 raise DataError(f"{path}: malformed JSON Lines ({problem})") from None
             raise DataError(f"{path}: malformed {fmt.upper()} ({first_line(exc)})") from None
+
+
+_SAMPLE_BYTES = 1 << 20  # a TSV's quoting is told from its first MiB
+
+
+def _start_of(path: Path, offset: int, encoding: str) -> str:
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        head = raw.read(_SAMPLE_BYTES)
+    return head.decode(encoding, errors="ignore")
 
 
 def _same_json_columns(frame: pd.DataFrame, columns: list | None, path: Path) -> list:
