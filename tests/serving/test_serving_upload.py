@@ -399,3 +399,26 @@ def test_labelling_stops_for_a_client_that_went_away():
     connection = Connection()
     asyncio.run(asyncio.wait_for(_watch_client(connection, cancelled), timeout=10))
     assert cancelled.is_set() and connection.asked == 3
+
+
+# Two server processes, one killed: CI's slow step.
+@pytest.mark.slow
+def test_no_upload_files_outlive_the_server(serve_run, _tiny_run, small_csv, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # the servers' temporary folder
+    first = serve_run(_tiny_run)
+    assert upload(first.url, "small.csv", small_csv.read_bytes()).status_code == 200
+    [root] = tmp.glob(f"tweetsent-uploads-{first.process.pid}-*")
+    os.kill(first.process.pid, signal.SIGKILL)  # no clean-up can run
+    first.process.wait()
+    assert root.is_dir()
+    second = serve_run(_tiny_run)
+    assert not root.exists(), "the killed server's folder is removed by the next one"
+    [own] = tmp.glob(f"tweetsent-uploads-{second.process.pid}-*")
+    second.process.send_signal(signal.SIGTERM)
+    assert second.process.wait(timeout=60) == 0
+    assert not own.exists() and not list(tmp.iterdir())

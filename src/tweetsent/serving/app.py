@@ -12,6 +12,7 @@ answers an over-long body in plain text and invalid UTF-8 with a message that do
 from __future__ import annotations
 
 import logging
+import shutil
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
@@ -35,7 +36,7 @@ from tweetsent.data.lookalike import is_blank
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
 from tweetsent.serving.refusals import ApiError, ErrorResponse
 from tweetsent.serving.settings import ServeConfig
-from tweetsent.serving.upload import add_upload_route
+from tweetsent.serving.upload import add_upload_route, make_upload_root
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def _lifespan(batcher, classifier, settings: ServeConfig):
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.upload_root = make_upload_root()
         await batcher.start()
         logger.info(
             "model ready: %d labels, %s backend; batches of up to %d texts, wait up to %g ms",
@@ -167,9 +169,13 @@ def _lifespan(batcher, classifier, settings: ServeConfig):
             settings.max_batch_size,
             settings.max_wait_ms,
         )
-        yield
-        # uvicorn calls this after in-flight requests have finished; close() still drains any.
-        await batcher.close()
+        try:
+            yield
+        finally:
+            # uvicorn calls this after in-flight requests have finished (or the graceful
+            # timeout); close() still drains any. No upload's files outlive the server.
+            await batcher.close()
+            shutil.rmtree(app.state.upload_root, ignore_errors=True)
 
     return lifespan
 
