@@ -27,7 +27,7 @@ from tweetsent.batch.files import (
 )
 from tweetsent.cli import main
 from tweetsent.config import DataConfig
-from tweetsent.data import read_table, read_table_chunks
+from tweetsent.data import load_labelled, read_table, read_table_chunks
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.inference import TweetClassifier
 
@@ -645,3 +645,21 @@ def test_cli_peak_memory_flat_from_20k_to_200k_tweets(_tiny_run, tmp_path):
     assert whole[200_000] - whole[20_000] > 500, whole
     assert streamed[200_000] - streamed[20_000] < 30, streamed
     assert streamed[200_000] < whole[200_000] / 2
+
+
+def test_blank_lines_of_a_one_column_file_keep_their_rows(clf, tmp_path):
+    source = tmp_path / "one.csv"
+    source.write_text("text\nhello\n\nworld\n\n\nbye\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert predict_file(clf, source, out, TEXT, chunk_rows=2) == 6
+    assert read_output(out)["text"].tolist() == ["hello", "", "world", "", "", "bye"]
+
+
+def test_a_header_naming_a_column_twice_is_refused(clf, tmp_path):
+    source = tmp_path / "dup.csv"
+    source.write_text("text,id,text\na,1,b\n", encoding="utf-8")
+    with pytest.raises(DataError, match="names column 'text' twice"):
+        predict_file(clf, source, tmp_path / "out.csv", TEXT)
+    with pytest.raises(DataError, match="names column 'text' twice"):
+        load_labelled(source, DataConfig(text_col="text", label_col="id"))
+    assert not (tmp_path / "out.csv").exists()

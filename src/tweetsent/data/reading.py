@@ -162,16 +162,43 @@ def read_table(path: str | Path, cfg: DataConfig) -> pd.DataFrame:
 def csv_options(fmt: str, header: bool, sample: str = "") -> dict:
     """``pd.read_csv`` options of every CSV / TSV read, whole or streamed in chunks; ``sample``:
     the text (or its start), from which a TSV's quoting is told."""
+    sep = "\t" if fmt == "tsv" else ","
     return {
-        "sep": "\t" if fmt == "tsv" else ",",
+        "sep": sep,
         "header": 0 if header else None,
         "dtype": str,
         "keep_default_na": False,
         "na_values": [""],
         "quoting": tsv_quoting(sample) if fmt == "tsv" else csv.QUOTE_MINIMAL,
+        # In a file of one column a blank line is an empty text: predict keeps one output row
+        # per input row. With more columns it is no record, and skipped.
+        "skip_blank_lines": sep in sample.split("\n", 1)[0],
         "on_bad_lines": "error",
     }
 
+
+def check_header(sample: str, fmt: str, header: bool, path) -> None:
+    """Refuse a header naming a column twice: pandas would rename the second (``text.1``), and
+    the output would not copy the input's columns.
+
+    Raises:
+        DataError: a column name appears twice.
+    """
+    if not header:
+        return
+    delimiter = "\t" if fmt == "tsv" else ","
+    try:
+        first = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error:  # pandas names what is malformed
+        return
+    seen = set()
+    for name in first:
+        if name in seen and name.strip():
+            raise DataError(f"{path}: the header names column {name!r} twice; rename one")
+        seen.add(name)
+
+
+_HEADER_CHARS = 1 << 16  # a header is read from the text's start
 
 _QUOTED_START = re.compile(r'(?:^|\t)"', re.M)
 
@@ -193,6 +220,7 @@ def tsv_quoting(sample: str) -> int:
 
 
 def _read_delimited(text: str, path: Path, fmt: str, header: bool, columns) -> pd.DataFrame:
+    check_header(text[:_HEADER_CHARS], fmt, header, path)
     try:
         frame = pd.read_csv(io.StringIO(text), **csv_options(fmt, header, text))
     except pd.errors.EmptyDataError:

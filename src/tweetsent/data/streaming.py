@@ -15,6 +15,7 @@ from tweetsent.data.encoding import stream_encoding
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import (
     check_file,
+    check_header,
     checked_delimited,
     csv_options,
     detect_format,
@@ -61,6 +62,7 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
                 reader = pd.read_json(text, lines=True, dtype=False, chunksize=size)
             else:
                 sample = _start_of(path, offset, encoding)
+                check_header(sample, fmt, header, path)
                 options = csv_options(fmt, header, sample)
                 reader = pd.read_csv(text, **options, chunksize=size)
             columns = None
@@ -83,7 +85,7 @@ def _text_chunks(path: Path, fmt: str, cfg: DataConfig, encoding: str, offset: i
             raise DataError(f"{path}: malformed {fmt.upper()} ({first_line(exc)})") from None
 
 
-_SAMPLE_BYTES = 1 << 20  # a TSV's quoting is told from its first MiB
+_SAMPLE_BYTES = 1 << 16  # a TSV's quoting and the header are told from its first 64 KiB
 
 
 def _start_of(path: Path, offset: int, encoding: str) -> str:
