@@ -48,6 +48,25 @@ def third_party_quiet():
                 hf.enable_progress_bar()
 
 
+@contextmanager
+def our_details_quiet(*names: str):
+    """tweetsent's own loggers ``names`` (e.g. ``tweetsent.data``) at warning level: their
+    info lines describe a step the user did not ask for (export reading the run's training
+    data to calibrate on), so they show only with ``-v``."""
+    if verbose():
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, saved, strict=True):
+            log.setLevel(level)
+
+
 def quiet_command_line(verbose: bool) -> None:
     """For the ``tweetsent`` process: the same silence for the whole run, set before imports.
 

@@ -143,7 +143,12 @@ def _print_summary(result) -> None:
             f"f1_macro {b['f1_macro']:.4f}, accuracy {b['accuracy']:.4f}"
         )
     cal = m.get("calibration") or {}
-    if cal.get("method") == "temperature":
+    if cal.get("rejected_temperature"):
+        print(
+            f"\ncalibration: none (temperature {cal['rejected_temperature']:.3f} would raise the "
+            f"validation ECE {cal['ece_before']:.4f} -> {cal['rejected_ece']:.4f})"
+        )
+    elif cal.get("method") == "temperature":
         print(
             f"\ncalibration: temperature {cal['temperature']:.3f} (validation ECE "
             f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f})"

@@ -25,19 +25,27 @@ def calibrate(logits: np.ndarray, y_true: Sequence[int], n_bins: int = N_BINS) -
 
     The figures are measured on the rows the temperature was fitted on (the validation split),
     so the "after" figures are somewhat optimistic; measure on a test file with
-    ``tweetsent evaluate`` for an unbiased figure.
+    ``tweetsent evaluate`` for an unbiased figure. A temperature that would raise the
+    validation ECE is not kept (temperature 1; ``rejected_temperature`` says which).
     """
     temperature = fit_temperature(logits, y_true)
     before = softmax(logits)
     after = softmax(logits, temperature)
+    ece_before = expected_calibration_error(before, y_true, n_bins)
+    ece_after = expected_calibration_error(after, y_true, n_bins)
+    rejected = {}
+    if ece_after > ece_before:  # the better of the two: the raw probabilities
+        rejected = {"rejected_temperature": temperature, "rejected_ece": ece_after}
+        temperature, after, ece_after = 1.0, before, ece_before
     return {
         "method": "temperature",
         "temperature": temperature,
+        **rejected,
         "fitted_on": "validation",
         "rows": len(before),
         "n_bins": n_bins,
-        "ece_before": expected_calibration_error(before, y_true, n_bins),
-        "ece_after": expected_calibration_error(after, y_true, n_bins),
+        "ece_before": ece_before,
+        "ece_after": ece_after,
         "nll_before": cross_entropy(before, y_true),
         "nll_after": cross_entropy(after, y_true),
         "bins_before": reliability_bins(before, y_true, n_bins),

@@ -33,7 +33,7 @@ from tweetsent.export.staging import staged_folder, write_export_config
 from tweetsent.inference.backends import agreement_lower_bound, export_tokenizer
 from tweetsent.inference.ov_engine import OPENVINO_DIR, OpenVinoEngine, import_openvino
 from tweetsent.inference.predictor import TweetClassifier
-from tweetsent.quiet import third_party_quiet, verbose
+from tweetsent.quiet import our_details_quiet, third_party_quiet, verbose
 from tweetsent.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ def calibration_sample(run_dir: Path, calibration, size: int) -> Sample:
             f"{run_dir}: int8 calibration needs the run's training tweets, but {where}; "
             "pass --calibration FILE (tweets like the ones it will label)"
         )
-    train, val = prepare_data(config)  # cleaned as the run cleaned them
+    with our_details_quiet("tweetsent.data"):  # the run's data messages were said at training
+        train, val = prepare_data(config)  # cleaned as the run cleaned them
     order = rng.permutation(len(train.texts))
     picked = [train.texts[i] for i in order[:size]]
     # The labels kept are measured on as many tweets as there are (the validation split, then

@@ -58,17 +58,19 @@ class TrainingLog(TrainerCallback):
         if not epochs:
             return
         last = epochs[-1]
+        # The scores this run has (multi-label runs have no MCC): no "nan" columns.
+        scores = "  ".join(
+            f"{name} {last[name]:.4f}"
+            for name in ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+            if last.get(name) is not None and last[name] == last[name]
+        )
         logger.info(
-            "epoch %d/%d  train_loss %.4f  val_loss %.4f  accuracy %.4f  f1_weighted %.4f  "
-            "f1_macro %.4f  mcc %.4f  (%.1fs)",
+            "epoch %d/%d  train_loss %.4f  val_loss %.4f  %s  (%.1fs)",
             last["epoch"],
             int(args.num_train_epochs),
             last["train_loss"] or float("nan"),
             last["val_loss"],
-            last.get("accuracy", float("nan")),
-            last.get("f1_weighted", float("nan")),
-            last.get("f1_macro", float("nan")),
-            last.get("mcc", float("nan")),
+            scores,
             last["seconds"] or float("nan"),
         )
 

@@ -285,12 +285,7 @@ def _final_validation(model, output, labels: list[str], multi_label: bool) -> tu
     validation["loss"] = cross_entropy(proba, y_true)
     calibration = calibrate(logits, y_true)
     model.config.tweetsent_temperature = calibration["temperature"]
-    logger.info(
-        "calibration: temperature %.3f, validation ECE %.4f -> %.4f",
-        calibration["temperature"],
-        calibration["ece_before"],
-        calibration["ece_after"],
-    )
+    logger.debug("calibration: %s", {k: v for k, v in calibration.items() if "bins" not in k})
     return validation, calibration
 
 

@@ -265,7 +265,7 @@ def _search(
                 "train_seconds": round(metrics["train_seconds"], 1),
             }
         )
-        logger.info("trial %d: %s -> %s %.4f", trial.number, params, metric, v[metric])
+        logger.debug("trial %d: %s -> %s %.4f", trial.number, params, metric, v[metric])
         return float(v[metric])
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
