@@ -657,3 +657,55 @@ def test_bytes_no_fallback_reads_are_refused_by_both_readers(tmp_path):
     for read in (_whole, _streamed):
         with pytest.raises(DataError, match=r"neither UTF-8 \(.*\) nor cp1252 .*--encoding"):
             read(path)
+
+
+@pytest.mark.parametrize("offline_mode", [True, False])
+def test_an_unreachable_hub_is_one_line_without_retries(
+    run_cli, small_csv, tmp_path, caplog, monkeypatch, offline_mode
+):
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline_mode)  # the tests set it on
+
+    try:  # a machine that reaches the Hub would download: nothing to test there
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+        pytest.skip("the Hugging Face Hub is reachable from here")
+    except OSError:
+        pass
+    code, _, err = run_cli(
+        "train",
+        small_csv,
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--model",
+        "no-such-org/no-such-model",
+        "--out",
+        tmp_path / "run",
+    )
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert ("not in the local cache" if offline_mode else "cannot be reached") in err
+    assert "Retrying" not in caplog.text and not (tmp_path / "run.partial").exists()
+
+
+def test_predict_checks_the_input_before_loading_the_model(run_cli, tiny_run, small_csv, tmp_path):
+    # A model that would fail to load: the input's error comes first, so it was never loaded.
+    (tiny_run / "model" / "model.safetensors").write_bytes(b"not weights")
+    code, _, err = run_cli(
+        "predict",
+        tiny_run,
+        "--input",
+        small_csv,
+        "--output",
+        tmp_path / "o.csv",
+        "--text-col",
+        "tweet",
+    )
+    assert code == 1 and "no column 'tweet'" in err
+    code, _, err = run_cli(
+        "predict", tiny_run, "--input", small_csv, "--output", tmp_path / "o.csv"
+    )
+    assert code == 1 and "corrupt" in err or "unreadable" in err

@@ -44,6 +44,18 @@ def test_temperature_undoes_over_confident_logits():
     assert (after.argmax(axis=1) == over.argmax(axis=1)).all()
 
 
+def test_a_temperature_that_raises_the_ece_is_not_kept():
+    # 60 noisy rows (seed 13): the NLL-best temperature, 4.06, raises the binned ECE.
+    rng = np.random.default_rng(13)
+    y = rng.integers(0, 3, 60)
+    logits = rng.normal(0, 2, (60, 3))
+    logits[np.arange(60), y] += rng.normal(1, 1, 60)
+    result = calibrate(logits, y)
+    assert result["rejected_temperature"] == pytest.approx(fit_temperature(logits, y))
+    assert result["rejected_ece"] > result["ece_before"]
+    assert result["temperature"] == 1.0 and result["ece_after"] == result["ece_before"]
+
+
 def test_calibrated_logits_keep_a_temperature_near_one():
     logits, y = calibrated_set(seed=1)
     assert fit_temperature(logits, y) == pytest.approx(1.0, abs=0.1)

@@ -184,12 +184,12 @@ def adapt_texts(
 ) -> dict:
     """Adapt on ``texts`` into the backbone folder ``out``, resuming an interrupted attempt with
     the same settings and texts; returns the report. The caller holds ``out``'s lock."""
+    name = resolve_model(config.model)
     # torch and transformers: seconds to import, so only once the options and data are good.
     from tweetsent.adapt.objectives import fit_backbone
 
     staged = RunDir(out).staging
     staging = staged.path
-    name = resolve_model(config.model)
     epochs = config.epochs if config.epochs != "auto" else auto_epochs(len(texts))
     plan = {"config": config.to_dict(), "texts_sha256": _texts_digest(texts), "epochs": epochs}
     resume_from = _start_or_resume(staged, plan, overwrite=overwrite)

@@ -295,6 +295,19 @@ def describe_part(shard: Shard, rows: range, total: int) -> str:
     )
 
 
+def check_input(input_path: str | Path, data_config: DataConfig) -> None:
+    """The input's first rows hold the text column ``data_config`` names (or the file has one
+    column): checked in a moment, before a model takes seconds to load.
+
+    Raises:
+        DataError: the file cannot be read, or has no such column.
+    """
+    data_config = resolve_data_config(data_config)
+    first = next(iter(read_table_chunks(check_file(input_path), data_config, 64)), None)
+    if first is not None:
+        _text_column(list(first.columns), data_config, input_path)
+
+
 def _text_column(columns: list[str], data_config: DataConfig, path) -> str:
     text_col = data_config.text_col
     if text_col is None and len(columns) == 1:
@@ -406,6 +419,7 @@ def _fsync_dir(path: Path) -> None:
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "Shard",
+    "check_input",
     "explain_run_options",
     "label_frame",
     "merge_shards",

@@ -9,6 +9,7 @@ from tweetsent.batch import ray as tray
 from tweetsent.batch.files import (
     DEFAULT_CHUNK_ROWS,
     Shard,
+    check_input,
     explain_run_options,
     merge_shards,
     model_fingerprint,
@@ -23,6 +24,7 @@ from tweetsent.cli._util import (
     add_backend_args,
     add_data_args,
 )
+from tweetsent.data.checks import is_stream
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.inference import TweetClassifier
 from tweetsent.inference.calibration import check_min_confidence
@@ -194,10 +196,8 @@ def predict_cli(args) -> int:
         raise ConfigError(f"{file_only[0]} applies to --input files only")
 
     check_min_confidence(opts.min_confidence)
-    if has_input and opts.input != "-":  # before the model loads: a wrong path fails at once
-        from tweetsent.data.reading import check_file
-
-        check_file(opts.input)
+    if has_input and opts.input != "-":  # before the model loads: bad input fails at once
+        _check_input_early(opts)
     classifier = TweetClassifier.load(
         opts.run_dir,
         backend=opts.backend,
@@ -218,6 +218,26 @@ def predict_cli(args) -> int:
                 print(f"{decision}\t{row.max():.3f}\t{text}")
         return 0
     return _predict_file(classifier, opts)
+
+
+def _check_input_early(opts: PredictOptions) -> None:
+    """A wrong path or text column, said in a moment rather than after the model loads."""
+    run = RunDir.of_model(opts.run_dir)
+    try:
+        saved = run.read_config() if run else None
+    except ConfigError:
+        return  # a damaged config.json: the model's loading names it
+    base = saved.data if saved else None
+    data_config = opts.data_config(base) if base is not None else opts.data_config()
+    if is_stream(opts.input):
+        return
+    try:
+        check_input(opts.input, data_config)
+    except DataError as exc:
+        if data_config is not base or base is None:
+            raise
+        how = "--text-col (and --no-header, --format as needed)"
+        raise explain_run_options(exc, data_config, how) from None
 
 
 def _predict_file(classifier, opts: PredictOptions) -> int:

@@ -65,7 +65,49 @@ def resolve_model(name: str | None) -> str:
     if path.exists() or name.startswith((".", "/", "~")):
         check_model_dir(path)
         return str(path)
+    check_hub_reachable(name)
     return name
+
+
+def check_hub_reachable(name: str) -> None:
+    """Offline, said once and fast: without this, each hub request retries for half a minute.
+
+    When the Hub's host cannot be reached, a model already in the local cache loads from it
+    (offline mode is switched on for this process); any other is a one-line error.
+
+    Raises:
+        ModelError: ``name`` is not a local folder, not cached, and the Hub is unreachable.
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    try:
+        cached = isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # not a valid hub id (huggingface_hub's validation error)
+        cached = False
+    if constants.HF_HUB_OFFLINE:
+        if not cached:
+            raise ModelError(
+                f"{name}: not a local folder, and not in the local cache (HF_HUB_OFFLINE is set, "
+                "so nothing is downloaded); pass a local model folder"
+            )
+        return
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return
+    except OSError:
+        pass
+    if not cached:
+        raise ModelError(
+            f"{name}: not a local folder, and the Hugging Face Hub ({host}) cannot be reached "
+            "to download it (offline?); pass a local model folder, or connect and try again"
+        )
+    logger.info("%s: the Hub cannot be reached; using the copy in the local cache", name)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants.HF_HUB_OFFLINE = True  # read by huggingface_hub.is_offline_mode()
 
 
 def check_model_dir(

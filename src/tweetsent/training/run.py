@@ -18,6 +18,7 @@ from tweetsent.data.presets import resolve_data_config
 from tweetsent.errors import ConfigError, DiskFullError, is_disk_full
 from tweetsent.evaluation.report import write_plots, write_report
 from tweetsent.hardware import device_type, resolve_precision
+from tweetsent.modeling.loading import resolve_model
 from tweetsent.rundir import RunDir
 from tweetsent.training import checkpoints, distributed, hub
 from tweetsent.training.ensemble import fit_ensemble
@@ -102,6 +103,7 @@ def _run(
         resolve_precision(config.precision)  # e.g. --fp16 without a GPU: fail before any file
         check_report_to(config.report_to)
         check_adaptation(config)
+        resolve_model(config.model)  # a missing folder, or an unreachable hub: said at once
         # The lock first, then the checks: another process cannot slip in between them.
         lock.acquire()  # held until this function's end: one process per run directory
         if not resuming:
