@@ -183,7 +183,8 @@ def test_missing_file_and_directory(tmp_path):
 
 def test_load_texts_uses_the_only_column(tmp_path):
     path = write(tmp_path / "t.csv", "text\nhello\n\nbye\n")
-    assert load_texts(path, DataConfig()) == ["hello", "bye"]
+    # In a file of one column a blank line is an empty text: one answer per input row.
+    assert load_texts(path, DataConfig()) == ["hello", "", "bye"]
 
 
 @pytest.mark.needs_shared_data

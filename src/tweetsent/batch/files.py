@@ -14,7 +14,6 @@ predictor; the reading (pandas / pyarrow) and the model (``TweetClassifier``) ar
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -27,6 +26,7 @@ import pandas as pd
 
 from tweetsent import fileio, rundir
 from tweetsent.batch.labelling import label_frame
+from tweetsent.batch.partial import STATE_VERSION, PartialOutput
 from tweetsent.batch.pipes import predict_pipe
 from tweetsent.batch.shards import (
     Shard,
@@ -46,8 +46,6 @@ from tweetsent.inference.predictor import TweetClassifier
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 2048
-# 2: predicted labels escaped against spreadsheet formulas; 3: shards split rows, not chunks
-STATE_VERSION = 3
 # Rows per chunk, at least, for the counting pass: parsing only, so tiny chunks would be slow.
 _COUNT_CHUNK_ROWS = 1024
 _END_BYTES = 1 << 16  # the input's first and last bytes hashed into its identity
@@ -131,7 +129,7 @@ def _label_resumably(job: tuple, target: Path, shard: Shard, key: str, *, resume
     """Label ``job`` (classifier, input, data options, chunk rows) into ``target``, continuing
     the committed work of an earlier run with the same ``key`` when ``resume``."""
     classifier, input_path, data_config, chunk_rows = job
-    checkpoint = _Checkpoint(target)
+    checkpoint = PartialOutput(target)
     then = "free some space and run the same command again: it resumes"
     full = disk_full_as_error(target.parent, f"while writing {target.name}", then)
     with checkpoint.locked(), full:
@@ -339,81 +337,6 @@ def _signature(input_path: Path, data_config, chunk_rows, shard, classifier, mod
         "min_confidence": getattr(classifier, "min_confidence", None),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-class _Checkpoint:
-    """The hidden partial output and its progress sidecar, beside the output file."""
-
-    def __init__(self, target: Path):
-        self.target = target
-        self.partial = target.with_name(f".{target.name}.partial")
-        self.state_file = target.with_name(f".{target.name}.progress.json")
-        self.lock_file = target.with_name(f".{target.name}.lock")
-
-    def locked(self):
-        """One writer per output: a second process is refused rather than corrupting it."""
-        return fileio.Lock(
-            self.lock_file,
-            DataError(f"{self.target}: another 'tweetsent predict' is writing it right now"),
-        ).held()
-
-    def load(self, signature: str) -> dict | None:
-        """The committed state of an earlier run with this signature, or None to start over."""
-        if not self.state_file.exists():
-            if self.partial.exists():
-                logger.info("%s: discarding a partial output with no progress record", self.target)
-            return None
-        try:
-            state = json.loads(self.state_file.read_text(encoding="utf-8"))
-            usable = state["version"] == STATE_VERSION and self.partial.is_file()
-            usable = usable and self.partial.stat().st_size >= state["bytes"]
-        except (OSError, ValueError, KeyError, TypeError):
-            usable = False
-        if not usable:
-            logger.warning("%s: unreadable earlier progress; starting over", self.target)
-            return None
-        if state["signature"] != signature:
-            logger.warning(
-                "%s: earlier partial output was made from another input, model or options; "
-                "starting over",
-                self.target,
-            )
-            return None
-        return state
-
-    def begin(self, state: dict) -> None:
-        header = pd.DataFrame(columns=state["columns"]).to_csv(index=False).encode("utf-8")
-        with self.partial.open("wb") as out:
-            out.write(header)
-            out.flush()
-            os.fsync(out.fileno())
-        state["bytes"] = len(header)
-        self.commit(state)
-
-    @contextlib.contextmanager
-    def appender(self, committed: int):
-        with self.partial.open("r+b") as out:
-            # Bytes past the last commit belong to a chunk cut short by the kill: drop them.
-            out.truncate(committed)
-            out.seek(committed)
-            yield out
-
-    def commit(self, state: dict) -> None:
-        fileio.write_json(self.state_file, state)
-
-    def finish(self) -> None:
-        fileio.move(self.partial, fileio.check_output_file(self.target))
-        _fsync_dir(self.target.parent)
-        self.state_file.unlink(missing_ok=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 __all__ = [

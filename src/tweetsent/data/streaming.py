@@ -11,18 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from tweetsent.config import DataConfig
+from tweetsent.data.delimited import check_header, checked_delimited, csv_options, first_line
 from tweetsent.data.encoding import stream_encoding
 from tweetsent.data.presets import resolve_data_config
-from tweetsent.data.reading import (
-    check_file,
-    check_header,
-    checked_delimited,
-    csv_options,
-    detect_format,
-    first_line,
-    jsonl_problem,
-    values_to_str,
-)
+from tweetsent.data.reading import check_file, detect_format, jsonl_problem, values_to_str
 from tweetsent.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)

@@ -162,12 +162,8 @@ def _quantize_int8(ov, graph, staging: Path, sample: Sample, max_drop: float) ->
             100 * plain,
             100 * max_drop,
         )
-        items = [
-            (encode(text), label)
-            for text, label in zip(
-                steer, _labels(fp32, staging, steer, sample.max_length), strict=True
-            )
-        ]
+        labels = _labels(fp32, staging, steer, sample.max_length)
+        items = [(encode(text), label) for text, label in zip(steer, labels, strict=True)]
         with _nncf_quiet(nncf):
             quantized = nncf.quantize_with_accuracy_control(
                 graph,

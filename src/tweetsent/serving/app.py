@@ -35,8 +35,9 @@ from tweetsent import __version__
 from tweetsent.data.lookalike import is_blank
 from tweetsent.serving.batching import Closed, MicroBatcher, Overloaded
 from tweetsent.serving.refusals import ApiError, ErrorResponse
+from tweetsent.serving.scratch import make_upload_root
 from tweetsent.serving.settings import ServeConfig
-from tweetsent.serving.upload import add_upload_route, make_upload_root
+from tweetsent.serving.upload import add_upload_route
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import copy
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -333,32 +332,6 @@ def _message(exc, data_config, inherited: bool, source: Path, name: str) -> str:
         exc = explain_run_options(exc, data_config, how)
     message = " ".join(str(exc).split())  # one line
     return message.replace(str(source), name).replace(str(source.parents[1]), "upload")
-
-
-# Every upload's folder lies in one folder per server process, removed when it stops; one left
-# by a server that was killed (SIGKILL: no clean-up runs) is removed by the next server to start.
-UPLOAD_ROOT_PREFIX = "tweetsent-uploads-"
-
-
-def make_upload_root() -> Path:
-    """This process's folder for uploads (its PID in the name), after removing the folders of
-    servers that are no longer running."""
-    tmp = Path(tempfile.gettempdir())
-    for stale in tmp.glob(f"{UPLOAD_ROOT_PREFIX}*"):
-        pid = stale.name.removeprefix(UPLOAD_ROOT_PREFIX).split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{UPLOAD_ROOT_PREFIX}{os.getpid()}-"))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 class _Labelling:
