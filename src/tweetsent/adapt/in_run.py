@@ -59,7 +59,9 @@ def check_unlabelled(config: TrainConfig) -> None:
             )
 
 
-def adapt_for_run(config: TrainConfig, val_texts, staging: Path, *, progress: bool):
+def adapt_for_run(
+    config: TrainConfig, val_texts: list[str], staging: Path, *, progress: bool
+) -> tuple[Path, dict]:
     """Adapt the run's backbone (or find it adapted) in ``staging``.
 
     Args:
