@@ -153,6 +153,32 @@ def test_out_is_never_someone_elses_folder(run_cli, small_csv, tiny_backbone, ad
     assert code != 0 and "--overwrite" in err
 
 
+def test_a_backbone_folder_holding_the_data_is_never_replaced(
+    run_cli, small_csv, tiny_backbone, adapted, tmp_path
+):
+    import shutil
+
+    mine = tmp_path / "backbone"
+    shutil.copytree(adapted, mine)
+    data = mine / "tweets.csv"
+    data.write_bytes(small_csv.read_bytes())
+    code, _, err = run_cli(
+        "adapt",
+        data,
+        "--text-col",
+        "text",
+        "--model",
+        tiny_backbone,
+        "--steps",
+        "2",
+        "--out",
+        mine,
+        "--overwrite",
+        "--no-progress",
+    )
+    assert code != 0 and "holds the data file" in err and data.is_file()
+
+
 def test_the_cli_writes_a_backbone_train_accepts(run_cli, small_csv, tiny_backbone, tmp_path):
     code, out, err = run_cli(
         "adapt",

@@ -80,6 +80,7 @@ def adapt(
         raise ConfigError("no tweets given: name one or more files to adapt on")
     out = RunDir(out_dir).path
     check_out(out, overwrite)
+    RunDir(out).check_holds_none_of(config.data_paths)  # replacing it would delete them
     precision = resolve_precision(config.precision)
     _check_device(config)
     with RunDir(out).lock(f"{out}: another tweetsent process is adapting into it").held():
