@@ -58,10 +58,13 @@ class TrainingLog(TrainerCallback):
         if not epochs:
             return
         last = epochs[-1]
-        # The scores this run has (multi-label runs have no MCC): no "nan" columns.
+        # The scores this run has: multi-label runs have no MCC (no "nan" column), and a
+        # single-label run's micro F1 is its accuracy.
+        single = last.get("mcc") is not None and last["mcc"] == last["mcc"]
+        names = ("accuracy", "f1_weighted", "f1_macro", *(() if single else ("f1_micro",)), "mcc")
         scores = "  ".join(
             f"{name} {last[name]:.4f}"
-            for name in ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc")
+            for name in names
             if last.get(name) is not None and last[name] == last[name]
         )
         logger.info(
