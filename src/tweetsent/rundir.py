@@ -373,4 +373,9 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-__all__ = ["RunDir", "model_config_file", "model_folder", "read_model_config"]
+__all__ = [
+    "RunDir",
+    "model_config_file",
+    "model_folder",
+    "read_model_config",
+]

@@ -22,6 +22,7 @@ from pathlib import Path
 from tweetsent import fileio
 from tweetsent.adapt.config import AdaptConfig
 from tweetsent.adapt.report import build_report, write_backbone
+from tweetsent.checkpoint_files import latest_checkpoint
 from tweetsent.data.duplicates import duplicate_key
 from tweetsent.data.lookalike import is_blank
 from tweetsent.data.normalize import clean_tweet
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 # pass take minutes on two CPU cores, and keep adapt + fine-tune within twice the fine-tune.
 AUTO_TWEETS_SEEN = 10_000
 MAX_AUTO_EPOCHS = 10
-_CHECKPOINT_PREFIX = "checkpoint-"
 
 
 @dataclass
@@ -219,7 +219,7 @@ def adapt_texts(
         (staging / fileio.STAGED_MARKER).unlink()
         fileio.swap_dir(staging, out)
     except BaseException:
-        if _latest_checkpoint(staging) is None:
+        if latest_checkpoint(staging) is None:
             shutil.rmtree(staging, ignore_errors=True)
         else:
             fileio.remove_temporaries(staging)
@@ -235,7 +235,7 @@ def _start_or_resume(staged: RunDir, plan: dict, *, overwrite: bool) -> Path | N
     plan_file = staged.adapt_config_file
     if staging.exists():
         staged.check_staging_is_ours()
-        checkpoint = _latest_checkpoint(staging)
+        checkpoint = latest_checkpoint(staging)
         same = plan_file.is_file() and _read_json(plan_file) == json.loads(json.dumps(plan))
         if checkpoint is not None and same:
             logger.info("resuming the adaptation from %s", checkpoint)
@@ -251,35 +251,11 @@ def _start_or_resume(staged: RunDir, plan: dict, *, overwrite: bool) -> Path | N
     return None
 
 
-def _latest_checkpoint(staging: Path) -> Path | None:
-    """The newest checkpoint Trainer finished writing (``trainer_state.json`` comes last)."""
-    folder = RunDir(staging).checkpoints
-    if not folder.is_dir():
-        return None
-    done = [
-        p
-        for p in folder.iterdir()
-        if p.name.startswith(_CHECKPOINT_PREFIX)
-        and p.name.removeprefix(_CHECKPOINT_PREFIX).isdigit()
-        and _complete(p)
-    ]
-    return max(done, key=lambda p: int(p.name.removeprefix(_CHECKPOINT_PREFIX)), default=None)
-
-
-def _complete(checkpoint: Path) -> bool:
-    try:
-        state = _read_json(checkpoint / "trainer_state.json")
-    except (OSError, ValueError):
-        return False
-    step = int(checkpoint.name.removeprefix(_CHECKPOINT_PREFIX))
-    return isinstance(state, dict) and state.get("global_step") == step
-
-
 def has_progress(out: Path) -> bool:
     """An adapted backbone at ``out``, or an interrupted adaptation with a checkpoint."""
     return (
         RunDir(out).adapt_report.is_file()
-        or _latest_checkpoint(RunDir(out).staging.path) is not None
+        or latest_checkpoint(RunDir(out).staging.path) is not None
     )
 
 

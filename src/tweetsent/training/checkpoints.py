@@ -11,13 +11,11 @@ per-epoch ones, and a data order that does not depend on where a run was resumed
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import shutil
 from pathlib import Path
 
-from tweetsent import fileio, rundir
+from tweetsent import checkpoint_files, fileio, rundir
 from tweetsent.adapt import has_progress as adaptation_progress
 from tweetsent.config import TrainConfig
 from tweetsent.errors import ConfigError
@@ -29,47 +27,15 @@ CHECKPOINTS = rundir.CHECKPOINTS
 # --ensemble K: RUN_DIR.partial/members/member-N holds member N's own checkpoints, model and
 # metrics.json (its "done" mark) while the run trains; finish() removes the folder.
 MEMBERS = rundir.MEMBERS
-_CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
-# Trainer writes these before trainer_state.json, which comes last (see is_complete).
-_CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt")
+# Which of Trainer's checkpoints is complete: rundir's (the adaptation's checkpoints use it too).
+is_complete = checkpoint_files.is_complete_checkpoint
+latest_checkpoint = checkpoint_files.latest_checkpoint
+_checkpoint_dirs = checkpoint_files.checkpoint_dirs
 
 
 def staging_dir(out: Path) -> Path:
     """Where the run at ``out`` is built; every rank derives the same path from ``out`` alone."""
     return RunDir(out).staging.path
-
-
-def is_complete(checkpoint: Path) -> bool:
-    """True when a checkpoint folder was fully written.
-
-    Trainer writes a checkpoint in place, in a fixed order: weights, optimizer, scheduler,
-    RNG states, then ``trainer_state.json``. A kill part-way leaves the state file missing or
-    truncated, so a folder counts only with a parseable state file for its own step.
-    """
-    match = _CHECKPOINT_NAME.match(checkpoint.name)
-    if not match or not checkpoint.is_dir():
-        return False
-    try:
-        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(state, dict) or state.get("global_step") != int(match.group(1)):
-        return False
-    return all((checkpoint / name).is_file() for name in _CHECKPOINT_FILES)
-
-
-def _checkpoint_dirs(staging: Path) -> list[Path]:
-    folder = staging / CHECKPOINTS
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.iterdir() if _CHECKPOINT_NAME.match(p.name)]
-    return sorted(found, key=lambda p: int(_CHECKPOINT_NAME.match(p.name).group(1)))
-
-
-def latest_checkpoint(staging: Path) -> Path | None:
-    """The complete checkpoint with the highest step, or None."""
-    complete = [p for p in _checkpoint_dirs(staging) if is_complete(p)]
-    return complete[-1] if complete else None
 
 
 def discard_incomplete(staging: Path) -> None:
