@@ -313,6 +313,13 @@ class TrainConfig:
         parse=int_or_auto,
         group=ADAPTATION,
     )
+    adapt_head_warmup: float = option(
+        0.0,
+        help="mlm: share of the adaptation's steps that train only the fresh MLM head, the "
+        "encoder frozen",
+        rule=interval(0, 1, high_open=True),
+        group=ADAPTATION,
+    )
     unlabelled: list[str] = option(
         [],
         help="more tweets to adapt on (read with the training file's data options; labels ignored)",

@@ -75,6 +75,31 @@ def test_simcse_adapts_too(tiny_backbone, small_csv, tmp_path):
     ]
 
 
+def test_head_warmup_leaves_the_encoder_alone_until_it_ends(tiny_backbone, small_csv, tmp_path):
+    from safetensors.torch import load_file
+
+    before = load_file(tiny_backbone / "model.safetensors")
+    encoder = [k for k in before if k.startswith(("embeddings.", "encoder."))]
+
+    def weights(head_warmup, max_steps):
+        out = tmp_path / f"b-{head_warmup}-{max_steps}"
+        config = _config([small_csv], tiny_backbone, head_warmup=head_warmup, max_steps=max_steps)
+        result = adapt(config, out, progress=False)
+        after = load_file(out / "model.safetensors")
+        return result.report, {k: after[k] for k in after if k.removeprefix("bert.") in encoder}
+
+    report, frozen = weights(0.5, 8)
+    assert report["head_warmup_steps"] == 4 and report["steps"] == 8
+    assert report["probe_loss_after"] < report["probe_loss_before"]
+    assert len(frozen) == len(encoder)
+    _, warm_only = weights(0.9, 8)  # 7 of 8 steps warm: the encoder moves once
+    _, head_only = weights(0.99, 4)  # every step warm: the encoder never moves
+    unchanged = [k for k, v in head_only.items() if v.equal(before[k.removeprefix("bert.")])]
+    assert len(unchanged) == len(encoder)
+    moved = [k for k, v in warm_only.items() if not v.equal(before[k.removeprefix("bert.")])]
+    assert moved and any("embeddings" in k for k in moved)
+
+
 def test_texts_are_normalised_distinct_and_never_held_out(tmp_path):
     path = tmp_path / "t.csv"
     texts = ["Hi @bob http://x.co", "hi @alice http://y.co", "  ", "new one", "Hi @bob http://x.co"]

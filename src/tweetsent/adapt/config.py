@@ -86,6 +86,12 @@ class AdaptConfig:
         help="mlm: share of tokens masked",
         rule=interval(0, 1, low_open=True, high_open=True),
     )
+    head_warmup: float = option(
+        0.0,
+        help="mlm: share of the steps that train only the MLM head, the encoder frozen, so a "
+        "fresh head's first gradients never reach the encoder",
+        rule=interval(0, 1, high_open=True),
+    )
     temperature: float = option(
         0.05, help="simcse: softmax temperature of the cosine similarities", rule=positive_number
     )

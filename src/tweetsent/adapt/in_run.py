@@ -33,6 +33,7 @@ def adaptation_config(config: TrainConfig) -> AdaptConfig:
         model=config.model,
         objective=config.adapt_objective,
         epochs=config.adapt_epochs,
+        head_warmup=config.adapt_head_warmup,
         max_length=config.max_length,
         normalize=config.normalize,
         demojize=config.demojize,

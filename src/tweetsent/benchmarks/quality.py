@@ -360,6 +360,7 @@ RECORDED = (
     "adapt",
     "adapt_objective",
     "adapt_epochs",
+    "adapt_head_warmup",
 )
 
 
