@@ -157,3 +157,60 @@ def test_runs_saved_before_demojize_keep_their_emoji(tiny_run):
     assert old.demojize is False and old.multi_label_rows == "drop"
     assert not TweetClassifier.load(tiny_run, backend="torch").demojize
     assert not TweetClassifier.load(tiny_run / "model", backend="torch").demojize
+
+
+# The edges of the fast paths: what ftfy would change in ASCII text (entities, "\r", escapes,
+# control characters), and emoji built from ASCII (keycaps), joiners, flags and skin tones.
+FAST_PATH_EDGES = [
+    "plain ascii, tabs\tand\nnewlines ~!",
+    "fish &amp; chips &amp;amp; more",
+    "line\r\nbreaks\rhere",
+    "\x1b[31mred\x1b[0m text",
+    "nul\x00 bell\x07 del\x7f form\x0cfeed",
+    "# 1 * not emoji",
+    "keycaps #\ufe0f\u20e3 1\u20e3 *\ufe0f\u20e3",
+    "\u00a9 2024 \u2122 \u203c",
+    "family \U0001f468\u200d\U0001f469\u200d\U0001f467 flag \U0001f1eb\U0001f1f7",
+    "tone alone \U0001f3fd and \U0001f44d\U0001f3fd",
+    "caf\u00e9 \u201cquoted\u201d \u2013 no emoji",
+    "It\u00e2\u20ac\u2122s mojibake \u00f0\u0178\u02dc\u0160",
+]
+
+
+def _full_path(text: str) -> str:
+    """normalize_tweet and demojize without their fast paths."""
+    import html
+    import re
+
+    import emoji
+    import ftfy
+
+    from tweetsent.data import normalize as n
+
+    text = ftfy.fix_text(text, unescape_html=True, normalization="NFC", fix_line_breaks=True)
+    text = html.unescape(text)
+    text = n._SPACES.sub(" ", n._MENTION.sub("@user", n._URL.sub("http", text))).strip()
+    text = emoji.replace_emoji(
+        n._SKIN_TONES.sub("", text),
+        replace=lambda _, data: f" {data['en'].strip(':').replace('_', ' ')} ",
+    )
+    return re.sub(r"[ \t\u00a0]{2,}", " ", text).strip()
+
+
+def test_the_fast_paths_change_nothing(smile_path, covid_path):
+    import pandas as pd
+
+    from tweetsent.data.normalize import _PLAIN_ASCII, _emoji_markers
+
+    tweets = [str(t) for t in pd.read_csv(smile_path, header=None)[1][:1000]]
+    covid = pd.read_csv(covid_path, encoding="latin-1")["OriginalTweet"][:500]
+    tweets += [str(t) for t in covid]
+    texts = FAST_PATH_EDGES + tweets
+    for text in texts:
+        assert clean_tweet(text, demojize_emoji=True) == _full_path(text), repr(text)
+    # Both fast paths are taken on real tweets, and skipped where they must be.
+    assert sum(bool(_PLAIN_ASCII.fullmatch(t)) for t in tweets) > len(tweets) / 2
+    assert not any(_PLAIN_ASCII.fullmatch(t) for t in FAST_PATH_EDGES[1:5])
+    markers = _emoji_markers()
+    assert markers is not None and sum(markers.isdisjoint(t) for t in tweets) > len(tweets) / 2
+    assert not any(markers.isdisjoint(t) for t in FAST_PATH_EDGES[6:10])

@@ -7,6 +7,7 @@ every inference backend see exactly what the model was trained on.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -22,6 +23,14 @@ _MENTION = re.compile(MENTION_PATTERN, re.UNICODE)
 _URL = re.compile(URL_PATTERN)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 _SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
+# Fast paths, exact by construction (tests/data/test_normalize.py checks them against the full
+# path on real tweets and on every edge ftfy handles). They are worth it: in pure Python, ftfy
+# and emoji's matcher cost several times what tokenizing a tweet does, a fixed cost per tweet
+# that caps what a smaller student or a faster engine can gain.
+# Text ftfy cannot change: printable ASCII, tabs and newlines, no "&". ASCII cannot be
+# mojibake, quotes or ligatures; "&" starts an entity, "\r", ESC and other control characters
+# are what its line-break, terminal-escape and control-character fixes remove.
+_PLAIN_ASCII = re.compile(r"[\t\n\x20-\x25\x27-\x7e]*")
 
 
 def normalize_tweet(text: str) -> str:
@@ -34,10 +43,11 @@ def normalize_tweet(text: str) -> str:
 
     if not text:
         return ""
-    # ftfy repairs mis-decoded UTF-8 ("â€™" -> "'", stray "Â"), uncurls quotes and unescapes
-    # HTML entities.
-    text = ftfy.fix_text(text, unescape_html=True, normalization="NFC", fix_line_breaks=True)
-    text = html.unescape(text)  # entities ftfy leaves alone ("&lt;3" next to other markup)
+    if not _PLAIN_ASCII.fullmatch(text):
+        # ftfy repairs mis-decoded UTF-8 ("â€™" -> "'", stray "Â"), uncurls quotes and
+        # unescapes HTML entities.
+        text = ftfy.fix_text(text, unescape_html=True, normalization="NFC", fix_line_breaks=True)
+        text = html.unescape(text)  # entities ftfy leaves alone ("&lt;3" next to other markup)
     text = _URL.sub("http", text)
     text = _MENTION.sub("@user", text)
     return _SPACES.sub(" ", text).strip()
@@ -57,11 +67,25 @@ def demojize(text: str) -> str:
 
     if not text:
         return ""
+    markers = _emoji_markers()
+    if markers is not None and markers.isdisjoint(text):
+        return _SPACES.sub(" ", text).strip()  # no emoji can be in it
     text = emoji.replace_emoji(
         _SKIN_TONES.sub("", text),
         replace=lambda _, data: f" {data['en'].strip(':').replace('_', ' ')} ",
     )
     return _SPACES.sub(" ", text).strip()
+
+
+@functools.cache
+def _emoji_markers() -> frozenset[str] | None:
+    """The non-ASCII characters of every emoji the emoji package knows: a text holding none of
+    them holds no emoji. None (no fast path) if some emoji were pure ASCII."""
+    import emoji
+
+    if any(sequence.isascii() for sequence in emoji.EMOJI_DATA):
+        return None
+    return frozenset(ch for sequence in emoji.EMOJI_DATA for ch in sequence if not ch.isascii())
 
 
 def clean_tweet(text: str, *, normalize: bool = True, demojize_emoji: bool = False) -> str:
