@@ -14,7 +14,6 @@ two losses are ours because neither is a Trainer model's own output in the form 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -65,31 +64,37 @@ def load_backbone(name: str, config: AdaptConfig):
 class AdaptTrainer(Trainer):
     """Trainer with the adaptation objective's loss (see the module's docstring).
 
-    ``head_warmup_steps``: for the first steps only the MLM head learns. The encoder's weights
-    (the word embeddings too, which the head's decoder shares) take no gradient, so AdamW skips
-    them; a fresh head's random early gradients would otherwise pull the encoder off the
-    representation it was trained for.
+    ``head_warmup``: for that share of the steps only the MLM head learns. The encoder's
+    weights (the word embeddings too, which the head's decoder shares) take no gradient, so
+    AdamW skips them; a fresh head's random early gradients would otherwise pull the encoder off
+    the representation it was trained for.
     """
 
     def __init__(
-        self, *args, objective: str, temperature: float, head_warmup_steps: int = 0, **kwargs
+        self, *args, objective: str, temperature: float, head_warmup: float = 0.0, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.objective = objective
         self.temperature = temperature
-        self.head_warmup_steps = head_warmup_steps
+        self.head_warmup = head_warmup if objective == "mlm" else 0.0
+        self._encoder_frozen = False
+
+    @property
+    def head_warmup_steps(self) -> int:
+        """The warm-up's steps, from the step count Trainer resolved."""
+        if not self.head_warmup:
+            return 0
+        return max(1, round(self.head_warmup * self.state.max_steps))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.head_warmup_steps:
-            warming = self.state.global_step < self.head_warmup_steps
-            for param in _unwrapped(model).base_model.parameters():
-                param.requires_grad_(not warming)
+        if self.head_warmup:
+            frozen = self.state.global_step < self.head_warmup_steps
+            if frozen != self._encoder_frozen:
+                for param in self.accelerator.unwrap_model(model).base_model.parameters():
+                    param.requires_grad_(not frozen)
+                self._encoder_frozen = frozen
         loss = objective_loss(model, inputs, self.objective, self.temperature)
         return (loss, None) if return_outputs else loss
-
-
-def _unwrapped(model):
-    return getattr(model, "module", model)  # DistributedDataParallel wraps it
 
 
 def objective_loss(model, inputs: dict, objective: str, temperature: float):
@@ -233,7 +238,7 @@ def fit_backbone(
         callbacks=[log, *([_Progress()] if progress else [])],
         objective=config.objective,
         temperature=config.temperature,
-        head_warmup_steps=_head_warmup_steps(config, len(data), epochs),
+        head_warmup=config.head_warmup,
     )
     trainer.remove_callback(PrinterCallback)
     started = time.perf_counter()
@@ -287,13 +292,6 @@ def _arguments(config: AdaptConfig, staging: Path, *, epochs: int, precision: st
         disable_tqdm=True,  # our own bar (_Progress) when progress is on
         dataloader_num_workers=0,
     )
-
-
-def _head_warmup_steps(config: AdaptConfig, rows: int, epochs: int) -> int:
-    if config.objective != "mlm" or not config.head_warmup:
-        return 0
-    total = config.max_steps or epochs * math.ceil(rows / config.batch_size)
-    return max(1, round(config.head_warmup * total))
 
 
 def _without_length(collate):
