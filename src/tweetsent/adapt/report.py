@@ -33,10 +33,21 @@ def build_report(
     }
 
 
-def write_backbone(model, tokenizer, staging: Path, config: AdaptConfig, report: dict) -> None:
+def write_backbone(
+    model,
+    tokenizer,
+    staging: Path,
+    config: AdaptConfig,
+    report: dict,
+    *,
+    untouched: dict | None = None,
+) -> None:
+    """The adapted weights (with ``untouched``: checkpoint weights the objective's model does
+    not hold, such as a masked LM's missing pooler), tokenizer, settings, report, plot, card."""
     folder = RunDir(staging)
+    state = {**model.state_dict(), **untouched} if untouched else None
     with third_party_quiet():  # transformers' "Writing model shards" bar
-        model.save_pretrained(str(staging))
+        model.save_pretrained(str(staging), state_dict=state)
         tokenizer.save_pretrained(str(staging))
     # The settings beside the weights: what it was adapted with, to repeat it.
     fileio.write_json(folder.adapt_config_file, config.to_dict())
