@@ -56,28 +56,6 @@ def test_the_adapted_backbone_learned_and_says_where_it_came_from(adapted, small
     assert not list(adapted.parent.glob("*.partial")) and not (adapted / "checkpoints").exists()
 
 
-def test_the_adapted_backbone_keeps_the_checkpoints_pooler(adapted, tiny_backbone):
-    # A masked LM holds no pooler; the classifier fine-tuned from the adapted folder must start
-    # from the checkpoint's, not from a random one.
-    import torch
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
-
-    original = AutoModel.from_pretrained(tiny_backbone)
-    classifier, info = AutoModelForSequenceClassification.from_pretrained(
-        adapted, num_labels=3, output_loading_info=True
-    )
-    assert set(info["missing_keys"]) == {"classifier.weight", "classifier.bias"}
-    for name, value in original.pooler.state_dict().items():
-        assert torch.equal(classifier.bert.pooler.state_dict()[name], value)
-    # ... while the encoder is the adapted one, and the folder still loads as a masked LM.
-    assert not torch.equal(
-        classifier.bert.encoder.layer[0].attention.self.query.weight,
-        original.encoder.layer[0].attention.self.query.weight,
-    )
-    _, info = AutoModelForMaskedLM.from_pretrained(adapted, output_loading_info=True)
-    assert not info["missing_keys"]
-
-
 def test_train_fine_tunes_the_adapted_backbone(adapted, tiny_config, tmp_path):
     tiny_config.model = str(adapted)
     result = train(tiny_config, tmp_path / "run", progress=False)

@@ -187,7 +187,7 @@ def adapt_texts(
     the same settings and texts; returns the report. The caller holds ``out``'s lock."""
     name = resolve_model(config.model)
     # torch and transformers: seconds to import, so only once the options and data are good.
-    from tweetsent.adapt.objectives import fit_backbone, untouched_weights
+    from tweetsent.adapt.objectives import fit_backbone
 
     staged = RunDir(out).staging
     staging = staged.path
@@ -214,8 +214,7 @@ def adapt_texts(
             progress=progress,
         )
         report = build_report(config, name, texts, sources, figures)
-        untouched = untouched_weights(name, model, config)
-        write_backbone(model, tokenizer, staging, config, report, untouched=untouched)
+        write_backbone(model, tokenizer, staging, config, report)
         shutil.rmtree(RunDir(staging).checkpoints, ignore_errors=True)
         (staging / fileio.STAGED_MARKER).unlink()
         fileio.swap_dir(staging, out)

@@ -61,32 +61,6 @@ def load_backbone(name: str, config: AdaptConfig):
         ) from None
 
 
-def untouched_weights(name: str, model, config: AdaptConfig) -> dict[str, torch.Tensor]:
-    """The checkpoint's weights that the objective's model leaves out, to save beside it.
-
-    A masked LM has no pooler (BERT's dense layer over [CLS]), so ``save_pretrained`` of it
-    drops the checkpoint's; the classifier fine-tuned from the adapted folder would then start
-    from a random pooler instead of the pretrained one, a difference that is not adaptation's.
-    Empty where the model holds a pooler itself or the checkpoint has none.
-    """
-    if config.objective != "mlm":
-        return {}
-    with third_party_quiet():
-        base, info = AutoModel.from_pretrained(
-            name,
-            use_safetensors=None if config.allow_pickle else True,
-            trust_remote_code=False,
-            output_loading_info=True,
-        )
-    pooler = getattr(base, "pooler", None)
-    if pooler is None or any(".pooler." in f".{key}" for key in info["missing_keys"]):
-        return {}
-    prefix = f"{model.base_model_prefix}.pooler."
-    held = model.state_dict()
-    weights = {prefix + key: value for key, value in pooler.state_dict().items()}
-    return {key: value for key, value in weights.items() if key not in held}
-
-
 class AdaptTrainer(Trainer):
     """Trainer with the adaptation objective's loss (see the module's docstring).
 
@@ -334,4 +308,4 @@ def _step_of(checkpoint: Path | None) -> int:
     return int(checkpoint.name.rsplit("-", 1)[-1]) if checkpoint else 0
 
 
-__all__ = ["PROBE_SIZE", "fit_backbone", "objective_loss", "untouched_weights"]
+__all__ = ["PROBE_SIZE", "fit_backbone", "objective_loss"]

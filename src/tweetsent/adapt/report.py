@@ -33,21 +33,10 @@ def build_report(
     }
 
 
-def write_backbone(
-    model,
-    tokenizer,
-    staging: Path,
-    config: AdaptConfig,
-    report: dict,
-    *,
-    untouched: dict | None = None,
-) -> None:
-    """The adapted weights (with ``untouched``: checkpoint weights the objective's model does
-    not hold, such as a masked LM's missing pooler), tokenizer, settings, report, plot, card."""
+def write_backbone(model, tokenizer, staging: Path, config: AdaptConfig, report: dict) -> None:
     folder = RunDir(staging)
-    state = {**model.state_dict(), **untouched} if untouched else None
     with third_party_quiet():  # transformers' "Writing model shards" bar
-        model.save_pretrained(str(staging), state_dict=state)
+        model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
     # The settings beside the weights: what it was adapted with, to repeat it.
     fileio.write_json(folder.adapt_config_file, config.to_dict())
