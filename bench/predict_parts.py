@@ -4,7 +4,8 @@ what a student can gain over its teacher.
 
     flock -x /tmp/cpu.lock python bench/predict_parts.py RUN STUDENT --json FILE.json
 
-The tweets are those `bench predict` times (the first 1,000 of SMILE and of COVID). Alternating
+The tweets: the first 1,000 of SMILE and of COVID, read with pandas as bench/clean_speed.py
+reads them (`bench predict` takes the same rows through the project's readers). Alternating
 rounds, best round each. ``engine ratio`` is teacher / student time in the network alone: the
 most a student of half the layers can gain however cheap the work around the network gets.
 ``predict ratio`` is the same through ``TweetClassifier.predict``, as users call it.
