@@ -72,6 +72,9 @@ def check_rows_once(out: Path, expected: dict[str, int]) -> None:
         assert ids == list(range(rows)), path
 
 
+# Slow: the default suite's longest test, which took its time past 3 minutes in CI; the
+# default suite keeps Ray end to end in test_predict_dataset_labels_any_ray_dataset.
+@pytest.mark.slow
 def test_folder_of_tweets_matches_single_process(cluster, onnx_run, smile_path, tmp_path):
     """Two files in a folder, two workers on two nodes: the same file as predict --input."""
     # The workers and the driver both load with "auto": whichever engine this CPU class picks
@@ -137,7 +140,7 @@ def test_a_killed_worker_is_replaced_and_no_row_is_lost(cluster, _tiny_run, smil
     assert (tmp_path / "merged.csv").read_bytes() == expected
 
 
-@pytest.mark.slow  # ~20 s each: the default suite keeps the equality test
+@pytest.mark.slow  # ~20 s each
 def test_rerun_after_the_driver_was_killed_skips_finished_parts(
     cluster, _tiny_run, smile_path, tmp_path, subprocess_env
 ):
@@ -193,7 +196,7 @@ def test_rerun_after_the_driver_was_killed_skips_finished_parts(
     assert merged.read_bytes() == single_process(_tiny_run, [smile_path], tmp_path, 32)
 
 
-@pytest.mark.slow  # ~20 s each: the default suite keeps the equality test
+@pytest.mark.slow  # ~20 s each
 def test_changed_options_are_refused_not_mixed(cluster, _tiny_run, smile_path, tmp_path):
     small = tmp_path / "small.csv"
     small.write_bytes(b"".join(smile_path.read_bytes().splitlines(keepends=True)[:300]))
