@@ -76,6 +76,8 @@ def test_training_learns_the_easy_task(tmp_path, tiny_config):
     tiny_config.epochs, tiny_config.lr, tiny_config.warmup_ratio = 4, 5e-3, 0.0
     result = train(tiny_config, tmp_path / "run", progress=False)
     assert result.metrics["validation"]["accuracy"] > 0.6  # chance is 1/3
+    assert result.metrics["warnings"] == []  # it learned: no one-label warning
+    assert "## Warnings" not in (result.run_dir / "report.md").read_text()
 
 
 def test_same_seed_same_result(tmp_path, _tiny_run):

@@ -137,7 +137,10 @@ def write_confusion_matrix(validation: dict, path: Path) -> None:
 def write_report(metrics: dict, config: TrainConfig, out_dir: Path) -> None:
     """``report.md``: data summary, settings, metrics, the per-class table and the plots."""
     v = metrics["validation"]
-    lines = ["# tweetsent training report", "", *_data_lines(metrics["data"])]
+    lines = ["# tweetsent training report", ""]
+    if metrics.get("warnings"):  # first: a run that learned nothing must not read as fine
+        lines += ["## Warnings", "", *(f"- {w}" for w in metrics["warnings"]), ""]
+    lines += _data_lines(metrics["data"])
     lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
     settings = config.to_dict()
     settings.pop("data")

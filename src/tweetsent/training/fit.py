@@ -77,7 +77,7 @@ def fit(
     if distributed.is_main():
         _save_model(trainer.model, trainer.processing_class, config, staging)
     epochs, steps = history(trainer.state.log_history)
-    return collect_metrics(
+    metrics = collect_metrics(
         config,
         (train_data, val_data),
         epochs=epochs,
@@ -86,6 +86,43 @@ def fit(
         scores=(validation, calibration),
         run={"labels": labels, "model": model_name, "precision": precision},
         seconds=seconds,
+    )
+    metrics["warnings"] = [w for w in (one_label_warning(validation, config),) if w]
+    for warning in metrics["warnings"]:
+        logger.warning("warning: %s", warning)
+    return metrics
+
+
+def one_label_warning(validation: dict, config: TrainConfig) -> str | None:
+    """The warning for a run whose best epoch gives every validation tweet the same label.
+
+    Such a run learned nothing (its MCC is 0), yet it ends like any other and its accuracy can
+    look fair on imbalanced data; no library says so, hence this check. Seen on COVID with one
+    seed of an adapted backbone: the training loss stayed at the label entropy for 4 epochs.
+
+    Args:
+        validation: the best epoch's single-label validation scores (``confusion_matrix``,
+            ``labels``), as ``classification_metrics`` returns them.
+        config: the run's settings, named in the advice.
+
+    Returns:
+        The warning's text, or None when the predictions use more than one label, when the
+        validation rows hold a single label, or for a multi-label run.
+    """
+    matrix = validation.get("confusion_matrix")
+    if validation.get("multi_label") or not matrix:
+        return None
+    matrix = np.asarray(matrix)
+    predicted = np.flatnonzero(matrix.sum(axis=0))
+    if len(predicted) != 1 or np.count_nonzero(matrix.sum(axis=1)) < 2:
+        return None
+    label = validation["labels"][predicted[0]]
+    advice = f"another --seed or a lower --lr (this run: --seed {config.seed}, --lr {config.lr:g})"
+    if config.adapt:
+        advice += ", or without --adapt"
+    return (
+        f"every validation tweet ({int(matrix.sum())}) got the label {label!r}: the model "
+        f"tells no tweets apart (validation MCC 0); train again with {advice}"
     )
 
 
