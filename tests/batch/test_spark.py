@@ -55,11 +55,14 @@ def tweets(smile_path) -> list[str | None]:
 def test_udf_labels_a_dataframe_as_the_classifier_does(spark, _tiny_run, tweets):
     frame = spark.createDataFrame([(i, t) for i, t in enumerate(tweets)], "id long, text string")
     frame = frame.repartition(3)  # several partitions, each labelled by a Python worker
-    udf = predict_udf(_tiny_run, backend="torch", batch_size=16, probabilities=True)
+    # fp32: in bf16 (auto on a bf16 CPU) a probability moves with the batch a tweet lands in.
+    udf = predict_udf(
+        _tiny_run, backend="torch", batch_size=16, probabilities=True, precision="fp32"
+    )
     rows = frame.withColumn("pred", udf("text")).select("id", "pred.*").toPandas()
     rows = rows.sort_values("id").reset_index(drop=True)
 
-    classifier = TweetClassifier.load(_tiny_run, backend="torch", batch_size=16)
+    classifier = TweetClassifier.load(_tiny_run, backend="torch", batch_size=16, precision="fp32")
     texts = ["" if t is None else t for t in tweets]
     proba = classifier.predict_proba(texts)
     assert rows["id"].tolist() == list(range(len(tweets)))  # every row exactly once
@@ -72,10 +75,10 @@ def test_udf_labels_a_dataframe_as_the_classifier_does(spark, _tiny_run, tweets)
 @pytest.mark.needs_shared_data
 def test_min_confidence_routes_doubtful_tweets_to_uncertain(spark, _tiny_run, tweets):
     texts = [t for t in tweets if t][:120]
-    classifier = TweetClassifier.load(_tiny_run, backend="torch")
+    classifier = TweetClassifier.load(_tiny_run, backend="torch", precision="fp32")
     proba = classifier.predict_proba(texts)
     threshold = float(np.median(proba.max(axis=1)))  # about half the rows fall below it
-    udf = predict_udf(_tiny_run, backend="torch", min_confidence=threshold)
+    udf = predict_udf(_tiny_run, backend="torch", min_confidence=threshold, precision="fp32")
     frame = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "id long, text string")
     rows = frame.select("id", udf("text").alias("pred")).toPandas().sort_values("id")
     labels = [p["label"] for p in rows["pred"]]
@@ -92,6 +95,8 @@ def test_bad_arguments_fail_on_the_driver_before_spark_runs(_tiny_run, tmp_path)
         predict_udf(_tiny_run, min_confidence=1.5)
     with pytest.raises(ConfigError, match="batch_size must be a positive integer"):
         predict_udf(_tiny_run, batch_size=0)
+    with pytest.raises(ConfigError, match="precision must be auto, fp32 or bf16"):
+        predict_udf(_tiny_run, precision="fp16")
 
 
 def test_labels_come_from_the_run_without_loading_the_model(_tiny_run):
