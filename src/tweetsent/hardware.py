@@ -10,6 +10,21 @@ from tweetsent.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+# What a trained model can predict at. fp16 is no choice here: it is a GPU training setting
+# (its loss scaling), and prediction would only be cast to it.
+INFERENCE_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def check_inference_precision(precision: str) -> str:
+    """``precision`` when it is one of :data:`INFERENCE_PRECISIONS`.
+
+    Raises:
+        ConfigError: any other value.
+    """
+    if precision not in INFERENCE_PRECISIONS:
+        raise ConfigError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+    return precision
+
 
 @functools.cache
 def cpu_has_bf16() -> bool:

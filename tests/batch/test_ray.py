@@ -234,6 +234,30 @@ def test_bad_input_fails_with_one_line_before_any_work(cluster, _tiny_run, smile
         tray.predict_files(_tiny_run, str(tmp_path / "*.csv"), tmp_path / "out", SMILE)
 
 
+def test_a_bad_precision_is_refused_before_any_work(_tiny_run, smile_path, tmp_path):
+    with pytest.raises(ConfigError, match="precision must be auto, fp32 or bf16, got 'fp16'"):
+        tray.predict_files(_tiny_run, smile_path, tmp_path / "out", SMILE, precision="fp16")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ConfigError, match="precision must be auto, fp32 or bf16"):
+        tray.predict_dataset(_tiny_run, None, text_col="text", precision="int8")
+
+
+def test_resuming_at_another_precision_is_refused(_tiny_run, smile_path, tmp_path):
+    from tweetsent.batch import ray_output
+
+    def manifest(precision):
+        options = dict(backend="torch", precision=precision, batch_size=64)
+        return ray_output.manifest([smile_path], SMILE, _tiny_run, 2048, "parquet", options)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    ray_output.start_or_resume(out, manifest("fp32"), restart=False)
+    for other in ("auto", "bf16"):  # auto too: on a bf16 CPU it would mix bf16 labels in
+        with pytest.raises(ConfigError, match=r"\(precision changed\); pass --restart"):
+            ray_output.start_or_resume(out, manifest(other), restart=False)
+    ray_output.start_or_resume(out, manifest("fp32"), restart=False)  # the same: resumes
+
+
 def test_missing_ray_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     with pytest.raises(ConfigError, match=r'pip install -e "\.\[ray\]"'):

@@ -118,3 +118,59 @@ def test_cli_export_then_predict_with_onnx(tiny_run, capsys):
 def test_cli_predict_onnx_without_export(tiny_run, capsys):
     assert main(["predict", str(tiny_run), "hello", "--backend", "onnx"]) == 1
     assert "tweetsent export" in capsys.readouterr().err
+
+
+def test_precision_keeps_auto_to_engines_at_that_precision(exported_run):
+    from tweetsent.inference.backends import auto_backend
+
+    zen3, zen4 = {"avx2"}, {"avx2", "avx512_bf16", "avx512_vnni"}
+    # fp32: torch bf16 (first on a bf16 CPU) is passed over for the exported fp32 model.
+    assert auto_backend(exported_run, flags=zen4, precision="fp32") == ("onnx", "fp32")
+    assert auto_backend(exported_run, flags=zen4, precision="bf16") == ("torch", "bf16")
+    # bf16 where no engine of the order has it: torch, at the precision asked for.
+    assert auto_backend(exported_run, flags=zen3, precision="bf16") == ("torch", "bf16")
+    clf = TweetClassifier.load(exported_run, precision="fp32")
+    assert clf.engine.precision == "fp32", (clf.backend, clf.engine.precision)
+
+
+def test_explicit_precision_takes_the_float_model_or_says_why_not(exported_run):
+    # Without a precision the ONNX backend takes int8 where the export has it; fp32 asks for
+    # the float model.
+    assert TweetClassifier.load(exported_run, backend="onnx").engine.precision == "int8"
+    fp32 = TweetClassifier.load(exported_run, backend="onnx", precision="fp32")
+    assert (fp32.engine.path.name, fp32.engine.precision) == ("model.onnx", "fp32")
+    bf16 = TweetClassifier.load(exported_run, backend="torch", precision="bf16")
+    assert bf16.engine.precision == "bf16"
+    with pytest.raises(ConfigError, match="bf16 applies to --backend torch or openvino"):
+        TweetClassifier.load(exported_run, backend="onnx", precision="bf16")
+    with pytest.raises(ConfigError, match="precision must be auto, fp32 or bf16, got 'fp16'"):
+        TweetClassifier.load(exported_run, precision="fp16")
+    (exported_run / "onnx" / "model.onnx").rename(exported_run / "onnx" / "fp32.bak")
+    try:  # an int8-only export is never taken for the float model asked for
+        with pytest.raises(ModelError, match="holds only an int8 model"):
+            TweetClassifier.load(exported_run, backend="onnx", precision="fp32")
+    finally:
+        (exported_run / "onnx" / "fp32.bak").rename(exported_run / "onnx" / "model.onnx")
+
+
+def test_cli_precision_reaches_the_engine(exported_run, run_cli):
+    texts = TEXTS[:3]
+    code, out, err = run_cli(
+        "predict", exported_run, *texts, "--backend", "torch", "--precision", "fp32"
+    )
+    assert code == 0, err
+    fp32 = TweetClassifier.load(exported_run, backend="torch", precision="fp32")
+    printed = [line.split("\t") for line in out.splitlines()]
+    assert [row[0] for row in printed] == fp32.predict(texts)
+    # Printed to 3 decimals: the fp32 confidences, rounded.
+    confidences = fp32.predict_proba(texts).max(axis=1)
+    assert [float(row[1]) for row in printed] == [round(float(c), 3) for c in confidences]
+
+    code, _, err = run_cli(
+        "predict", exported_run, "hi", "--backend", "onnx", "--precision", "bf16"
+    )
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(errors) == 1 and "--backend torch or openvino" in errors[0], err
+    for command in (("predict", exported_run, "hi"), ("evaluate", exported_run, "x.csv")):
+        code, _, err = run_cli(*command, "--precision", "fp16")
+        assert code == 2 and "invalid choice: 'fp16'" in err

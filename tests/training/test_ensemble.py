@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from tweetsent.config import DataConfig, TrainConfig
-from tweetsent.hardware import cpu_has_bf16 as native_bf16  # the real one, before _fp32 patches it
 
 
 @pytest.fixture(autouse=True)
@@ -205,16 +204,16 @@ def test_the_service_serves_the_ensemble(serve_run, _ensemble_run):
 
     from tweetsent.inference.predictor import TweetClassifier
 
-    server = serve_run(_ensemble_run, "--backend", "torch")
+    # The server is another process, where _fp32 does not reach: --precision fp32 says it there.
+    server = serve_run(_ensemble_run, "--backend", "torch", "--precision", "fp32")
     body = httpx.post(f"{server.url}/predict", json={"texts": TEXTS}, timeout=30).json()
-    # The server is another process, where _fp32 does not reach: on a CPU with native bf16 its
-    # torch engine runs bf16 weights, so the expected figures are computed the same way.
-    precision = "bf16" if native_bf16() else "fp32"
-    classifier = TweetClassifier.load(_ensemble_run, backend="torch", precision=precision)
+    classifier = TweetClassifier.load(_ensemble_run, backend="torch", precision="fp32")
     expected = classifier.predict_proba(TEXTS)
     got = np.array([p["probabilities"] for p in body["predictions"]])
-    np.testing.assert_allclose(got, expected, atol=1e-4)
-    assert httpx.get(f"{server.url}/model").json()["training"]["ensemble"] == 2
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    info = httpx.get(f"{server.url}/model").json()
+    assert info["training"]["ensemble"] == 2
+    assert (info["backend"], info["precision"]) == ("torch", "fp32")
 
 
 @pytest.mark.parametrize(

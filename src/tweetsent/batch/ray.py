@@ -24,7 +24,6 @@ What is ours is only what no library offers, at the product's edge:
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import json
 import logging
@@ -34,14 +33,15 @@ from pathlib import Path
 
 from tweetsent import rundir
 from tweetsent.batch import ray_output
-from tweetsent.batch.files import _text_column, model_fingerprint
-from tweetsent.batch.ray_output import MANIFEST_VERSION, SUCCESS, merge_output
+from tweetsent.batch.files import _text_column
+from tweetsent.batch.ray_output import SUCCESS, merge_output
 from tweetsent.batch.ray_tasks import ID_COLUMNS, Labeller, PartWriter, read_files
 from tweetsent.config import DataConfig
 from tweetsent.data.presets import resolve_data_config
 from tweetsent.data.reading import SUFFIX_FORMATS, check_file
 from tweetsent.data.streaming import read_table_chunks
 from tweetsent.errors import ConfigError, DataError, ModelError
+from tweetsent.hardware import check_inference_precision
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def predict_dataset(
     batch_size: int = 64,
     workers: int | None = None,
     chunk_rows: int | None = None,
+    precision: str = "auto",
 ):
     """Label every row of a Ray ``Dataset``; returns the (lazy) labelled ``Dataset``.
 
@@ -109,13 +110,15 @@ def predict_dataset(
     actors (default: one per CPU of the cluster) each load ``run_dir`` once; ``batch_size`` is
     tweets per forward pass, ``chunk_rows`` rows per call of an actor (default: a whole block).
     Rows carrying ``input_file`` / ``input_row`` (as from :func:`read_input`) are labelled in
-    the chunks ``predict --input`` would use, so the results are the same.
+    the chunks ``predict --input`` would use, so the results are the same. ``precision``:
+    ``auto``, ``fp32`` or ``bf16`` (:meth:`tweetsent.inference.TweetClassifier.load`).
 
     >>> ds = ray.data.read_parquet("s3://bucket/tweets/")                 # doctest: +SKIP
     >>> predict_dataset("runs/smile", ds, text_col="text").write_parquet("s3://bucket/out/")
     """
     ray = import_ray()
     _check_run_dir(run_dir)
+    check_inference_precision(precision)  # said here, not by every actor
     if not text_col:
         raise ConfigError("text_col: name the column holding the tweets")
     workers = default_workers() if workers is None else workers
@@ -128,6 +131,7 @@ def predict_dataset(
         fn_constructor_kwargs=dict(
             run_dir=str(run_dir),
             backend=backend,
+            precision=precision,
             batch_size=batch_size,
             text_col=text_col,
             chunk_rows=chunk_rows,
@@ -202,6 +206,7 @@ def predict_files(
     data_config: DataConfig | None = None,
     *,
     backend: str = "auto",
+    precision: str = "auto",
     batch_size: int = 64,
     workers: int | None = None,
     chunk_rows: int = 2048,
@@ -216,8 +221,10 @@ def predict_files(
     interrupted call with the same input, model and options are kept and their rows not
     labelled again; ``restart`` discards them. ``progress``: Ray Data's progress bars;
     ``on_part`` is called with a dict per part written (``part``, ``rows``, ``pid`` of the
-    worker that wrote it, ...) as the parts arrive.
+    worker that wrote it, ...) as the parts arrive. ``precision``: ``auto``, ``fp32`` or
+    ``bf16`` (:meth:`tweetsent.inference.TweetClassifier.load`).
     """
+    check_inference_precision(precision)
     if output_format not in OUTPUT_FORMATS:
         raise ConfigError(f"output format must be parquet or csv, got {output_format!r}")
     if not (isinstance(chunk_rows, int) and chunk_rows >= 1):
@@ -232,8 +239,8 @@ def predict_files(
         raise ConfigError(f"{out}: the output folder would hold or overwrite the input")
     text_col = _check_first_file(files[0], data_config, chunk_rows)
     out.mkdir(parents=True, exist_ok=True)
-    manifest = _manifest(files, data_config, run_dir, backend, batch_size, chunk_rows)
-    manifest["format"] = output_format
+    options = dict(backend=backend, precision=precision, batch_size=batch_size)
+    manifest = ray_output.manifest(files, data_config, run_dir, chunk_rows, output_format, options)
     with ray_output.locked(out):
         ray_output.start_or_resume(out, manifest, restart)
         if (out / SUCCESS).is_file():
@@ -242,6 +249,7 @@ def predict_files(
         worker_options = dict(
             run_dir=str(run_dir),
             backend=backend,
+            precision=precision,
             batch_size=batch_size,
             text_col=text_col,
             chunk_rows=chunk_rows,
@@ -251,19 +259,6 @@ def predict_files(
         )
         _label_missing_rows(out, files, data_config, worker_options, workers, progress, on_part)
         return ray_output.finish(out, files)
-
-
-def _manifest(files, data_config, run_dir, backend, batch_size, chunk_rows) -> dict:
-    """What must not change between a run and its resumption: input, model, options."""
-    return {
-        "version": MANIFEST_VERSION,
-        "inputs": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files],
-        "data": dataclasses.asdict(data_config),
-        "chunk_rows": chunk_rows,
-        "model": [str(Path(run_dir).resolve()), model_fingerprint(run_dir)],
-        "backend": backend,
-        "batch_size": batch_size,
-    }
 
 
 def _label_missing_rows(out, files, data_config, worker_options, workers, progress, on_part):

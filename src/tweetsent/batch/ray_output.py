@@ -8,12 +8,14 @@ check before ``_SUCCESS`` is written, and the merge into one file in input order
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import time
 from pathlib import Path
 
 from tweetsent import fileio
+from tweetsent.batch.files import model_fingerprint
 from tweetsent.batch.ray_tasks import ID_COLUMNS, PART, read_part
 from tweetsent.errors import ConfigError, DataError
 
@@ -114,6 +116,23 @@ def finish(out: Path, files: list[Path]) -> dict:
     return record
 
 
+def manifest(files, data_config, run_dir, chunk_rows, output_format, options: dict) -> dict:
+    """What must not change between a run and its resumption: input, model, options."""
+    record = {
+        "version": MANIFEST_VERSION,
+        "inputs": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files],
+        "data": dataclasses.asdict(data_config),
+        "chunk_rows": chunk_rows,
+        "model": [str(Path(run_dir).resolve()), model_fingerprint(run_dir)],
+        "backend": options["backend"],
+        "batch_size": options["batch_size"],
+        "format": output_format,
+    }
+    if options["precision"] != "auto":  # only then: outputs begun before the option resume
+        record["precision"] = options["precision"]
+    return record
+
+
 def start_or_resume(out: Path, manifest: dict, restart: bool) -> None:
     path = out / MANIFEST
     ours = [p for p in out.iterdir() if PART.fullmatch(p.name) or fileio.is_temporary(p)]
@@ -122,7 +141,8 @@ def start_or_resume(out: Path, manifest: dict, restart: bool) -> None:
             earlier = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             earlier = {}
-        changed = [k for k in manifest if earlier.get(k) != json.loads(json.dumps(manifest[k]))]
+        keys = [*manifest, *(k for k in earlier if k not in manifest)]  # one side may lack one
+        changed = [k for k in keys if earlier.get(k) != json.loads(json.dumps(manifest.get(k)))]
         if changed:
             raise ConfigError(
                 f"{out}: holds labels made from another input, model or options "

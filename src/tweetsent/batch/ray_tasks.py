@@ -60,10 +60,12 @@ def read_files(batch: pd.DataFrame, *, data_config, chunk_rows, skip) -> Iterato
 class Labeller:
     """Ray actor: loads the run once, then labels the batches it is given."""
 
-    def __init__(self, *, run_dir, backend, batch_size, text_col, chunk_rows):
+    def __init__(self, *, run_dir, backend, batch_size, text_col, chunk_rows, precision="auto"):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-        self.classifier = TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
+        self.classifier = TweetClassifier.load(
+            run_dir, backend=backend, batch_size=batch_size, precision=precision
+        )
         self.text_col = text_col
         self.chunk_rows = chunk_rows
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from tweetsent import rundir
 from tweetsent.errors import ConfigError, ModelError
+from tweetsent.hardware import check_inference_precision
 from tweetsent.inference.calibration import check_min_confidence
 from tweetsent.inference.predictor import TweetClassifier
 from tweetsent.modeling.loading import labels_from_config
@@ -75,8 +76,7 @@ def predict_udf(
     check_min_confidence(min_confidence)
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if precision not in ("auto", "fp32", "bf16"):  # said here, not by every executor
-        raise ConfigError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+    check_inference_precision(precision)  # said here, not by every executor
     fields = [StructField("label", StringType()), StructField("confidence", DoubleType())]
     if probabilities:
         fields += [StructField(f"p_{label}", DoubleType()) for label in labels]

@@ -9,6 +9,7 @@ import sys
 from tweetsent.config import FORMATS
 from tweetsent.data.presets import PRESETS
 from tweetsent.fileio import atomic_write_text  # noqa: F401 - used by the commands
+from tweetsent.hardware import INFERENCE_PRECISIONS
 from tweetsent.quiet import quiet_command_line
 from tweetsent.rules import flag_type, positive_int, seed
 
@@ -38,8 +39,21 @@ BACKEND_HELP = (
 )
 
 
-def add_backend_args(parser: argparse.ArgumentParser) -> None:
+PRECISION_HELP = (
+    "torch's weights and OpenVINO's float arithmetic: auto (default: bf16 where the CPU or GPU "
+    "computes it natively, else fp32), fp32 (the same labels on every machine) or bf16; with "
+    "--backend auto, only engines at that precision (no int8)"
+)
+
+
+def add_backend_args(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """``--backend`` and ``--precision`` (and ``--batch-size``): how a run's model is loaded."""
     parser.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
+    parser.add_argument(
+        "--precision", choices=INFERENCE_PRECISIONS, default="auto", help=PRECISION_HELP
+    )
+    if not batch_size:
+        return
     parser.add_argument(
         "--batch-size", type=COUNT, default=64, help="texts per forward pass (default 64)"
     )

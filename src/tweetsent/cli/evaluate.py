@@ -39,6 +39,7 @@ class EvaluateOptions(Options):
     run_dir: str = ""
     data: str = ""
     backend: str = "auto"
+    precision: str = "auto"
     batch_size: int = 64
     allow_pickle: bool = False
     json: str | None = None
@@ -53,6 +54,7 @@ def evaluate_cli(args) -> int:
         opts.data,
         data_config,
         backend=opts.backend,
+        precision=opts.precision,
         batch_size=opts.batch_size,
         allow_pickle=opts.allow_pickle,
     )

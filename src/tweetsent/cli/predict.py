@@ -149,6 +149,7 @@ class PredictOptions(Options):
     input: str | None = None
     output: str | None = None
     backend: str = "auto"
+    precision: str = "auto"
     batch_size: int = 64
     min_confidence: float | None = None
     allow_pickle: bool = False
@@ -202,6 +203,7 @@ def predict_cli(args) -> int:
         opts.run_dir,
         backend=opts.backend,
         batch_size=opts.batch_size,
+        precision=opts.precision,
         allow_pickle=opts.allow_pickle,
     )
     if opts.min_confidence is not None:
@@ -314,6 +316,7 @@ def _predict_ray(opts: PredictOptions) -> int:
             opts.output,
             data_config,
             backend=opts.backend,
+            precision=opts.precision,
             batch_size=opts.batch_size,
             workers=workers,
             chunk_rows=opts.chunk_size,

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from tweetsent.cli._options import Options, add_config_args, given_values
-from tweetsent.cli._util import BACKEND_HELP, BACKENDS, add_allow_pickle
+from tweetsent.cli._util import add_allow_pickle, add_backend_args
 from tweetsent.serving import serve
 from tweetsent.serving.settings import ServeConfig
 
@@ -27,12 +27,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("run_dir", help="run directory written by 'tweetsent train'")
     # Every ServeConfig field with a flag, from the field's own help text and rule.
     add_config_args(p, ServeConfig, only=LISTEN)
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="auto",
-        help=BACKEND_HELP,
-    )
+    add_backend_args(p, batch_size=False)  # the service's batches are --max-batch-size
     add_allow_pickle(p)
     add_config_args(p, ServeConfig, only=SERVICE)
     p.set_defaults(func=serve_cli)
@@ -42,11 +37,18 @@ def add_parser(subparsers) -> None:
 class ServeOptions(Options):
     run_dir: str = ""
     backend: str = "auto"
+    precision: str = "auto"
     allow_pickle: bool = False  # the service's own settings are ServeConfig's flags
 
 
 def serve_cli(args) -> int:
     opts = ServeOptions.from_args(args)
     settings = ServeConfig(**given_values(opts, ServeConfig))
-    serve(opts.run_dir, settings, backend=opts.backend, allow_pickle=opts.allow_pickle)
+    serve(
+        opts.run_dir,
+        settings,
+        backend=opts.backend,
+        precision=opts.precision,
+        allow_pickle=opts.allow_pickle,
+    )
     return 0

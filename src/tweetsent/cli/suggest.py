@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from tweetsent.cli._options import Options
 from tweetsent.cli._util import (
-    BACKENDS,
     COUNT,
     SEED,
+    add_backend_args,
     add_data_args,
     format_table,
 )
@@ -41,8 +41,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--seed", type=SEED, default=17, help="k-means and random seed (default: 17)")
     add_data_args(p, labels=False)
-    p.add_argument("--backend", choices=BACKENDS, default="auto")
-    p.add_argument("--batch-size", type=COUNT, default=64)
+    add_backend_args(p)
     p.set_defaults(func=suggest_cli)
 
 
@@ -56,6 +55,7 @@ class SuggestOptions(Options):
     factor: int = 10
     seed: int = 17
     backend: str = "auto"
+    precision: str = "auto"
     batch_size: int = 64
 
 
@@ -71,6 +71,7 @@ def suggest_cli(args) -> int:
         factor=opts.factor,
         seed=opts.seed,
         backend=opts.backend,
+        precision=opts.precision,
         batch_size=opts.batch_size,
     )
     write_suggestions(frame, opts.out)

@@ -29,6 +29,7 @@ def evaluate(
     data_config: DataConfig | None = None,
     *,
     backend: str = "auto",
+    precision: str = "auto",
     batch_size: int = 64,
     allow_pickle: bool = False,
 ) -> dict:
@@ -42,6 +43,7 @@ def evaluate(
         data_path: the labelled file.
         data_config: how to read it; default: as the run read its training data.
         backend: the inference engine (``auto``, ``torch``, ``onnx``, ``openvino``).
+        precision: ``auto``, ``fp32`` or ``bf16`` (as for ``TweetClassifier.load``).
         batch_size: texts per forward pass.
         allow_pickle: allow pickle (``.bin``) weights.
 
@@ -59,13 +61,22 @@ def evaluate(
         # The file first: a missing file or column is reported before the model loads (seconds).
         data = load_labelled(data_path, data_config or saved.data)
     classifier = TweetClassifier.load(
-        run_dir, backend=backend, batch_size=batch_size, allow_pickle=allow_pickle
+        run_dir,
+        backend=backend,
+        precision=precision,
+        batch_size=batch_size,
+        allow_pickle=allow_pickle,
     )
     data_config = data_config or classifier.data_config or DataConfig()
     if classifier.multi_label:
         return _evaluate_multilabel(classifier, data_path, data_config)
     data = data if data is not None else load_labelled(data_path, data_config)
     _check_known_labels(data, classifier.labels, data_path)
+    return _single_label_metrics(classifier, data)
+
+
+def _single_label_metrics(classifier: TweetClassifier, data) -> dict:
+    """The scores of ``classifier`` on labelled ``data``, with the calibration figures."""
     index = {label: i for i, label in enumerate(classifier.labels)}
     y_true = [index[label] for label in data.labels]
     logits = classifier.predict_logits(data.texts)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
-from tweetsent.errors import ModelError
+from tweetsent.errors import ConfigError, ModelError
 from tweetsent.hardware import cpu_flags, device_type
 from tweetsent.inference.engines import TorchEngine, find_onnx_model, load_onnx_engine
 from tweetsent.inference.ov_engine import OpenVinoEngine, export_settings, find_openvino_model
@@ -73,15 +73,21 @@ def auto_backend(
     onnx_dir: str | Path | None = None,
     openvino_dir: str | Path | None = None,
     flags: Iterable[str] | None = None,
+    precision: str = "auto",
 ) -> tuple[str, str]:
     """The first backend of :func:`auto_order` for this machine that the run can use: an
     export there (and its package installed), an int8 model only with its measured agreement.
+
+    ``precision`` ``fp32`` or ``bf16`` keeps only the choices at that precision (no int8);
+    torch at that precision is always left.
     """
     cuda = device_type() == "cuda"
     for backend, variant in auto_order(cpu_flags() if flags is None else flags, cuda=cuda):
+        if precision != "auto" and variant not in (precision, "auto"):
+            continue
         if _usable(Path(path), backend, variant, onnx_dir, openvino_dir):
             return backend, variant
-    return "torch", "fp32"
+    return "torch", "fp32" if precision == "auto" else precision
 
 
 def _usable(path: Path, backend: str, variant: str, onnx_dir, openvino_dir) -> bool:
@@ -124,15 +130,27 @@ def load_engine(
     torch ``fp32`` / ``bf16``. An explicit ``precision`` (not ``auto``) overrides a float
     variant's (torch, and the float ops of OpenVINO).
     ``export_dir``: the export folder when it is not ``RUN_DIR/onnx`` / ``RUN_DIR/openvino``.
+    An explicit ``precision`` with no ``variant`` takes an export's float model, not its int8 one.
     """
     if backend in ("onnx", "openvino"):
+        if backend == "onnx" and precision == "bf16":
+            raise ConfigError(
+                "--precision bf16 applies to --backend torch or openvino; onnx runs fp32 "
+                "(or its int8 model)"
+            )
+        variant = variant or (None if precision == "auto" else precision)
         find = find_onnx_model if backend == "onnx" else find_openvino_model
         found = find(path, prefer=variant, folder=export_dir)
+        flag = "" if backend == "onnx" else " --format openvino"
         if found is None:
-            flag = "" if backend == "onnx" else " --format openvino"
             raise ModelError(
                 f"{export_dir or path}: no exported {'ONNX' if backend == 'onnx' else 'OpenVINO'}"
                 f" model; run: tweetsent export {path}{flag}"
+            )
+        if variant in ("fp32", "bf16") and "_int8" in found.name:  # a float model was asked for
+            raise ModelError(
+                f"{found.parent}: holds only an int8 model, not the float one {variant} needs; "
+                f"run: tweetsent export {path}{flag}"
             )
         if backend == "onnx":
             engine = load_onnx_engine(found)  # checks the export folder as a whole

@@ -57,6 +57,7 @@ class OnnxEngine:
         except Exception as exc:
             raise ModelError(f"{path}: corrupt or unreadable ONNX model ({exc})") from None
         self.path = path
+        self.precision = "int8" if path.name == "model_int8.onnx" else "fp32"
         self.input_names = [i.name for i in self.session.get_inputs()]
         # The export folder checked as a whole, as every model directory is: tokenizer files,
         # config.json and an id2label naming every output.

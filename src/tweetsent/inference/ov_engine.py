@@ -14,7 +14,7 @@ import numpy as np
 
 from tweetsent import rundir
 from tweetsent.errors import ConfigError, ModelError
-from tweetsent.hardware import cpu_has_bf16
+from tweetsent.hardware import check_inference_precision, cpu_has_bf16
 from tweetsent.modeling.loading import check_model_dir, labels_from_config
 
 OPENVINO_DIR = rundir.OPENVINO
@@ -67,9 +67,7 @@ class OpenVinoEngine:
     def __init__(self, path: Path, *, precision: str = "auto", threads: int | None = None):
         ov = import_openvino()
         path = Path(path)
-        if precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"openvino precision must be auto, fp32 or bf16, got {precision!r}")
-        if precision == "auto":
+        if check_inference_precision(precision) == "auto":
             precision = "bf16" if cpu_has_bf16() else "fp32"
         # The export folder checked as a whole first, as every model directory is.
         config = check_model_dir(path.parent, classifier=True, weights=False)

@@ -18,6 +18,7 @@ from tweetsent.config import DataConfig, TrainConfig
 from tweetsent.data.labels import apply_thresholds
 from tweetsent.data.normalize import clean_tweet
 from tweetsent.errors import ConfigError, ModelError
+from tweetsent.hardware import check_inference_precision
 from tweetsent.inference.backends import BACKENDS, auto_backend, load_engine
 from tweetsent.inference.calibration import apply_min_confidence
 from tweetsent.modeling.ensemble import ENSEMBLE_KEY
@@ -114,7 +115,8 @@ class TweetClassifier:
                 the fastest this CPU and run have that keeps the fp32 labels
                 (:func:`tweetsent.inference.backends.auto_order`).
             batch_size: texts per forward pass.
-            precision: ``auto``, ``fp32`` or ``bf16`` (torch).
+            precision: ``auto`` (bf16 where computed natively, else fp32), ``fp32`` or ``bf16``
+                (torch, OpenVINO); with ``backend="auto"``, engines at that precision only.
             allow_pickle: allow pickle (``.bin``) weights.
             onnx_dir: an ONNX export elsewhere than ``RUN_DIR/onnx``.
             onnx_variant: the older name of ``variant``.
@@ -125,11 +127,10 @@ class TweetClassifier:
             The predictor.
 
         Raises:
-            ConfigError: an unknown backend, or an export the backend needs is missing.
-            ModelError: ``path`` is not a usable run or model directory.
+            ConfigError: an unknown backend or precision, or one the backend cannot run.
+            ModelError: ``path`` is no usable run or model directory, or lacks the export.
         """
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        _check_engine_options(backend, precision)
         path = Path(path)
         if not path.exists():
             raise ModelError(f"{path}: run or model directory not found")
@@ -141,7 +142,7 @@ class TweetClassifier:
         variant = variant or onnx_variant
         if backend == "auto":
             backend, variant = auto_backend(
-                run_dir or path, onnx_dir=onnx_dir, openvino_dir=openvino_dir
+                run_dir or path, onnx_dir=onnx_dir, openvino_dir=openvino_dir, precision=precision
             )
         engine, tokenizer, labels = load_engine(
             run_dir or path,
@@ -227,6 +228,12 @@ class TweetClassifier:
         if self.normalize or self.demojize:
             return clean_tweet(str(text), normalize=self.normalize, demojize_emoji=self.demojize)
         return str(text)
+
+
+def _check_engine_options(backend: str, precision: str) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_inference_precision(precision)
 
 
 def _pad(sequences: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:

@@ -164,9 +164,10 @@ def _lifespan(batcher, classifier, settings: ServeConfig):
         app.state.upload_root = make_upload_root()
         await batcher.start()
         logger.info(
-            "model ready: %d labels, %s backend; batches of up to %d texts, wait up to %g ms",
+            "model ready: %d labels, %s backend (%s); batches of up to %d texts, wait up to %g ms",
             len(classifier.labels),
             classifier.backend,
+            getattr(classifier.engine, "precision", None),
             settings.max_batch_size,
             settings.max_wait_ms,
         )

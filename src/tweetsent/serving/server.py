@@ -24,7 +24,8 @@ VALIDATION_KEYS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro", "mcc", "lo
 
 
 def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
-    """What ``GET /model`` tells: labels, backbone, backend and the run's validation scores."""
+    """What ``GET /model`` tells: labels, backbone, backend, precision and the run's validation
+    scores."""
 
     run_dir = Path(run_dir)
     run = RunDir.of_model(run_dir)
@@ -58,6 +59,8 @@ def model_info(run_dir: str | Path, classifier) -> dict[str, Any]:
         "labels": list(classifier.labels),
         "backbone": backbone,
         "backend": classifier.backend,
+        # fp32, bf16 (torch, OpenVINO) or int8: what the probabilities were computed at.
+        "precision": getattr(classifier.engine, "precision", None),
         "max_length": classifier.max_length,
         # Probabilities are softmax(logits / temperature); None: the raw softmax.
         "temperature": getattr(classifier, "temperature", None),
@@ -70,6 +73,7 @@ def serve(
     settings: ServeConfig,
     *,
     backend: str = "auto",
+    precision: str = "auto",
     allow_pickle: bool = False,
 ) -> None:
     """Serve ``run_dir`` over HTTP until interrupted (Ctrl+C or SIGTERM), letting requests in
@@ -79,6 +83,7 @@ def serve(
         run_dir: the run directory.
         settings: host, port, batching, limits and timeouts.
         backend: the inference engine.
+        precision: ``auto``, ``fp32`` or ``bf16`` (as for ``TweetClassifier.load``).
         allow_pickle: allow pickle (``.bin``) weights.
 
     Raises:
@@ -94,7 +99,11 @@ def serve(
     from tweetsent.serving.app import create_app
 
     classifier = TweetClassifier.load(
-        run_dir, backend=backend, batch_size=settings.max_batch_size, allow_pickle=allow_pickle
+        run_dir,
+        backend=backend,
+        precision=precision,
+        batch_size=settings.max_batch_size,
+        allow_pickle=allow_pickle,
     )
     app = create_app(classifier, settings, info=model_info(run_dir, classifier))
     sock = bind(settings.host, settings.port)
@@ -105,7 +114,20 @@ def serve(
             "(it has no authentication)",
             host,
         )
-    config = uvicorn.Config(
+    server = uvicorn.Server(_uvicorn_config(app, host, port, settings))
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    logger.info("serving %s at %s (API docs at %s/docs)", Path(run_dir), url, url)
+    with _stop_signals_end_quietly():
+        server.run(sockets=[sock])
+    if not server.started:
+        raise TweetsentError("the server failed to start; see the messages above")
+    logger.info("stopped")
+
+
+def _uvicorn_config(app, host: str, port: int, settings: ServeConfig):
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=host,
         port=port,  # the bound port, so that uvicorn's own log names the right one with --port 0
@@ -117,14 +139,6 @@ def serve(
         http=protocol_class(settings.header_timeout),
         limit_concurrency=settings.max_connections,
     )
-    server = uvicorn.Server(config)
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    logger.info("serving %s at %s (API docs at %s/docs)", Path(run_dir), url, url)
-    with _stop_signals_end_quietly():
-        server.run(sockets=[sock])
-    if not server.started:
-        raise TweetsentError("the server failed to start; see the messages above")
-    logger.info("stopped")
 
 
 @contextlib.contextmanager

@@ -110,6 +110,7 @@ def suggest(
     factor: int = DEFAULT_FACTOR,
     seed: int = 17,
     backend: str = "auto",
+    precision: str = "auto",
     batch_size: int = 64,
 ) -> pd.DataFrame:
     """The ``n`` tweets of ``pool_path`` to label next, as a frame ready to write.
@@ -123,6 +124,7 @@ def suggest(
         factor: ``factor`` × ``n`` most uncertain are clustered for diversity (1: none).
         seed: the clustering's and ``random``'s seed.
         backend: the inference engine.
+        precision: ``auto``, ``fp32`` or ``bf16`` (as for ``TweetClassifier.load``).
         batch_size: texts per forward pass.
 
     Returns:
@@ -133,9 +135,8 @@ def suggest(
         ConfigError: a bad option.
         DataError: the pool cannot be read or has no usable tweets.
     """
-
     _check_options(strategy, factor, n, seed)
-    classifier = _classifier(run_dir, backend, batch_size)
+    classifier = _classifier(run_dir, backend, precision, batch_size)
     cfg = resolve_data_config(data_config or _pool_config(classifier.data_config))
     frame, text_col, usable = _read_pool(pool_path, cfg, n)
     pool_texts = frame[text_col].iloc[usable].fillna("").astype(str).tolist()
@@ -161,10 +162,12 @@ def suggest(
     return _to_label(frame, text_col, label_col, usable[chosen], scores, classifier, proba)
 
 
-def _classifier(run_dir, backend: str, batch_size: int) -> TweetClassifier:
+def _classifier(run_dir, backend: str, precision: str, batch_size: int) -> TweetClassifier:
     if isinstance(run_dir, TweetClassifier):
         return run_dir
-    return TweetClassifier.load(run_dir, backend=backend, batch_size=batch_size)
+    return TweetClassifier.load(
+        run_dir, backend=backend, precision=precision, batch_size=batch_size
+    )
 
 
 def _check_options(strategy: str, factor: int, n: int, seed: int) -> None:
