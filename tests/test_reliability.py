@@ -577,6 +577,7 @@ def test_sigkill_during_export_leaves_the_old_export_then_rerun_succeeds(
 # --- item 13: slow and idle clients of the service ---------------------------------------------
 
 
+@pytest.mark.slow  # ~10 s: waits out the service's client deadlines
 def test_service_drops_slow_and_idle_clients_and_bounds_connections(serve_run, _tiny_run):
     import socket
     import time

@@ -357,6 +357,7 @@ def _read_pty(fd: int, sink: list[bytes]) -> None:
         sink.append(data)
 
 
+@pytest.mark.slow  # ~22 s: a fresh interpreter killed mid-file, then resumed
 def test_sigkill_mid_file_then_resume_gives_the_uninterrupted_output(onnx_run, tmp_path):
     import fcntl
     import pty
@@ -545,6 +546,7 @@ def _traced_peak_mb(work) -> float:
         tracemalloc.stop()
 
 
+@pytest.mark.slow  # ~10 s: a file large enough for memory to tell
 def test_streaming_holds_less_than_the_whole_file(clf, tmp_path):
     """The fast counterpart of the test below: on one file of 2,500 tweets, labelling it in
     chunks holds well under half of what reading and labelling it whole holds."""

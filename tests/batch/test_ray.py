@@ -210,6 +210,7 @@ def test_changed_options_are_refused_not_mixed(cluster, _tiny_run, smile_path, t
     assert record["parts"] == 3 and len(list(out.glob("part-*"))) == 3
 
 
+@pytest.mark.slow  # ~40 s: two Ray actors start and load the run
 def test_predict_dataset_labels_any_ray_dataset(cluster, onnx_run, smile_path):
     import ray
 
