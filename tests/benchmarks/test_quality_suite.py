@@ -163,6 +163,22 @@ def test_run_suite_tiny_model_two_tasks(two_tasks, tiny_backbone, tmp_path):
     )
 
 
+def test_a_stopped_suite_records_the_seeds_it_ran(two_tasks, tiny_backbone):
+    common = {"model": str(tiny_backbone), "epochs": 1, "max_length": 16, "precision": "fp32"}
+    saved = []
+
+    def stop_after_the_first_run(partial):  # as --json writes it, then a kill
+        saved.append(json.loads(json.dumps(partial)))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(
+            two_tasks[:1], {"ours": {}}, [19, 17], common=common, on_run=stop_after_the_first_run
+        )
+    assert [run["seed"] for run in saved[0]["runs"]] == [19]
+    assert (saved[0]["seeds"], saved[0]["seeds_asked"]) == ([19], [19, 17])
+
+
 def _run(task, recipe, seed, official):
     return {
         "task": task,

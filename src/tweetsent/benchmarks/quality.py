@@ -239,7 +239,8 @@ def run_suite(
     ``recipes``: name -> TrainConfig overrides of the defaults; ``common``: overrides for every
     recipe, applied last (a model, max_length, epochs for a quick run). ``out_dir`` keeps the
     run directories (``TASK/RECIPE-sSEED``); without it each is deleted once scored.
-    ``on_run`` is called with the result so far after every run (to save partial results).
+    ``on_run`` is called with the result so far after every run (to save partial results):
+    its ``seeds`` are those with a finished run, ``seeds_asked`` all of ``seeds``.
     """
 
     common = _check_inputs(tasks, recipes, seeds, common)
@@ -248,7 +249,8 @@ def run_suite(
     result = {
         "tasks": {},
         "recipes": {name: {**overrides, **common} for name, overrides in recipes.items()},
-        "seeds": list(seeds),
+        "seeds": [],
+        "seeds_asked": list(seeds),
         "max_train": max_train,
         "runs": [],
     }
@@ -269,6 +271,8 @@ def run_suite(
                     if keep is None:
                         shutil.rmtree(run_dir, ignore_errors=True)
                     result["runs"].append(run)
+                    # What ran, not what was asked: a stopped suite's file says so itself.
+                    result["seeds"] = sorted({r["seed"] for r in result["runs"]})
                     result["summary"] = summarize(result)
                     if on_run:
                         on_run(result)
