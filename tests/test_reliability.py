@@ -540,6 +540,7 @@ def test_disk_full_is_recognised_in_what_writers_raise(tmp_path):
 # --- item 9: SIGKILL during export (train and predict: test_checkpoints, test_predict_file) ------
 
 
+@pytest.mark.slow  # ~8 s: an export killed mid-way in a fresh interpreter
 def test_sigkill_during_export_leaves_the_old_export_then_rerun_succeeds(
     tiny_run, subprocess_env, run_cli
 ):

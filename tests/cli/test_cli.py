@@ -203,6 +203,7 @@ def test_predict_input_says_it_used_the_runs_data_options(run_cli, tiny_run, tmp
     assert code == 0, err
 
 
+@pytest.mark.slow  # ~9 s: a fresh interpreter piped into one that leaves
 def test_a_reader_that_leaves_early_stops_the_output_quietly(onnx_run, subprocess_env):
     """`tweetsent predict RUN ... | head -1`: no "Broken pipe" error, no traceback. (The
     ONNX-exported run: the same output path, a process that starts without torch.)"""

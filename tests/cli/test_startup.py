@@ -51,6 +51,7 @@ def test_a_data_error_comes_before_any_heavy_import(
     assert result["heavy"] == [], result
 
 
+@pytest.mark.slow  # ~9 s: fresh interpreters
 def test_onnx_predict_never_imports_torch(subprocess_env, tiny_run):
     from tweetsent.export import export_onnx
     from tweetsent.inference import TweetClassifier

@@ -205,6 +205,7 @@ def test_unicode_and_limits_at_the_edge_are_accepted(tiny_server, limits):
 # --- overload and graceful shutdown -----------------------------------------------------------
 
 
+@pytest.mark.slow  # ~10 s: a service held busy, then stopped mid-request
 def test_overload_gets_503_and_shutdown_lets_requests_in_flight_finish(serve_run, _tiny_run):
     # A long wait keeps the first request queued while we overload the server and stop it.
     server = serve_run(_tiny_run, "--max-texts", "4", "--max-queue", "4", "--max-wait-ms", "2000")

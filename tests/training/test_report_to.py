@@ -29,6 +29,7 @@ def test_tensorboard_event_files_are_written_inside_the_run(run_cli, train_argv,
     assert not (out / "checkpoints").exists()
 
 
+@pytest.mark.slow  # ~8 s: MLflow's own start-up
 @_needs("mlflow")
 def test_mlflow_logs_to_a_local_store(run_cli, train_argv, tmp_path, monkeypatch):
     import mlflow
